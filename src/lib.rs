@@ -1,0 +1,19 @@
+//! arangorepl: ArangoDB-style Leader/Follower replication — a server, a replication applier and an
+//! arangosh-compatible shell in one binary.
+//!
+//! Layers (each imports only the ones below it; see `architecture.md`):
+//! - [`store`] — the durable embedded store (redb): databases, collections, documents, indexes, stream
+//!   transactions and the tick-numbered replication log written atomically with every change.
+//! - `server` — the ArangoDB-compatible HTTP API over a store (arrives with the server issue).
+//! - `replication` — initial sync and the continuous applier, writing through a `Follower` trait.
+//! - `client` — the one ArangoDB HTTP client, shared by the shell and the replication core.
+//! - `js` — the boa JavaScript runtime with `db`, `arango` and `@arangodb/replication`.
+//! - `shell` — the REPL and script runner.
+//!
+//! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
+//! [`endpoint`] (endpoint strings).
+
+pub mod endpoint;
+pub mod error;
+pub mod store;
+pub mod tick;

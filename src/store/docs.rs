@@ -1,0 +1,514 @@
+//! Document operations — insert (with `overwriteMode`), replace, update, remove — written once over
+//! [`DocAccess`], so the same rules apply to direct writes and to writes inside a stream transaction.
+//!
+//! Every operation checks everything first (key, precondition, edge attributes, unique indexes) and only
+//! then writes: a rejected operation leaves nothing behind, so a batch can go on with its next document.
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::store::catalog::{CollectionDef, CollectionType};
+use crate::store::clock::{Clock, rev_from_string, rev_to_string};
+use crate::store::index::{index_key, violation_message};
+use crate::store::keygen;
+use crate::store::log::marker;
+use crate::store::names::{valid_handle, validate_key};
+use serde_json::{Map, Value};
+
+/// Per-collection counters kept with the data: document count and the key generator's last value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollStats {
+    pub count: u64,
+    pub last_value: u64,
+}
+
+/// Storage seen by document operations: the committed store, or a transaction's overlay on a snapshot.
+pub(crate) trait DocAccess {
+    fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>>;
+    fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()>;
+    fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()>;
+    fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>>;
+    fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()>;
+    fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()>;
+    fn stats(&mut self, cid: u64) -> ArangoResult<CollStats>;
+    fn set_stats(&mut self, cid: u64, stats: CollStats) -> ArangoResult<()>;
+    /// Records a document marker (2300/2302) with its `data`.
+    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()>;
+}
+
+/// What `insert` does when the key exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverwriteMode {
+    /// Fail with a unique constraint violation (1210).
+    #[default]
+    Conflict,
+    /// Replace the existing document.
+    Replace,
+    /// Merge into the existing document.
+    Update,
+    /// Keep the existing document and report it.
+    Ignore,
+}
+
+impl OverwriteMode {
+    /// Parses `overwriteMode` (`conflict`, `replace`, `update`, `ignore`).
+    pub fn parse(s: &str) -> ArangoResult<Self> {
+        match s {
+            "conflict" => Ok(OverwriteMode::Conflict),
+            "replace" => Ok(OverwriteMode::Replace),
+            "update" => Ok(OverwriteMode::Update),
+            "ignore" => Ok(OverwriteMode::Ignore),
+            other => Err(ArangoError::bad_parameter(format!(
+                "invalid overwriteMode '{other}' (use conflict, replace, update or ignore)"
+            ))),
+        }
+    }
+}
+
+/// Options of a document write, with ArangoDB's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Make the write durable before acknowledging it (also forced by the collection's `waitForSync`).
+    pub wait_for_sync: bool,
+    pub overwrite_mode: OverwriteMode,
+    /// `update`: keep attributes set to `null` (true) or remove them (false).
+    pub keep_null: bool,
+    /// `update`: merge nested objects (true) or replace them (false).
+    pub merge_objects: bool,
+    /// Keep the given `_rev` and accept user keys regardless of `allowUserKeys` (replication, restore).
+    pub is_restore: bool,
+    /// Ignore a `_rev` in the body (true) or use it as a precondition (false).
+    pub ignore_revs: bool,
+    pub return_new: bool,
+    pub return_old: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            wait_for_sync: false,
+            overwrite_mode: OverwriteMode::Conflict,
+            keep_null: true,
+            merge_objects: true,
+            is_restore: false,
+            ignore_revs: true,
+            return_new: false,
+            return_old: false,
+        }
+    }
+}
+
+/// The outcome of one successful document operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocResult {
+    pub key: String,
+    pub id: String,
+    pub rev: String,
+    pub old_rev: Option<String>,
+    pub new: Option<Value>,
+    pub old: Option<Value>,
+}
+
+impl DocResult {
+    /// The response object ArangoDB returns: `_id`, `_key`, `_rev`, `_oldRev`, `new`, `old`.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("_id".into(), Value::String(self.id.clone()));
+        m.insert("_key".into(), Value::String(self.key.clone()));
+        m.insert("_rev".into(), Value::String(self.rev.clone()));
+        if let Some(o) = &self.old_rev {
+            m.insert("_oldRev".into(), Value::String(o.clone()));
+        }
+        if let Some(n) = &self.new {
+            m.insert("new".into(), n.clone());
+        }
+        if let Some(o) = &self.old {
+            m.insert("old".into(), o.clone());
+        }
+        Value::Object(m)
+    }
+}
+
+pub(crate) fn parse_doc(bytes: &[u8]) -> ArangoResult<Map<String, Value>> {
+    serde_json::from_slice(bytes).map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))
+}
+
+fn str_attr<'a>(doc: &'a Map<String, Value>, name: &str) -> &'a str {
+    doc.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+fn not_found() -> ArangoError {
+    ArangoError::new(codes::ARANGO_DOCUMENT_NOT_FOUND)
+}
+
+fn rev_conflict() -> ArangoError {
+    ArangoError::with_message(codes::ARANGO_CONFLICT, "conflict, _rev values do not match")
+}
+
+fn primary_violation(key: &str) -> ArangoError {
+    ArangoError::with_message(
+        codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+        violation_message("primary", "primary", &["_key".to_string()], key),
+    )
+}
+
+fn object(body: Value) -> ArangoResult<Map<String, Value>> {
+    match body {
+        Value::Object(m) => Ok(m),
+        _ => Err(ArangoError::with_message(
+            codes::ARANGO_DOCUMENT_TYPE_INVALID,
+            "invalid document type: expecting a JSON object",
+        )),
+    }
+}
+
+/// The key of a replace/update/remove target (a key string, or an object with `_key`).
+pub(crate) fn selector_key(sel: &Value) -> ArangoResult<&str> {
+    let key = match sel {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => match o.get("_key") {
+            Some(Value::String(s)) => s.as_str(),
+            _ => {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DOCUMENT_HANDLE_BAD,
+                    "illegal document identifier: expecting attribute '_key'",
+                ));
+            }
+        },
+        _ => {
+            return Err(ArangoError::with_message(
+                codes::ARANGO_DOCUMENT_HANDLE_BAD,
+                "illegal document identifier: expecting a key or an object with '_key'",
+            ));
+        }
+    };
+    // Accept `collection/key` handles as ArangoDB does.
+    Ok(key.rsplit_once('/').map_or(key, |(_, k)| k))
+}
+
+fn check_edge(coll: &CollectionDef, doc: &Map<String, Value>) -> ArangoResult<()> {
+    if coll.ctype != CollectionType::Edge {
+        return Ok(());
+    }
+    for attr in ["_from", "_to"] {
+        match doc.get(attr) {
+            Some(Value::String(h)) if valid_handle(h) => {}
+            _ => {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_INVALID_EDGE_ATTRIBUTE,
+                    format!("edge attribute missing or invalid: '{attr}' must be a document handle like 'vertices/123'"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the stored form: `_key`, `_id`, `_from`, `_to`, `_rev`, then the user attributes in order.
+fn assemble(coll: &CollectionDef, key: &str, rev: &str, mut body: Map<String, Value>) -> Map<String, Value> {
+    let mut doc = Map::with_capacity(body.len() + 3);
+    doc.insert("_key".into(), Value::String(key.to_string()));
+    doc.insert("_id".into(), Value::String(format!("{}/{key}", coll.name)));
+    if coll.ctype == CollectionType::Edge {
+        for a in ["_from", "_to"] {
+            if let Some(v) = body.shift_remove(a) {
+                doc.insert(a.into(), v);
+            }
+        }
+    }
+    doc.insert("_rev".into(), Value::String(rev.to_string()));
+    for (k, v) in body {
+        if !matches!(k.as_str(), "_key" | "_id" | "_rev" | "_from" | "_to") {
+            doc.insert(k, v);
+        }
+    }
+    doc
+}
+
+/// The revision for a new version: the given `_rev` when restoring, a fresh clock value otherwise.
+fn new_rev(clock: &Clock, body: &Map<String, Value>, o: &WriteOptions) -> String {
+    if o.is_restore
+        && let Some(Value::String(r)) = body.get("_rev")
+            && let Some(v) = rev_from_string(r) {
+                clock.observe(v);
+                return r.clone();
+            }
+    rev_to_string(clock.next())
+}
+
+/// Checks that the new version's unique index entries are free (or already this document's).
+fn check_unique(
+    acc: &impl DocAccess,
+    coll: &CollectionDef,
+    key: &str,
+    new: &Map<String, Value>,
+    old: Option<&Map<String, Value>>,
+) -> ArangoResult<()> {
+    for idx in coll.indexes.iter().filter(|i| i.unique) {
+        let Some(nk) = index_key(idx, new) else { continue };
+        if old.and_then(|o| index_key(idx, o)).as_deref() == Some(nk.as_slice()) {
+            continue;
+        }
+        if let Some(other) = acc.unique_get(coll.id, idx.id, &nk)?
+            && other != key {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+                    violation_message(&idx.name, &idx.itype, &idx.fields, &other),
+                ));
+            }
+    }
+    Ok(())
+}
+
+/// Moves unique index entries from the old version to the new one.
+fn write_unique(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    key: &str,
+    new: Option<&Map<String, Value>>,
+    old: Option<&Map<String, Value>>,
+) -> ArangoResult<()> {
+    for idx in coll.indexes.iter().filter(|i| i.unique) {
+        let ok = old.and_then(|o| index_key(idx, o));
+        let nk = new.and_then(|n| index_key(idx, n));
+        if ok == nk {
+            continue;
+        }
+        if let Some(ok) = ok {
+            acc.unique_delete(coll.id, idx.id, &ok, key)?;
+        }
+        if let Some(nk) = nk {
+            acc.unique_put(coll.id, idx.id, &nk, key)?;
+        }
+    }
+    Ok(())
+}
+
+fn store_version(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    key: &str,
+    doc: Map<String, Value>,
+    old: Option<Map<String, Value>>,
+    o: &WriteOptions,
+) -> ArangoResult<DocResult> {
+    let bytes = serde_json::to_vec(&doc).map_err(|e| ArangoError::internal(e.to_string()))?;
+    acc.put(coll.id, key, &bytes)?;
+    write_unique(acc, coll, key, Some(&doc), old.as_ref())?;
+    acc.log_doc(coll, marker::DOCUMENT_UPSERT, &bytes)?;
+    let rev = str_attr(&doc, "_rev").to_string();
+    let old_rev = old.as_ref().map(|o| str_attr(o, "_rev").to_string());
+    Ok(DocResult {
+        id: format!("{}/{key}", coll.name),
+        key: key.to_string(),
+        rev,
+        old_rev,
+        new: o.return_new.then(|| Value::Object(doc)),
+        old: if o.return_old { old.map(Value::Object) } else { None },
+    })
+}
+
+/// Inserts one document (or, per `overwrite_mode`, replaces/updates/keeps an existing one).
+pub(crate) fn insert(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    body: Value,
+    o: &WriteOptions,
+) -> ArangoResult<DocResult> {
+    let mut body = object(body)?;
+    let mut stats = acc.stats(coll.id)?;
+    let key = match body.shift_remove("_key") {
+        Some(Value::String(k)) => {
+            if !coll.key_options.allow_user_keys && !o.is_restore {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DOCUMENT_KEY_UNEXPECTED,
+                    "unexpected document key: this collection does not allow user-defined keys (keyOptions.allowUserKeys is false)",
+                ));
+            }
+            validate_key(&k)?;
+            k
+        }
+        Some(other) => {
+            return Err(ArangoError::with_message(
+                codes::ARANGO_DOCUMENT_KEY_BAD,
+                format!("illegal document key: _key must be a string, got {other}"),
+            ));
+        }
+        None => keygen::generate(&coll.key_options, &mut stats.last_value)?,
+    };
+    if let Some(existing) = acc.get(coll.id, &key)? {
+        let old = parse_doc(&existing)?;
+        return match o.overwrite_mode {
+            OverwriteMode::Conflict => Err(primary_violation(&key)),
+            OverwriteMode::Ignore => Ok(DocResult {
+                id: format!("{}/{key}", coll.name),
+                rev: str_attr(&old, "_rev").to_string(),
+                key,
+                old_rev: None,
+                new: None,
+                old: None,
+            }),
+            OverwriteMode::Replace => replace_existing(acc, coll, clock, &key, old, body, o, false),
+            OverwriteMode::Update => update_existing(acc, coll, clock, &key, old, body, o, false),
+        };
+    }
+    check_edge(coll, &body)?;
+    let rev = new_rev(clock, &body, o);
+    let doc = assemble(coll, &key, &rev, body);
+    check_unique(acc, coll, &key, &doc, None)?;
+    keygen::track(&coll.key_options, &mut stats.last_value, &key);
+    stats.count += 1;
+    acc.set_stats(coll.id, stats)?;
+    store_version(acc, coll, &key, doc, None, o)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn replace_existing(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    key: &str,
+    old: Map<String, Value>,
+    body: Map<String, Value>,
+    o: &WriteOptions,
+    check_rev: bool,
+) -> ArangoResult<DocResult> {
+    if check_rev {
+        precondition(&old, &body, o)?;
+    }
+    check_edge(coll, &body)?;
+    let rev = new_rev(clock, &body, o);
+    let doc = assemble(coll, key, &rev, body);
+    check_unique(acc, coll, key, &doc, Some(&old))?;
+    store_version(acc, coll, key, doc, Some(old), o)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn update_existing(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    key: &str,
+    old: Map<String, Value>,
+    patch: Map<String, Value>,
+    o: &WriteOptions,
+    check_rev: bool,
+) -> ArangoResult<DocResult> {
+    if check_rev {
+        precondition(&old, &patch, o)?;
+    }
+    let rev = new_rev(clock, &patch, o);
+    let mut merged = old.clone();
+    for (k, v) in patch {
+        if matches!(k.as_str(), "_key" | "_id" | "_rev") {
+            continue;
+        }
+        merge_attr(&mut merged, k, v, o.keep_null, o.merge_objects);
+    }
+    check_edge(coll, &merged)?;
+    let doc = assemble(coll, key, &rev, merged);
+    check_unique(acc, coll, key, &doc, Some(&old))?;
+    store_version(acc, coll, key, doc, Some(old), o)
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn merge_attr(target: &mut Map<String, Value>, k: String, v: Value, keep_null: bool, merge_objects: bool) {
+    if v.is_null() && !keep_null {
+        target.shift_remove(&k);
+        return;
+    }
+    if let (true, Value::Object(patch)) = (merge_objects, &v)
+        && let Some(Value::Object(existing)) = target.get_mut(&k) {
+            for (pk, pv) in patch.clone() {
+                merge_attr(existing, pk, pv, keep_null, merge_objects);
+            }
+            return;
+        }
+    target.insert(k, if keep_null { v } else { strip_nulls(v) });
+}
+
+fn precondition(old: &Map<String, Value>, body: &Map<String, Value>, o: &WriteOptions) -> ArangoResult<()> {
+    if o.ignore_revs {
+        return Ok(());
+    }
+    match body.get("_rev") {
+        Some(Value::String(r)) if !r.is_empty() && r != str_attr(old, "_rev") => Err(rev_conflict()),
+        _ => Ok(()),
+    }
+}
+
+fn load(acc: &impl DocAccess, coll: &CollectionDef, key: &str) -> ArangoResult<Map<String, Value>> {
+    match acc.get(coll.id, key)? {
+        Some(b) => parse_doc(&b),
+        None => Err(not_found()),
+    }
+}
+
+/// Replaces a document; `body` carries `_key` (and `_rev` as precondition unless `ignore_revs`).
+pub(crate) fn replace(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    body: Value,
+    o: &WriteOptions,
+) -> ArangoResult<DocResult> {
+    let key = selector_key(&body)?.to_string();
+    let body = object(body)?;
+    let old = load(acc, coll, &key)?;
+    replace_existing(acc, coll, clock, &key, old, body, o, true)
+}
+
+/// Updates (merges into) a document; `patch` carries `_key`.
+pub(crate) fn update(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    patch: Value,
+    o: &WriteOptions,
+) -> ArangoResult<DocResult> {
+    let key = selector_key(&patch)?.to_string();
+    let patch = object(patch)?;
+    let old = load(acc, coll, &key)?;
+    update_existing(acc, coll, clock, &key, old, patch, o, true)
+}
+
+/// Removes a document given by key or by an object with `_key` (and `_rev` as precondition).
+pub(crate) fn remove(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    selector: &Value,
+    o: &WriteOptions,
+) -> ArangoResult<DocResult> {
+    let key = selector_key(selector)?.to_string();
+    let old = load(acc, coll, &key)?;
+    if let Value::Object(sel) = selector {
+        precondition(&old, sel, o)?;
+    }
+    let mut stats = acc.stats(coll.id)?;
+    acc.delete(coll.id, &key)?;
+    write_unique(acc, coll, &key, None, Some(&old))?;
+    stats.count = stats.count.saturating_sub(1);
+    acc.set_stats(coll.id, stats)?;
+    let rev = str_attr(&old, "_rev").to_string();
+    let data = serde_json::to_vec(&serde_json::json!({"_key": key, "_rev": rev}))
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    acc.log_doc(coll, marker::DOCUMENT_REMOVE, &data)?;
+    Ok(DocResult {
+        id: format!("{}/{key}", coll.name),
+        key,
+        rev: rev.clone(),
+        old_rev: None,
+        new: None,
+        old: o.return_old.then_some(Value::Object(old)),
+    })
+}

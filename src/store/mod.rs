@@ -1,0 +1,874 @@
+//! The durable embedded store (redb): databases, collections, documents, indexes, stream transactions and
+//! the replication log, where every committed change is a marker with a tick, written in the same redb
+//! transaction as the change itself.
+//!
+//! Writes go through one writer thread that groups concurrent writes into one commit ([`writer`]); reads
+//! use redb snapshots and never wait for writers. Nothing here does network I/O; async callers use
+//! `spawn_blocking` (or the async waits offered here).
+
+pub mod catalog;
+pub mod clock;
+pub mod docs;
+pub mod index;
+pub mod keygen;
+pub mod log;
+pub mod names;
+mod snapshot;
+mod tables;
+mod txn;
+mod writer;
+
+pub use catalog::{
+    Catalog, CollectionDef, CollectionOptions, CollectionType, DatabaseDef, IndexDef, KeyGenerator,
+    KeyOptions, PropertiesChange,
+};
+pub use docs::{CollStats, DocResult, OverwriteMode, WriteOptions};
+pub use log::{LogChunk, LogQuery, LogRecord, marker};
+pub use snapshot::Snapshot;
+pub use txn::{TrxCollections, TrxOptions, TrxStatus};
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use catalog::{unknown_collection, unknown_database};
+use redb::{ReadableDatabase, ReadableTable};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tables::*;
+use writer::{Job, WriteCtx, make_job};
+
+/// Maps a storage-engine failure to an internal error that says what failed.
+pub(crate) fn storage(e: impl std::fmt::Display) -> ArangoError {
+    ArangoError::internal(format!("storage error: {e}"))
+}
+
+/// Store settings. Defaults are documented in the README.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Make every commit durable before acknowledging it (default false: only `waitForSync` writes and
+    /// collections with `waitForSync` are synced at once; the rest within `sync_interval`).
+    pub sync_every_commit: bool,
+    /// Longest time a non-`waitForSync` write stays volatile (default 100 ms).
+    pub sync_interval: Duration,
+    /// Markers older than this may be pruned (default 24 h).
+    pub log_max_age: Duration,
+    /// The log is pruned from its start while it is bigger than this (default 1 GiB).
+    pub log_max_bytes: u64,
+    /// How often retention runs (default 1 s).
+    pub prune_interval: Duration,
+    /// redb page cache size (default 64 MiB).
+    pub cache_bytes: usize,
+    /// Idle time after which an unfinished stream transaction is aborted (default 60 s).
+    pub trx_idle_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            sync_every_commit: false,
+            sync_interval: Duration::from_millis(100),
+            log_max_age: Duration::from_secs(24 * 3600),
+            log_max_bytes: 1 << 30,
+            prune_interval: Duration::from_secs(1),
+            cache_bytes: 64 << 20,
+            trx_idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A hold on the log: markers after `tick` are kept while the hold lives.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    tick: u64,
+    expires: Instant,
+}
+
+/// State shared by the store handle and the writer thread.
+pub(crate) struct Shared {
+    pub db: redb::Database,
+    pub catalog: RwLock<Arc<Catalog>>,
+    pub clock: clock::Clock,
+    pub next_id: AtomicU64,
+    pub server_id: u64,
+    pub guid_prefix: String,
+    pub committed: tokio::sync::watch::Sender<u64>,
+    pub log_floor: AtomicU64,
+    holds: Mutex<HashMap<u64, Hold>>,
+    pub config: StoreConfig,
+}
+
+impl Shared {
+    /// The highest tick retention may prune: below every live hold.
+    pub fn prune_limit(&self, last_tick: u64) -> u64 {
+        let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        holds.retain(|_, h| h.expires > now);
+        holds.values().map(|h| h.tick).min().unwrap_or(last_tick).min(last_tick)
+    }
+
+    pub fn set_log_floor(&self, floor: u64) {
+        self.log_floor.fetch_max(floor, Ordering::AcqRel);
+    }
+
+    fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::AcqRel)
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    trx: txn::Registry,
+    path: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A handle to an open store; clones share it. The store closes (with a final durable commit) when the
+/// last handle is dropped.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// The data file inside a store directory.
+pub const DATA_FILE: &str = "arangorepl.redb";
+
+impl Store {
+    /// Opens (or creates) the store in directory `dir`.
+    pub fn open(dir: impl AsRef<Path>, config: StoreConfig) -> ArangoResult<Store> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| {
+            ArangoError::internal(format!("cannot create database directory '{}': {e}", dir.display()))
+        })?;
+        let path = dir.join(DATA_FILE);
+        let db = redb::Database::builder()
+            .set_cache_size(config.cache_bytes)
+            .create(&path)
+            .map_err(|e| ArangoError::internal(format!("cannot open store '{}': {e}", path.display())))?;
+        let (catalog, meta, log_bytes, last_tick) = Self::load_or_init(&db)?;
+        let floor = meta.get(META_LOG_FLOOR).copied().unwrap_or(0);
+        let server_id = meta.get(META_SERVER_ID).copied().unwrap_or(1);
+        let guid_prefix = format!("h{:012X}", meta.get(META_GUID_PREFIX).copied().unwrap_or(0) & 0xFFFF_FFFF_FFFF);
+        let clock = clock::Clock::starting_after(meta.get(META_CLOCK).copied().unwrap_or(0).max(last_tick));
+        let (committed, _) = tokio::sync::watch::channel(last_tick);
+        let shared = Arc::new(Shared {
+            db,
+            catalog: RwLock::new(Arc::new(catalog)),
+            clock,
+            next_id: AtomicU64::new(meta.get(META_NEXT_ID).copied().unwrap_or(100)),
+            server_id,
+            guid_prefix,
+            committed,
+            log_floor: AtomicU64::new(floor),
+            holds: Mutex::new(HashMap::new()),
+            config,
+        });
+        let (tx, rx) = mpsc::channel();
+        let wshared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer::run(wshared, rx, log_bytes, last_tick))
+            .map_err(|e| ArangoError::internal(format!("cannot start the store writer: {e}")))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                shared,
+                jobs: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(handle)),
+                trx: txn::Registry::default(),
+                path,
+            }),
+        })
+    }
+
+    /// Reads the catalog and meta values, creating a fresh store (with `_system`) if the file is new.
+    #[allow(clippy::type_complexity)]
+    fn load_or_init(db: &redb::Database) -> ArangoResult<(Catalog, HashMap<String, u64>, u64, u64)> {
+        let txn = db.begin_write().map_err(storage)?;
+        let mut meta_vals = HashMap::new();
+        let mut catalog = Catalog::default();
+        let (log_bytes, last_tick);
+        {
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            if meta.get(META_FORMAT).map_err(storage)?.is_none() {
+                let start = clock::physical(clock::now_ms());
+                meta.insert(META_FORMAT, FORMAT_VERSION).map_err(storage)?;
+                // ArangoDB server ids are 48-bit-ish decimal numbers; never 0.
+                meta.insert(META_SERVER_ID, (keygen::random_u64() & 0xFFFF_FFFF_FFFF).max(1)).map_err(storage)?;
+                meta.insert(META_GUID_PREFIX, keygen::random_u64()).map_err(storage)?;
+                meta.insert(META_CLOCK, start).map_err(storage)?;
+                meta.insert(META_NEXT_ID, 100).map_err(storage)?;
+                meta.insert(META_LOG_FLOOR, start).map_err(storage)?;
+                meta.insert(META_LOG_BYTES, 0).map_err(storage)?;
+                let sys = DatabaseDef { id: 1, name: names::SYSTEM_DATABASE.into() };
+                let mut dbs = txn.open_table(DATABASES).map_err(storage)?;
+                let bytes = serde_json::to_vec(&sys).map_err(|e| ArangoError::internal(e.to_string()))?;
+                dbs.insert(sys.name.as_str(), bytes.as_slice()).map_err(storage)?;
+            }
+            let format = meta.get(META_FORMAT).map_err(storage)?.map(|g| g.value()).unwrap_or(0);
+            if format != FORMAT_VERSION {
+                return Err(ArangoError::internal(format!(
+                    "store format {format} is not supported by this build (expected {FORMAT_VERSION})"
+                )));
+            }
+            for item in meta.iter().map_err(storage)? {
+                let (k, v) = item.map_err(storage)?;
+                meta_vals.insert(k.value().to_string(), v.value());
+            }
+            {
+                let t = COLLECTIONS;
+                txn.open_table(t).map_err(storage)?;
+            }
+            txn.open_table(DOCS).map_err(storage)?;
+            txn.open_table(UNIQUE).map_err(storage)?;
+            txn.open_table(COLL_STATS).map_err(storage)?;
+            let dbs = txn.open_table(DATABASES).map_err(storage)?;
+            for item in dbs.iter().map_err(storage)? {
+                let (_, v) = item.map_err(storage)?;
+                let def: DatabaseDef = serde_json::from_slice(v.value())
+                    .map_err(|e| ArangoError::internal(format!("corrupt database entry: {e}")))?;
+                catalog.add_database(def);
+            }
+            let colls = txn.open_table(COLLECTIONS).map_err(storage)?;
+            for item in colls.iter().map_err(storage)? {
+                let (_, v) = item.map_err(storage)?;
+                let def: CollectionDef = serde_json::from_slice(v.value())
+                    .map_err(|e| ArangoError::internal(format!("corrupt collection entry: {e}")))?;
+                catalog.add_collection(def);
+            }
+            let log = txn.open_table(LOG).map_err(storage)?;
+            let floor = meta_vals.get(META_LOG_FLOOR).copied().unwrap_or(0);
+            last_tick = log
+                .last()
+                .map_err(storage)?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0)
+                .max(floor);
+            log_bytes = meta_vals.get(META_LOG_BYTES).copied().unwrap_or(0);
+        }
+        txn.commit().map_err(storage)?;
+        Ok((catalog, meta_vals, log_bytes, last_tick))
+    }
+
+    /// The data file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// This server's id (stable for the life of the store).
+    pub fn server_id(&self) -> u64 {
+        self.inner.shared.server_id
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.shared().catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// A fresh value from the server's clock (for ids of batches and the like).
+    pub fn new_tick_value(&self) -> u64 {
+        self.shared().clock.next()
+    }
+
+    /// Runs `f` in the writer and waits for the commit.
+    fn submit<T: Send + 'static>(
+        &self,
+        sync: bool,
+        exclusive: bool,
+        f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
+    ) -> ArangoResult<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job = make_job(f, sync, exclusive, move |res| {
+            let _ = tx.send(res);
+        });
+        let sender = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sender = sender.ok_or_else(|| ArangoError::new(codes::SHUTTING_DOWN))?;
+        sender
+            .send(job)
+            .map_err(|_| ArangoError::internal("the store's writer has stopped"))?;
+        rx.recv()
+            .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?
+    }
+
+    // ----- databases -------------------------------------------------------------------------------
+
+    /// Creates a database (marker 1100).
+    pub fn create_database(&self, name: &str) -> ArangoResult<DatabaseDef> {
+        names::validate_database_name(name)?;
+        let name = name.to_string();
+        self.submit(true, true, move |ctx| {
+            if ctx.catalog.database(&name).is_ok() {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DUPLICATE_NAME,
+                    format!("duplicate database name '{name}'"),
+                ));
+            }
+            let def = DatabaseDef { id: ctx.shared.new_id(), name: name.clone() };
+            ctx.save_database(&def)?;
+            let data = serde_json::to_vec(&serde_json::json!({
+                "database": def.id, "id": def.id.to_string(), "name": def.name
+            }))
+            .map_err(|e| ArangoError::internal(e.to_string()))?;
+            ctx.append(marker::DATABASE_CREATE, 0, &name, "", Some(&data))?;
+            Ok(def)
+        })
+    }
+
+    /// Drops a database with all its data (marker 1101). `_system` cannot be dropped.
+    pub fn drop_database(&self, name: &str) -> ArangoResult<()> {
+        if name == names::SYSTEM_DATABASE {
+            return Err(ArangoError::with_message(codes::FORBIDDEN, "the _system database cannot be dropped"));
+        }
+        let name = name.to_string();
+        self.submit(true, true, move |ctx| {
+            ctx.catalog.database(&name)?;
+            ctx.erase_database(&name)?;
+            ctx.append(marker::DATABASE_DROP, 0, &name, "", None)?;
+            Ok(())
+        })
+    }
+
+    /// Database names, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        self.catalog()
+            .databases
+            .iter()
+            .filter(|(_, d)| d.def.is_some())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    /// The database definition or 1228.
+    pub fn database(&self, name: &str) -> ArangoResult<DatabaseDef> {
+        self.catalog().database(name).cloned()
+    }
+
+    // ----- collections -----------------------------------------------------------------------------
+
+    /// Creates a collection (marker 2000). Keeps a wanted id/`globallyUniqueId` when they are free.
+    pub fn create_collection(&self, db: &str, opts: CollectionOptions) -> ArangoResult<CollectionDef> {
+        names::validate_collection_name(&opts.name)?;
+        let db = db.to_string();
+        let sync = opts.wait_for_sync;
+        self.submit(sync, true, move |ctx| {
+            ctx.catalog.database(&db)?;
+            if ctx.catalog.collection(&db, &opts.name).is_ok_and(|c| c.name == opts.name) {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DUPLICATE_NAME,
+                    format!("duplicate name: a collection named '{}' already exists", opts.name),
+                ));
+            }
+            let id = match opts.id {
+                Some(id) if id != 0 && !ctx.catalog.collections.contains_key(&id) => {
+                    ctx.shared.next_id.fetch_max(id + 1, Ordering::AcqRel);
+                    id
+                }
+                _ => ctx.shared.new_id(),
+            };
+            let is_system = names::is_system_name(&opts.name);
+            let guid = match opts.guid {
+                Some(g) if ctx.catalog.collection(&db, &g).is_err() => g,
+                _ if is_system => opts.name.clone(),
+                _ => format!("{}/{id}", ctx.shared.guid_prefix),
+            };
+            let def = CollectionDef {
+                id,
+                db: db.clone(),
+                name: opts.name,
+                guid,
+                ctype: opts.ctype,
+                is_system,
+                wait_for_sync: opts.wait_for_sync,
+                key_options: opts.key_options,
+                schema: opts.schema,
+                cache_enabled: opts.cache_enabled,
+                computed_values: opts.computed_values,
+                indexes: Vec::new(),
+            };
+            ctx.save_collection(&def)?;
+            docs::DocAccess::set_stats(ctx, id, CollStats::default())?;
+            let data = collection_marker_data(&def, 0)?;
+            ctx.append(marker::COLLECTION_CREATE, 0, &db, &def.guid, Some(&data))?;
+            Ok(def)
+        })
+    }
+
+    /// Drops a collection (marker 2001). System collections need `allow_system`.
+    pub fn drop_collection(&self, db: &str, name: &str, allow_system: bool) -> ArangoResult<()> {
+        let (db, name) = (db.to_string(), name.to_string());
+        self.submit(true, true, move |ctx| {
+            let def = ctx.catalog.collection(&db, &name)?.clone();
+            if def.is_system && !allow_system {
+                return Err(ArangoError::with_message(
+                    codes::FORBIDDEN,
+                    format!("cannot drop system collection '{}' without isSystem=true", def.name),
+                ));
+            }
+            ctx.erase_collection(def.id)?;
+            ctx.append(marker::COLLECTION_DROP, 0, &db, &def.guid, None)?;
+            Ok(())
+        })
+    }
+
+    /// Renames a collection (marker 2002).
+    pub fn rename_collection(&self, db: &str, name: &str, new_name: &str) -> ArangoResult<CollectionDef> {
+        names::validate_collection_name(new_name)?;
+        let (db, name, new_name) = (db.to_string(), name.to_string(), new_name.to_string());
+        self.submit(true, true, move |ctx| {
+            let mut def = ctx.catalog.collection(&db, &name)?.clone();
+            if def.is_system || names::is_system_name(&new_name) {
+                return Err(ArangoError::with_message(
+                    codes::FORBIDDEN,
+                    "system collections cannot be renamed, and no collection can be renamed to a system name",
+                ));
+            }
+            if def.name == new_name {
+                return Ok(def);
+            }
+            if ctx.catalog.collection(&db, &new_name).is_ok_and(|c| c.name == new_name) {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DUPLICATE_NAME,
+                    format!("duplicate name: a collection named '{new_name}' already exists"),
+                ));
+            }
+            ctx.catalog.remove_collection(def.id);
+            def.name = new_name.clone();
+            ctx.save_collection(&def)?;
+            let data = serde_json::to_vec(&serde_json::json!({ "name": new_name }))
+                .map_err(|e| ArangoError::internal(e.to_string()))?;
+            ctx.append(marker::COLLECTION_RENAME, 0, &db, &def.guid, Some(&data))?;
+            Ok(def)
+        })
+    }
+
+    /// Changes collection properties (marker 2003 with the full new definition).
+    pub fn change_collection(&self, db: &str, name: &str, change: PropertiesChange) -> ArangoResult<CollectionDef> {
+        let (db, name) = (db.to_string(), name.to_string());
+        self.submit(true, true, move |ctx| {
+            let mut def = ctx.catalog.collection(&db, &name)?.clone();
+            if let Some(w) = change.wait_for_sync {
+                def.wait_for_sync = w;
+            }
+            if let Some(s) = change.schema {
+                def.schema = s;
+            }
+            if let Some(c) = change.cache_enabled {
+                def.cache_enabled = c;
+            }
+            if let Some(c) = change.computed_values {
+                def.computed_values = c;
+            }
+            ctx.save_collection(&def)?;
+            let last = docs::DocAccess::stats(ctx, def.id)?.last_value;
+            let data = collection_marker_data(&def, last)?;
+            ctx.append(marker::COLLECTION_CHANGE, 0, &db, &def.guid, Some(&data))?;
+            Ok(def)
+        })
+    }
+
+    /// Removes all documents of a collection (marker 2004); indexes and the key generator stay.
+    pub fn truncate_collection(&self, db: &str, name: &str) -> ArangoResult<()> {
+        let (db, name) = (db.to_string(), name.to_string());
+        self.submit(true, true, move |ctx| {
+            let def = ctx.catalog.collection(&db, &name)?.clone();
+            ctx.clear_documents(def.id)?;
+            ctx.append(marker::COLLECTION_TRUNCATE, 0, &db, &def.guid, None)?;
+            Ok(())
+        })
+    }
+
+    /// The collection's definition (resolving name, id or `globallyUniqueId`).
+    pub fn collection(&self, db: &str, ident: &str) -> ArangoResult<CollectionDef> {
+        self.catalog().collection(db, ident).cloned()
+    }
+
+    /// Properties in ArangoDB's shape, with the key generator's current `lastValue`.
+    pub fn collection_properties(&self, db: &str, ident: &str) -> ArangoResult<Value> {
+        let snap = self.snapshot()?;
+        let def = snap.catalog().collection(db, ident)?;
+        Ok(def.properties_json(snap.stats(def.id)?.last_value))
+    }
+
+    // ----- indexes ---------------------------------------------------------------------------------
+
+    /// Creates an index unless an identical one exists (marker 2100). Returns the index and whether it
+    /// was newly created. A unique index over duplicate values fails with 1210 and leaves nothing.
+    pub fn ensure_index(&self, db: &str, coll: &str, spec: &Value) -> ArangoResult<(IndexDef, bool)> {
+        let (want_id, want_name, mut idx) = IndexDef::from_json(spec)?;
+        let (db, coll) = (db.to_string(), coll.to_string());
+        self.submit(true, true, move |ctx| {
+            let mut def = ctx.catalog.collection(&db, &coll)?.clone();
+            if let Some(existing) = def.indexes.iter().find(|i| i.same_definition(&idx))
+                && want_name.as_ref().is_none_or(|n| *n == existing.name) {
+                    return Ok((existing.clone(), false));
+                }
+            if let Some(n) = &want_name
+                && (n == "primary" || n == "edge" || def.indexes.iter().any(|i| &i.name == n)) {
+                    return Err(ArangoError::with_message(
+                        codes::ARANGO_DUPLICATE_NAME,
+                        format!("duplicate value: an index named '{n}' already exists"),
+                    ));
+                }
+            idx.id = match want_id {
+                Some(id) if id > 1 && !def.indexes.iter().any(|i| i.id == id) => {
+                    ctx.shared.next_id.fetch_max(id + 1, Ordering::AcqRel);
+                    id
+                }
+                _ => ctx.shared.new_id(),
+            };
+            idx.name = want_name.unwrap_or_else(|| format!("idx_{}", idx.id));
+            if idx.unique {
+                build_unique(ctx, &def, &idx)?;
+            }
+            def.indexes.push(idx.clone());
+            ctx.save_collection(&def)?;
+            let data = serde_json::to_vec(&idx.to_inventory_json()).map_err(|e| ArangoError::internal(e.to_string()))?;
+            ctx.append(marker::INDEX_CREATE, 0, &db, &def.guid, Some(&data))?;
+            Ok((idx, true))
+        })
+    }
+
+    /// Drops a secondary index (marker 2101). The primary and edge indexes cannot be dropped.
+    pub fn drop_index(&self, db: &str, coll: &str, iid: u64) -> ArangoResult<()> {
+        let (db, coll) = (db.to_string(), coll.to_string());
+        self.submit(true, true, move |ctx| {
+            let mut def = ctx.catalog.collection(&db, &coll)?.clone();
+            if iid == 0 || (iid == 1 && def.ctype == CollectionType::Edge) {
+                return Err(ArangoError::with_message(codes::FORBIDDEN, "the primary and edge indexes cannot be dropped"));
+            }
+            let Some(pos) = def.indexes.iter().position(|i| i.id == iid) else {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_INDEX_NOT_FOUND,
+                    format!("index not found: {}/{iid}", def.name),
+                ));
+            };
+            def.indexes.remove(pos);
+            ctx.clear_index(def.id, iid)?;
+            ctx.save_collection(&def)?;
+            let data = serde_json::to_vec(&serde_json::json!({ "id": iid.to_string() }))
+                .map_err(|e| ArangoError::internal(e.to_string()))?;
+            ctx.append(marker::INDEX_DROP, 0, &db, &def.guid, Some(&data))?;
+            Ok(())
+        })
+    }
+
+    // ----- documents -------------------------------------------------------------------------------
+
+    fn doc_batch(
+        &self,
+        db: &str,
+        coll: &str,
+        items: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+        op: DocOp,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        if let Some(id) = trx {
+            return self.inner.trx.with(id, db, |t| t.run_ops(coll, items, opts, op, &self.shared().clock));
+        }
+        let def = self.catalog().collection(db, coll)?.clone();
+        let sync = opts.wait_for_sync || def.wait_for_sync;
+        let opts = opts.clone();
+        let cid = def.id;
+        self.submit(sync, false, move |ctx| {
+            // Re-resolve inside the writer: the collection may have changed since.
+            let def = match ctx.catalog.collections.get(&cid) {
+                Some(d) => d.clone(),
+                None => return Err(unknown_collection(&def.name)),
+            };
+            let clock = &ctx.shared.clock;
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(op.apply(ctx, &def, clock, item, &opts));
+            }
+            ctx.flush_markers(None)?;
+            Ok(out)
+        })
+    }
+
+    /// Inserts documents; each gets its own result (batch semantics: errors don't stop the rest).
+    pub fn insert(&self, db: &str, coll: &str, docs: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.doc_batch(db, coll, docs, opts, trx, DocOp::Insert)
+    }
+
+    /// Replaces documents (each carries `_key`).
+    pub fn replace(&self, db: &str, coll: &str, docs: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.doc_batch(db, coll, docs, opts, trx, DocOp::Replace)
+    }
+
+    /// Updates (merges into) documents (each carries `_key`).
+    pub fn update(&self, db: &str, coll: &str, patches: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.doc_batch(db, coll, patches, opts, trx, DocOp::Update)
+    }
+
+    /// Removes documents given by key or by `{_key[, _rev]}`.
+    pub fn remove(&self, db: &str, coll: &str, selectors: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.doc_batch(db, coll, selectors, opts, trx, DocOp::Remove)
+    }
+
+    /// Single-document insert.
+    pub fn insert_one(&self, db: &str, coll: &str, doc: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+        single(self.insert(db, coll, vec![doc], opts, None)?)
+    }
+
+    /// Single-document replace.
+    pub fn replace_one(&self, db: &str, coll: &str, doc: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+        single(self.replace(db, coll, vec![doc], opts, None)?)
+    }
+
+    /// Single-document update.
+    pub fn update_one(&self, db: &str, coll: &str, patch: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+        single(self.update(db, coll, vec![patch], opts, None)?)
+    }
+
+    /// Single-document remove.
+    pub fn remove_one(&self, db: &str, coll: &str, selector: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+        single(self.remove(db, coll, vec![selector], opts, None)?)
+    }
+
+    /// Reads a document (1202 if missing), inside a stream transaction if `trx` is given.
+    pub fn document(&self, db: &str, coll: &str, key: &str, trx: Option<u64>) -> ArangoResult<Value> {
+        let found = match trx {
+            Some(id) => self.inner.trx.with(id, db, |t| t.read(coll, key))?,
+            None => {
+                let snap = self.snapshot()?;
+                let def = snap.catalog().collection(db, coll)?;
+                snap.document(def.id, key)?
+            }
+        };
+        found.ok_or_else(|| ArangoError::new(codes::ARANGO_DOCUMENT_NOT_FOUND))
+    }
+
+    /// Number of documents, inside a stream transaction if `trx` is given.
+    pub fn count(&self, db: &str, coll: &str, trx: Option<u64>) -> ArangoResult<u64> {
+        match trx {
+            Some(id) => self.inner.trx.with(id, db, |t| t.count(coll)),
+            None => {
+                let snap = self.snapshot()?;
+                let def = snap.catalog().collection(db, coll)?;
+                Ok(snap.stats(def.id)?.count)
+            }
+        }
+    }
+
+    /// A consistent read-only view of everything committed so far.
+    pub fn snapshot(&self) -> ArangoResult<Snapshot> {
+        let catalog = self.catalog();
+        let txn = self.shared().db.begin_read().map_err(storage)?;
+        Ok(Snapshot::new(txn, catalog))
+    }
+
+    // ----- stream transactions ---------------------------------------------------------------------
+
+    /// Begins a stream transaction; returns its id.
+    pub fn begin_transaction(&self, db: &str, collections: &TrxCollections, opts: &TrxOptions) -> ArangoResult<u64> {
+        self.inner.trx.expire(self.shared().config.trx_idle_timeout);
+        let snap = self.snapshot()?;
+        let id = self.shared().clock.next();
+        let t = txn::StreamTrx::begin(id, db, collections, opts, snap)?;
+        self.inner.trx.insert(id, t);
+        Ok(id)
+    }
+
+    /// Commits a stream transaction atomically (begin, operations and commit markers with its id).
+    pub fn commit_transaction(&self, id: u64) -> ArangoResult<TrxStatus> {
+        let (changes, sync) = self.inner.trx.take(id)?;
+        let res = if changes.is_empty() {
+            Ok(())
+        } else {
+            self.submit(sync, true, move |ctx| changes.apply(ctx))
+        };
+        let status = if res.is_ok() { TrxStatus::Committed } else { TrxStatus::Aborted };
+        self.inner.trx.finish(id, status);
+        res.map(|_| status)
+    }
+
+    /// Aborts a stream transaction: nothing of it reaches data or log.
+    pub fn abort_transaction(&self, id: u64) -> ArangoResult<TrxStatus> {
+        self.inner.trx.take(id)?;
+        self.inner.trx.finish(id, TrxStatus::Aborted);
+        Ok(TrxStatus::Aborted)
+    }
+
+    /// The status of a running or recently finished stream transaction (1655 if unknown).
+    pub fn transaction_status(&self, id: u64) -> ArangoResult<TrxStatus> {
+        self.inner.trx.status(id)
+    }
+
+    /// Ids and statuses of running stream transactions.
+    pub fn running_transactions(&self) -> Vec<(u64, String)> {
+        self.inner.trx.running()
+    }
+
+    // ----- checksum --------------------------------------------------------------------------------
+
+    /// The collection checksum (decimal u64), equal on any two stores holding the same documents.
+    pub fn checksum(&self, db: &str, coll: &str, with_revisions: bool, with_data: bool) -> ArangoResult<u64> {
+        let snap = self.snapshot()?;
+        let def = snap.catalog().collection(db, coll)?;
+        snap.checksum(def.id, with_revisions, with_data)
+    }
+
+    // ----- replication log -------------------------------------------------------------------------
+
+    /// The latest committed tick.
+    pub fn last_tick(&self) -> u64 {
+        *self.shared().committed.borrow()
+    }
+
+    /// Every marker with a tick above this is still in the log (`frompresent` ⇔ `from >= log_floor`).
+    pub fn log_floor(&self) -> u64 {
+        self.shared().log_floor.load(Ordering::Acquire)
+    }
+
+    /// The first tick still in the log, if any.
+    pub fn first_tick(&self) -> ArangoResult<Option<u64>> {
+        self.snapshot()?.first_tick()
+    }
+
+    /// Reads markers after `q.from` (see [`LogQuery`]).
+    pub fn read_log(&self, q: &LogQuery<'_>) -> ArangoResult<LogChunk> {
+        let last = self.last_tick();
+        let mut chunk = self.snapshot()?.read_log(q)?;
+        chunk.last_tick = chunk.last_tick.max(last);
+        Ok(chunk)
+    }
+
+    /// Waits until a tick above `after` is committed or `timeout` passes; returns the latest tick.
+    pub async fn wait_for_tick(&self, after: u64, timeout: Duration) -> u64 {
+        let mut rx = self.shared().committed.subscribe();
+        let waited = tokio::time::timeout(timeout, async {
+            match rx.wait_for(|t| *t > after).await {
+                Ok(v) => *v,
+                Err(_) => after,
+            }
+        })
+        .await;
+        waited.unwrap_or_else(|_| *self.shared().committed.borrow())
+    }
+
+    /// Keeps markers after `tick` from being pruned for `ttl`; returns the hold's id.
+    pub fn hold_log(&self, tick: u64, ttl: Duration) -> u64 {
+        let id = self.shared().clock.next();
+        let hold = Hold { tick, expires: Instant::now() + ttl };
+        self.shared().holds.lock().unwrap_or_else(|p| p.into_inner()).insert(id, hold);
+        id
+    }
+
+    /// Extends a hold (and optionally moves its tick forward); false if it expired or never existed.
+    pub fn extend_hold(&self, id: u64, ttl: Duration, tick: Option<u64>) -> bool {
+        let mut holds = self.shared().holds.lock().unwrap_or_else(|p| p.into_inner());
+        match holds.get_mut(&id) {
+            Some(h) if h.expires > Instant::now() => {
+                h.expires = Instant::now() + ttl;
+                if let Some(t) = tick {
+                    h.tick = h.tick.max(t);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Releases a hold; false if unknown.
+    pub fn release_hold(&self, id: u64) -> bool {
+        self.shared().holds.lock().unwrap_or_else(|p| p.into_inner()).remove(&id).is_some()
+    }
+
+    /// Runs retention now. With `force_all`, prunes everything live holds allow, regardless of age and
+    /// size (for tests and operators). Returns the log floor afterwards.
+    pub fn prune_log(&self, force_all: bool) -> ArangoResult<u64> {
+        let limit = self.shared().prune_limit(self.last_tick());
+        if let Some(floor) = self.submit(false, true, writer::prune_job(limit, force_all))? {
+            self.shared().set_log_floor(floor);
+        }
+        Ok(self.log_floor())
+    }
+
+    /// Makes everything committed so far durable.
+    pub fn sync(&self) -> ArangoResult<()> {
+        self.submit(true, false, |_| Ok(()))
+    }
+}
+
+fn single(mut v: Vec<ArangoResult<DocResult>>) -> ArangoResult<DocResult> {
+    v.pop().unwrap_or_else(|| Err(ArangoError::internal("no result for a single-document operation")))
+}
+
+/// `data` of 2000/2003 markers: the collection properties plus its secondary indexes.
+fn collection_marker_data(def: &CollectionDef, last_value: u64) -> ArangoResult<Vec<u8>> {
+    let mut props = def.properties_json(last_value);
+    if let Value::Object(m) = &mut props {
+        m.insert("indexes".into(), Value::Array(def.indexes.iter().map(IndexDef::to_inventory_json).collect()));
+    }
+    serde_json::to_vec(&props).map_err(|e| ArangoError::internal(e.to_string()))
+}
+
+/// Fills a new unique index from the collection's documents; 1210 on the first duplicate.
+fn build_unique(ctx: &mut WriteCtx<'_>, def: &CollectionDef, idx: &IndexDef) -> ArangoResult<()> {
+    let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
+    ctx.scan_documents(def.id, |key, bytes| {
+        let doc = docs::parse_doc(bytes)?;
+        if let Some(k) = index::index_key(idx, &doc) {
+            if let Some(other) = seen.get(&k) {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+                    index::violation_message(&idx.name, &idx.itype, &idx.fields, other),
+                ));
+            }
+            seen.insert(k, key.to_string());
+        }
+        Ok(())
+    })?;
+    for (k, key) in seen {
+        docs::DocAccess::unique_put(ctx, def.id, idx.id, &k, &key)?;
+    }
+    Ok(())
+}
+
+/// Which document operation a batch performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocOp {
+    Insert,
+    Replace,
+    Update,
+    Remove,
+}
+
+impl DocOp {
+    pub(crate) fn apply(
+        self,
+        acc: &mut impl docs::DocAccess,
+        def: &CollectionDef,
+        clock: &clock::Clock,
+        item: Value,
+        opts: &WriteOptions,
+    ) -> ArangoResult<DocResult> {
+        match self {
+            DocOp::Insert => docs::insert(acc, def, clock, item, opts),
+            DocOp::Replace => docs::replace(acc, def, clock, item, opts),
+            DocOp::Update => docs::update(acc, def, clock, item, opts),
+            DocOp::Remove => docs::remove(acc, def, &item, opts),
+        }
+    }
+}
+
+/// Error 1228 for unknown databases, re-exported for the layers above.
+pub fn database_not_found(name: &str) -> ArangoError {
+    unknown_database(name)
+}

@@ -1,0 +1,196 @@
+//! A consistent, read-only view of the store: one redb read transaction plus the catalog of its time.
+//! Reads never block writers; a snapshot can be held as long as a reader needs it (a replication batch,
+//! a stream transaction).
+
+use crate::error::ArangoResult;
+use crate::store::catalog::Catalog;
+use crate::store::docs::{CollStats, parse_doc};
+use crate::store::index::document_checksum;
+use crate::store::log::{self, LogChunk, LogQuery};
+use crate::store::storage;
+use crate::store::tables::*;
+use redb::{ReadTransaction, ReadableTable};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A point-in-time view of the store.
+pub struct Snapshot {
+    txn: ReadTransaction,
+    catalog: Arc<Catalog>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(txn: ReadTransaction, catalog: Arc<Catalog>) -> Self {
+        Snapshot { txn, catalog }
+    }
+
+    /// The catalog as of the snapshot.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// A document's stored JSON bytes.
+    pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        Ok(t.get((cid, key)).map_err(storage)?.map(|g| g.value().to_vec()))
+    }
+
+    /// A document, parsed.
+    pub fn document(&self, cid: u64, key: &str) -> ArangoResult<Option<Value>> {
+        match self.raw_document(cid, key)? {
+            Some(b) => Ok(Some(Value::Object(parse_doc(&b)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Calls `f(key, json)` for each document of a collection in key order (byte-wise); stops early when
+    /// `f` returns `false`.
+    pub fn for_each_raw(&self, cid: u64, mut f: impl FnMut(&str, &[u8]) -> bool) -> ArangoResult<()> {
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        for item in t.range((cid, "")..(cid + 1, "")).map_err(storage)? {
+            let (k, v) = item.map_err(storage)?;
+            if !f(k.value().1, v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Documents of a collection whose key is greater than `after` (`None`: from the start), at most
+    /// `limit` of them, in key order — for paging through big collections.
+    pub fn documents_after(&self, cid: u64, after: Option<&str>, limit: usize) -> ArangoResult<Vec<Value>> {
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let mut out = Vec::new();
+        let range = match after {
+            Some(k) => t.range((cid, k)..(cid + 1, "")).map_err(storage)?,
+            None => t.range((cid, "")..(cid + 1, "")).map_err(storage)?,
+        };
+        for item in range {
+            let (k, v) = item.map_err(storage)?;
+            if Some(k.value().1) == after {
+                continue;
+            }
+            if out.len() >= limit {
+                break;
+            }
+            out.push(Value::Object(parse_doc(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// All documents of a collection, parsed, in key order.
+    pub fn documents(&self, cid: u64) -> ArangoResult<Vec<Map<String, Value>>> {
+        let mut out = Vec::new();
+        let mut err = None;
+        self.for_each_raw(cid, |_, b| match parse_doc(b) {
+            Ok(d) => {
+                out.push(d);
+                true
+            }
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Document count and key generator state.
+    pub fn stats(&self, cid: u64) -> ArangoResult<CollStats> {
+        let t = self.txn.open_table(COLL_STATS).map_err(storage)?;
+        Ok(t.get(cid)
+            .map_err(storage)?
+            .map(|g| {
+                let (count, last_value) = g.value();
+                CollStats { count, last_value }
+            })
+            .unwrap_or_default())
+    }
+
+    /// The key holding a unique index value.
+    pub fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
+        let t = self.txn.open_table(UNIQUE).map_err(storage)?;
+        Ok(t.get((cid, iid, val)).map_err(storage)?.map(|g| g.value().to_string()))
+    }
+
+    /// Number of unique index entries of an index (for checks and figures).
+    pub fn unique_entries(&self, cid: u64, iid: u64) -> ArangoResult<u64> {
+        let t = self.txn.open_table(UNIQUE).map_err(storage)?;
+        let empty: &[u8] = &[];
+        let mut n = 0;
+        for item in t.range((cid, iid, empty)..(cid, iid + 1, empty)).map_err(storage)? {
+            item.map_err(storage)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// XOR of the per-document checksums: independent of insertion order.
+    pub fn checksum(&self, cid: u64, with_revisions: bool, with_data: bool) -> ArangoResult<u64> {
+        let mut sum = 0u64;
+        let mut err = None;
+        self.for_each_raw(cid, |_, b| match parse_doc(b) {
+            Ok(d) => {
+                sum ^= document_checksum(&d, with_revisions, with_data);
+                true
+            }
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(sum),
+        }
+    }
+
+    /// The first tick in the log.
+    pub fn first_tick(&self) -> ArangoResult<Option<u64>> {
+        let t = self.txn.open_table(LOG).map_err(storage)?;
+        Ok(t.first().map_err(storage)?.map(|(k, _)| k.value()))
+    }
+
+    /// The last tick in the log.
+    pub fn last_log_tick(&self) -> ArangoResult<Option<u64>> {
+        let t = self.txn.open_table(LOG).map_err(storage)?;
+        Ok(t.last().map_err(storage)?.map(|(k, _)| k.value()))
+    }
+
+    /// Reads markers per the query (see [`LogQuery`]).
+    pub fn read_log(&self, q: &LogQuery<'_>) -> ArangoResult<LogChunk> {
+        let t = self.txn.open_table(LOG).map_err(storage)?;
+        let mut chunk = LogChunk {
+            last_scanned: q.from,
+            last_tick: t.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0),
+            ..LogChunk::default()
+        };
+        if q.from >= q.to {
+            return Ok(chunk);
+        }
+        let mut bytes = 0usize;
+        let mut iter = t.range(q.from + 1..=q.to).map_err(storage)?;
+        for item in iter.by_ref() {
+            let (k, v) = item.map_err(storage)?;
+            let tick = k.value();
+            let raw = log::decode(tick, v.value())?;
+            chunk.last_scanned = tick;
+            if let Some(db) = q.db
+                && raw.db != db.as_bytes() {
+                    continue;
+                }
+            let rec = raw.to_record(tick);
+            bytes += rec.json.len();
+            let inside = q.whole_transactions && rec.inside_transaction();
+            chunk.records.push(rec);
+            if !inside && (chunk.records.len() >= q.max_count || bytes >= q.max_bytes) {
+                break;
+            }
+        }
+        chunk.has_more = iter.next().is_some();
+        Ok(chunk)
+    }
+}

@@ -1,0 +1,540 @@
+//! The single writer: one thread owns every redb write transaction.
+//!
+//! Callers submit jobs; the writer runs as many waiting jobs as it can in one transaction (group commit)
+//! and commits once, then answers each caller. A job that asked for `waitForSync` makes its group's commit
+//! durable (`Durability::Immediate`); other groups commit without fsync and a durable commit follows within
+//! the configured sync interval. Jobs that may fail half-way (catalog changes, transaction commits) run
+//! alone and roll back their transaction on failure, so a rejected request leaves nothing behind.
+
+use crate::error::{ArangoError, ArangoResult};
+use crate::store::catalog::{Catalog, CollectionDef};
+use crate::store::docs::{CollStats, DocAccess};
+use crate::store::log::{self, marker};
+use crate::store::tables::*;
+use crate::store::{Shared, storage};
+use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// How many jobs at most share one commit.
+const MAX_GROUP: usize = 512;
+
+/// What a job hands back: how to answer its caller once the commit outcome is known, and whether its
+/// writes must be rolled back.
+pub(crate) struct Finished {
+    /// Called after the commit: `None` if the job's own outcome stands, `Some(err)` if the group failed.
+    pub reply: Box<dyn FnOnce(Option<ArangoError>) + Send>,
+    pub rollback: bool,
+}
+
+pub(crate) type JobFn = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Finished + Send>;
+
+/// A unit of work for the writer.
+pub(crate) struct Job {
+    pub run: JobFn,
+    pub sync: bool,
+    pub exclusive: bool,
+}
+
+/// A document marker waiting for the end of its job (to decide standalone vs. transaction).
+struct PendingMarker {
+    mtype: u16,
+    db: String,
+    cuid: String,
+    data: Vec<u8>,
+}
+
+/// Everything a job can touch: the open tables of the group's transaction and the working catalog.
+pub(crate) struct WriteCtx<'t> {
+    docs: Table<'t, (u64, &'static str), &'static [u8]>,
+    unique: Table<'t, (u64, u64, &'static [u8]), &'static str>,
+    stats: Table<'t, u64, (u64, u64)>,
+    log: Table<'t, u64, &'static [u8]>,
+    collections: Table<'t, u64, &'static [u8]>,
+    databases: Table<'t, &'static str, &'static [u8]>,
+    meta: Table<'t, &'static str, u64>,
+    stats_cache: HashMap<u64, CollStats>,
+    pending: Vec<PendingMarker>,
+    pub catalog: &'t mut Catalog,
+    pub catalog_changed: bool,
+    pub shared: &'t Shared,
+    pub log_bytes: u64,
+    pub last_tick: u64,
+}
+
+impl<'t> WriteCtx<'t> {
+    fn open(
+        txn: &'t WriteTransaction,
+        catalog: &'t mut Catalog,
+        shared: &'t Shared,
+        log_bytes: u64,
+        last_tick: u64,
+    ) -> ArangoResult<Self> {
+        Ok(WriteCtx {
+            docs: txn.open_table(DOCS).map_err(storage)?,
+            unique: txn.open_table(UNIQUE).map_err(storage)?,
+            stats: txn.open_table(COLL_STATS).map_err(storage)?,
+            log: txn.open_table(LOG).map_err(storage)?,
+            collections: txn.open_table(COLLECTIONS).map_err(storage)?,
+            databases: txn.open_table(DATABASES).map_err(storage)?,
+            meta: txn.open_table(META).map_err(storage)?,
+            stats_cache: HashMap::new(),
+            pending: Vec::new(),
+            catalog,
+            catalog_changed: false,
+            shared,
+            log_bytes,
+            last_tick,
+        })
+    }
+
+    /// Appends one marker with a fresh tick; returns the tick.
+    pub fn append(&mut self, mtype: u16, tid: u64, db: &str, cuid: &str, data: Option<&[u8]>) -> ArangoResult<u64> {
+        let tick = self.shared.clock.next();
+        let json = log::marker_json(tick, mtype, db, cuid, tid, data);
+        let rec = log::encode(mtype, tid, db, cuid, &json);
+        self.log.insert(tick, rec.as_slice()).map_err(storage)?;
+        self.log_bytes += rec.len() as u64;
+        self.last_tick = tick;
+        Ok(tick)
+    }
+
+    /// Writes the document markers collected by the current job: alone if there is one, wrapped in
+    /// begin/commit with a fresh transaction id if there are several (or `tid` is given).
+    pub fn flush_markers(&mut self, tid: Option<u64>) -> ArangoResult<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if pending.len() == 1 && tid.is_none() {
+            let m = &pending[0];
+            self.append(m.mtype, 0, &m.db, &m.cuid, Some(&m.data))?;
+            return Ok(());
+        }
+        let tid = tid.unwrap_or_else(|| self.shared.clock.next());
+        let db = pending[0].db.clone();
+        self.append(marker::TRANSACTION_BEGIN, tid, &db, "", None)?;
+        for m in &pending {
+            self.append(m.mtype, tid, &m.db, &m.cuid, Some(&m.data))?;
+        }
+        self.append(marker::TRANSACTION_COMMIT, tid, &db, "", None)?;
+        Ok(())
+    }
+
+    /// Queues a document marker for [`flush_markers`](Self::flush_markers).
+    pub fn queue_marker(&mut self, mtype: u16, db: &str, cuid: &str, data: Vec<u8>) {
+        self.pending.push(PendingMarker {
+            mtype,
+            db: db.to_string(),
+            cuid: cuid.to_string(),
+            data,
+        });
+    }
+
+    /// Drops the markers a failed job queued.
+    pub fn discard_markers(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Persists a collection definition (catalog entry) in this transaction.
+    pub fn save_collection(&mut self, def: &CollectionDef) -> ArangoResult<()> {
+        let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
+        self.collections.insert(def.id, bytes.as_slice()).map_err(storage)?;
+        self.catalog.add_collection(def.clone());
+        self.catalog_changed = true;
+        Ok(())
+    }
+
+    /// Removes a collection with all its documents, unique index entries and counters.
+    pub fn erase_collection(&mut self, cid: u64) -> ArangoResult<()> {
+        self.clear_documents(cid)?;
+        self.stats.remove(cid).map_err(storage)?;
+        self.stats_cache.remove(&cid);
+        self.collections.remove(cid).map_err(storage)?;
+        self.catalog.remove_collection(cid);
+        self.catalog_changed = true;
+        Ok(())
+    }
+
+    /// Deletes all documents and unique entries of a collection and sets its count to 0.
+    pub fn clear_documents(&mut self, cid: u64) -> ArangoResult<()> {
+        self.docs
+            .retain_in((cid, "")..(cid + 1, ""), |_, _| false)
+            .map_err(storage)?;
+        let empty: &[u8] = &[];
+        self.unique
+            .retain_in((cid, 0u64, empty)..(cid + 1, 0u64, empty), |_, _| false)
+            .map_err(storage)?;
+        let mut s = self.stats(cid)?;
+        s.count = 0;
+        self.set_stats(cid, s)
+    }
+
+    /// Deletes the entries of one unique index.
+    pub fn clear_index(&mut self, cid: u64, iid: u64) -> ArangoResult<()> {
+        let empty: &[u8] = &[];
+        let end = if iid == u64::MAX { (cid + 1, 0, empty) } else { (cid, iid + 1, empty) };
+        self.unique
+            .retain_in((cid, iid, empty)..end, |_, _| false)
+            .map_err(storage)
+    }
+
+    /// Calls `f` for every document of a collection (raw JSON), in key order.
+    pub fn scan_documents(&self, cid: u64, mut f: impl FnMut(&str, &[u8]) -> ArangoResult<()>) -> ArangoResult<()> {
+        for item in self.docs.range((cid, "")..(cid + 1, "")).map_err(storage)? {
+            let (k, v) = item.map_err(storage)?;
+            f(k.value().1, v.value())?;
+        }
+        Ok(())
+    }
+
+    pub fn save_database(&mut self, def: &crate::store::catalog::DatabaseDef) -> ArangoResult<()> {
+        let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
+        self.databases.insert(def.name.as_str(), bytes.as_slice()).map_err(storage)?;
+        self.catalog.add_database(def.clone());
+        self.catalog_changed = true;
+        Ok(())
+    }
+
+    pub fn erase_database(&mut self, name: &str) -> ArangoResult<()> {
+        let ids: Vec<u64> = self
+            .catalog
+            .databases
+            .get(name)
+            .map(|d| d.by_name.values().copied().collect())
+            .unwrap_or_default();
+        for cid in ids {
+            self.erase_collection(cid)?;
+        }
+        self.databases.remove(name).map_err(storage)?;
+        self.catalog.databases.remove(name);
+        self.catalog_changed = true;
+        Ok(())
+    }
+
+    /// Writes counters and meta values at the end of a group.
+    fn finish(&mut self) -> ArangoResult<()> {
+        for (cid, s) in std::mem::take(&mut self.stats_cache) {
+            if self.catalog.collections.contains_key(&cid) {
+                self.stats.insert(cid, (s.count, s.last_value)).map_err(storage)?;
+            }
+        }
+        let clock = self.shared.clock.current();
+        let next_id = self.shared.next_id.load(std::sync::atomic::Ordering::Acquire);
+        self.meta.insert(META_CLOCK, clock).map_err(storage)?;
+        self.meta.insert(META_NEXT_ID, next_id).map_err(storage)?;
+        self.meta.insert(META_LOG_BYTES, self.log_bytes).map_err(storage)?;
+        Ok(())
+    }
+
+    /// Prunes the log from its start: markers with tick ≤ `limit` while `over(tick, bytes)` says the log is
+    /// too old or too big, never cutting a transaction in two. Returns the new floor, if it moved.
+    pub fn prune(&mut self, limit: u64, over: impl Fn(u64, u64) -> bool, max_batch: usize) -> ArangoResult<Option<u64>> {
+        let mut cut: Option<(u64, u64)> = None; // (tick, bytes freed up to it) at a transaction boundary
+        let mut freed = 0u64;
+        for (seen, item) in self.log.range(..=limit).map_err(storage)?.enumerate() {
+            let (k, v) = item.map_err(storage)?;
+            let tick = k.value();
+            if !over(tick, self.log_bytes - freed) || seen >= max_batch {
+                break;
+            }
+            let raw = v.value();
+            freed += raw.len() as u64;
+            let rec = log::decode(tick, raw)?;
+            let inside = rec.tid != 0 && rec.mtype != marker::TRANSACTION_COMMIT && rec.mtype != marker::TRANSACTION_ABORT;
+            if !inside {
+                cut = Some((tick, freed));
+            }
+        }
+        let Some((tick, bytes)) = cut else { return Ok(None) };
+        self.log.retain_in(..=tick, |_, _| false).map_err(storage)?;
+        self.log_bytes -= bytes;
+        self.meta.insert(META_LOG_FLOOR, tick).map_err(storage)?;
+        Ok(Some(tick))
+    }
+}
+
+impl DocAccess for WriteCtx<'_> {
+    fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
+        Ok(self.docs.get((cid, key)).map_err(storage)?.map(|g| g.value().to_vec()))
+    }
+    fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
+        self.docs.insert((cid, key), doc).map_err(storage)?;
+        Ok(())
+    }
+    fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
+        self.docs.remove((cid, key)).map_err(storage)?;
+        Ok(())
+    }
+    fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
+        Ok(self
+            .unique
+            .get((cid, iid, val))
+            .map_err(storage)?
+            .map(|g| g.value().to_string()))
+    }
+    fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
+        self.unique.insert((cid, iid, val), key).map_err(storage)?;
+        Ok(())
+    }
+    fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
+        let owned = self.unique_get(cid, iid, val)?;
+        if owned.as_deref() == Some(key) {
+            self.unique.remove((cid, iid, val)).map_err(storage)?;
+        }
+        Ok(())
+    }
+    fn stats(&mut self, cid: u64) -> ArangoResult<CollStats> {
+        if let Some(s) = self.stats_cache.get(&cid) {
+            return Ok(*s);
+        }
+        let s = self
+            .stats
+            .get(cid)
+            .map_err(storage)?
+            .map(|g| {
+                let (count, last_value) = g.value();
+                CollStats { count, last_value }
+            })
+            .unwrap_or_default();
+        self.stats_cache.insert(cid, s);
+        Ok(s)
+    }
+    fn set_stats(&mut self, cid: u64, stats: CollStats) -> ArangoResult<()> {
+        self.stats_cache.insert(cid, stats);
+        Ok(())
+    }
+    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()> {
+        self.queue_marker(mtype, &coll.db, &coll.guid, data.to_vec());
+        Ok(())
+    }
+}
+
+/// Writer-side state that lives across groups.
+struct WriterState {
+    working: Catalog,
+    log_bytes: u64,
+    last_tick: u64,
+    dirty: bool,
+    last_sync: Instant,
+    last_prune: Instant,
+}
+
+/// The writer loop; returns when every sender is gone, after a final durable commit.
+pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_tick: u64) {
+    let mut st = WriterState {
+        working: (**shared.catalog.read().unwrap_or_else(|p| p.into_inner())).clone(),
+        log_bytes,
+        last_tick,
+        dirty: false,
+        last_sync: Instant::now(),
+        last_prune: Instant::now(),
+    };
+    let tick_every = shared.config.sync_interval.min(Duration::from_millis(250)).max(Duration::from_millis(1));
+    let mut deferred: Option<Job> = None;
+    loop {
+        let first = match deferred.take() {
+            Some(j) => Some(j),
+            None => match rx.recv_timeout(tick_every) {
+                Ok(j) => Some(j),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        if let Some(first) = first {
+            let mut group = vec![first];
+            if !group[0].exclusive {
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(j) if j.exclusive => {
+                            deferred = Some(j);
+                            break;
+                        }
+                        Ok(j) => group.push(j),
+                        Err(_) => break,
+                    }
+                }
+            }
+            run_group(&shared, &mut st, group);
+        }
+        if st.dirty && st.last_sync.elapsed() >= shared.config.sync_interval {
+            sync_now(&shared, &mut st);
+        }
+        if st.last_prune.elapsed() >= shared.config.prune_interval {
+            st.last_prune = Instant::now();
+            let limit = shared.prune_limit(st.last_tick);
+            let floor_of = shared.clone();
+            let job = make_job(prune_job(limit, false), false, true, move |res| match res {
+                Ok(Some(floor)) => floor_of.set_log_floor(floor),
+                Ok(None) => {}
+                Err(e) => tracing::error!("log pruning failed: {e}"),
+            });
+            run_group(&shared, &mut st, vec![job]);
+        }
+    }
+    if let Some(j) = deferred {
+        run_group(&shared, &mut st, vec![j]);
+    }
+    if st.dirty {
+        sync_now(&shared, &mut st);
+    }
+}
+
+fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
+    let sync = shared.config.sync_every_commit || group.iter().any(|j| j.sync);
+    let mut txn = match shared.db.begin_write() {
+        Ok(t) => t,
+        Err(e) => {
+            let err = storage(e);
+            for job in group {
+                // Run nothing; answer with the error through a throw-away context is impossible, so the
+                // job is dropped and its caller sees the writer's error via the closed reply channel.
+                drop(job);
+            }
+            tracing::error!("cannot begin write transaction: {err}");
+            return;
+        }
+    };
+    let _ = txn.set_durability(if sync { Durability::Immediate } else { Durability::None });
+    let mut finished = Vec::with_capacity(group.len());
+    let mut rollback = false;
+    let mut outcome: Option<(u64, u64, bool)> = None;
+    let mut group_err: Option<ArangoError> = None;
+    {
+        match WriteCtx::open(&txn, &mut st.working, shared, st.log_bytes, st.last_tick) {
+            Ok(mut ctx) => {
+                for job in group {
+                    let f = (job.run)(&mut ctx);
+                    rollback |= f.rollback;
+                    finished.push(f);
+                    if rollback {
+                        break;
+                    }
+                }
+                if !rollback {
+                    match ctx.finish() {
+                        Ok(()) => outcome = Some((ctx.log_bytes, ctx.last_tick, ctx.catalog_changed)),
+                        Err(e) => {
+                            rollback = true;
+                            group_err = Some(e);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                rollback = true;
+                group_err = Some(e);
+            }
+        }
+    }
+    let reset_catalog = |st: &mut WriterState| {
+        st.working = (**shared.catalog.read().unwrap_or_else(|p| p.into_inner())).clone();
+    };
+    if rollback {
+        let _ = txn.abort();
+        reset_catalog(st);
+        let err = group_err.unwrap_or_else(|| ArangoError::internal("write aborted together with a failed operation"));
+        for f in finished {
+            (f.reply)(if f.rollback { None } else { Some(err.clone()) });
+        }
+        return;
+    }
+    match txn.commit() {
+        Ok(()) => {
+            let (log_bytes, last_tick, catalog_changed) = outcome.unwrap_or((st.log_bytes, st.last_tick, false));
+            st.log_bytes = log_bytes;
+            st.last_tick = last_tick;
+            if catalog_changed {
+                let published = Arc::new(st.working.clone());
+                *shared.catalog.write().unwrap_or_else(|p| p.into_inner()) = published;
+            }
+            if sync {
+                st.dirty = false;
+                st.last_sync = Instant::now();
+            } else {
+                st.dirty = true;
+            }
+            shared.committed.send_replace(last_tick);
+            for f in finished {
+                (f.reply)(None);
+            }
+        }
+        Err(e) => {
+            reset_catalog(st);
+            let err = storage(e);
+            tracing::error!("commit failed: {err}");
+            for f in finished {
+                (f.reply)(Some(err.clone()));
+            }
+        }
+    }
+}
+
+/// A durable empty commit: makes all earlier non-durable commits durable.
+fn sync_now(shared: &Shared, st: &mut WriterState) {
+    let result = shared.db.begin_write().map_err(storage).and_then(|mut txn| {
+        let _ = txn.set_durability(Durability::Immediate);
+        txn.commit().map_err(storage)
+    });
+    match result {
+        Ok(()) => {
+            st.dirty = false;
+            st.last_sync = Instant::now();
+        }
+        Err(e) => tracing::error!("periodic sync failed: {e}"),
+    }
+}
+
+/// Wraps a typed job: `on_done` receives the job's result, or the group's error if the commit failed.
+/// Exclusive jobs roll back when they fail.
+pub(crate) fn make_job<T: Send + 'static>(
+    f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
+    sync: bool,
+    exclusive: bool,
+    on_done: impl FnOnce(ArangoResult<T>) + Send + 'static,
+) -> Job {
+    Job {
+        run: Box::new(move |ctx: &mut WriteCtx<'_>| {
+            let res = f(ctx);
+            let failed = res.is_err();
+            if failed {
+                ctx.discard_markers();
+            }
+            // Non-exclusive jobs validate before they write, so their errors leave nothing to undo —
+            // except storage errors, which poison the transaction.
+            let rollback = failed
+                && (exclusive || matches!(&res, Err(e) if e.error_num == crate::error::codes::INTERNAL));
+            Finished {
+                reply: Box::new(move |group_err| on_done(match group_err {
+                    Some(e) => Err(e),
+                    None => res,
+                })),
+                rollback,
+            }
+        }),
+        sync,
+        exclusive,
+    }
+}
+
+/// One prune pass (up to 100,000 markers); returns the new floor if it moved.
+pub(crate) fn prune_job(limit: u64, force_all: bool) -> impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<Option<u64>> + Send {
+    move |ctx: &mut WriteCtx<'_>| {
+        let max_age_ms = ctx.shared.config.log_max_age.as_millis() as u64;
+        let max_bytes = ctx.shared.config.log_max_bytes;
+        let now = crate::store::clock::now_ms();
+        let over = |tick: u64, bytes: u64| {
+            force_all || crate::store::clock::millis_of(tick).saturating_add(max_age_ms) < now || bytes > max_bytes
+        };
+        let mut floor = None;
+        for _ in 0..5 {
+            match ctx.prune(limit, over, 20_000)? {
+                Some(f) => floor = Some(f),
+                None => break,
+            }
+        }
+        Ok(floor)
+    }
+}
