@@ -23,7 +23,9 @@ pub struct Endpoint {
 
 /// Why an endpoint string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid endpoint '{input}': {reason} (expected e.g. tcp://127.0.0.1:8529, ssl://host:8529 or unix:///path)")]
+#[error(
+    "invalid endpoint '{input}': {reason} (expected e.g. tcp://127.0.0.1:8529, ssl://host:8529 or unix:///path)"
+)]
 pub struct EndpointError {
     pub input: String,
     pub reason: &'static str,
@@ -57,7 +59,9 @@ impl FromStr for Endpoint {
         };
         let rest = rest.trim_end_matches('/');
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| err("unclosed '[' in IPv6 address"))?;
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| err("unclosed '[' in IPv6 address"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p,
                 None if after.is_empty() => "8529",

@@ -9,5 +9,8 @@ struct Cli {}
 
 fn main() {
     let _cli = Cli::parse();
-    println!("arangorepl {}: see `arangorepl --help`", env!("CARGO_PKG_VERSION"));
+    println!(
+        "arangorepl {}: see `arangorepl --help`",
+        env!("CARGO_PKG_VERSION")
+    );
 }

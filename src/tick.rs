@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn compare_ticks_matches_arangosh() {
         assert_eq!(compare_ticks(Some("9"), Some("10")), Ordering::Less);
-        assert_eq!(compare_ticks(Some("189505"), Some("189479")), Ordering::Greater);
+        assert_eq!(
+            compare_ticks(Some("189505"), Some("189479")),
+            Ordering::Greater
+        );
         assert_eq!(compare_ticks(None, Some("0")), Ordering::Equal);
         assert_eq!(compare_ticks(Some("5"), None), Ordering::Greater);
     }

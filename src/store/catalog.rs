@@ -57,7 +57,9 @@ impl CollectionType {
             Value::String(s) if s == "edge" => Ok(CollectionType::Edge),
             _ => Err(ArangoError::with_message(
                 codes::ARANGO_COLLECTION_TYPE_INVALID,
-                format!("collection type invalid: {v} (use 2 for document or 3 for edge collections)"),
+                format!(
+                    "collection type invalid: {v} (use 2 for document or 3 for edge collections)"
+                ),
             )),
         }
     }
@@ -112,7 +114,8 @@ impl KeyOptions {
             Value::Object(o) => o,
             _ => return Err(ArangoError::bad_parameter("keyOptions must be an object")),
         };
-        let bad_gen = |msg: String| ArangoError::with_message(codes::ARANGO_INVALID_KEY_GENERATOR, msg);
+        let bad_gen =
+            |msg: String| ArangoError::with_message(codes::ARANGO_INVALID_KEY_GENERATOR, msg);
         let generator = match obj.get("type") {
             None | Some(Value::Null) => KeyGenerator::Traditional,
             Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
@@ -183,7 +186,11 @@ impl IndexDef {
             .ok_or_else(|| ArangoError::bad_parameter("index definition must be an object"))?;
         let itype = match obj.get("type") {
             Some(Value::String(s)) => s.clone(),
-            _ => return Err(ArangoError::bad_parameter("expecting string attribute 'type' for index")),
+            _ => {
+                return Err(ArangoError::bad_parameter(
+                    "expecting string attribute 'type' for index",
+                ));
+            }
         };
         match itype.as_str() {
             "persistent" | "hash" | "skiplist" => {}
@@ -192,13 +199,20 @@ impl IndexDef {
                     "cannot create index of type '{itype}': it exists implicitly"
                 )));
             }
-            "geo" | "geo1" | "geo2" | "fulltext" | "ttl" | "inverted" | "zkd" | "mdi" | "mdi-prefixed" => {
+            "geo" | "geo1" | "geo2" | "fulltext" | "ttl" | "inverted" | "zkd" | "mdi"
+            | "mdi-prefixed" => {
                 return Err(ArangoError::with_message(
                     codes::NOT_IMPLEMENTED,
-                    format!("index type '{itype}' is not supported by arangorepl (supported: persistent, hash, skiplist)"),
+                    format!(
+                        "index type '{itype}' is not supported by arangorepl (supported: persistent, hash, skiplist)"
+                    ),
                 ));
             }
-            other => return Err(ArangoError::bad_parameter(format!("invalid index type '{other}'"))),
+            other => {
+                return Err(ArangoError::bad_parameter(format!(
+                    "invalid index type '{other}'"
+                )));
+            }
         }
         let fields = match obj.get("fields") {
             Some(Value::Array(a)) if !a.is_empty() => {
@@ -209,7 +223,9 @@ impl IndexDef {
                             if s.contains("[*]") {
                                 return Err(ArangoError::with_message(
                                     codes::NOT_IMPLEMENTED,
-                                    format!("array expansion in index field '{s}' is not supported by arangorepl"),
+                                    format!(
+                                        "array expansion in index field '{s}' is not supported by arangorepl"
+                                    ),
                                 ));
                             }
                             if out.contains(s) {
@@ -219,12 +235,20 @@ impl IndexDef {
                             }
                             out.push(s.clone());
                         }
-                        _ => return Err(ArangoError::bad_parameter("index fields must be non-empty strings")),
+                        _ => {
+                            return Err(ArangoError::bad_parameter(
+                                "index fields must be non-empty strings",
+                            ));
+                        }
                     }
                 }
                 out
             }
-            _ => return Err(ArangoError::bad_parameter("expecting non-empty array attribute 'fields' for index")),
+            _ => {
+                return Err(ArangoError::bad_parameter(
+                    "expecting non-empty array attribute 'fields' for index",
+                ));
+            }
         };
         let id = match obj.get("id") {
             None | Some(Value::Null) => None,
@@ -239,7 +263,10 @@ impl IndexDef {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => {
                 names::validate_collection_name(s).map_err(|_| {
-                    ArangoError::with_message(codes::ARANGO_ILLEGAL_NAME, format!("illegal index name '{s}'"))
+                    ArangoError::with_message(
+                        codes::ARANGO_ILLEGAL_NAME,
+                        format!("illegal index name '{s}'"),
+                    )
                 })?;
                 Some(s.clone())
             }
@@ -407,12 +434,17 @@ impl CollectionOptions {
     /// Parses a collection-creation body or a `2000` marker's `data`. Attributes ArangoDB reports but a
     /// single server ignores (sharding, `status`, `version`, …) are accepted and ignored, as arangod does.
     pub fn from_json(v: &Value) -> ArangoResult<Self> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| ArangoError::bad_parameter("collection definition must be a JSON object"))?;
+        let obj = v.as_object().ok_or_else(|| {
+            ArangoError::bad_parameter("collection definition must be a JSON object")
+        })?;
         let name = match obj.get("name") {
             Some(Value::String(s)) => s.clone(),
-            _ => return Err(ArangoError::with_message(codes::ARANGO_ILLEGAL_NAME, "illegal name: expecting string attribute 'name'")),
+            _ => {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_ILLEGAL_NAME,
+                    "illegal name: expecting string attribute 'name'",
+                ));
+            }
         };
         let ctype = match obj.get("type") {
             None | Some(Value::Null) => CollectionType::Document,
@@ -420,9 +452,13 @@ impl CollectionOptions {
         };
         let mut key_options = KeyOptions::from_json(obj.get("keyOptions").unwrap_or(&Value::Null))?;
         if let Some(Value::Bool(b)) = obj.get("allowUserKeys")
-            && obj.get("keyOptions").and_then(|k| k.get("allowUserKeys")).is_none() {
-                key_options.allow_user_keys = *b;
-            }
+            && obj
+                .get("keyOptions")
+                .and_then(|k| k.get("allowUserKeys"))
+                .is_none()
+        {
+            key_options.allow_user_keys = *b;
+        }
         let id = match obj.get("id").or_else(|| obj.get("cid")) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => s.parse::<u64>().ok(),
@@ -436,12 +472,20 @@ impl CollectionOptions {
         let schema = match obj.get("schema") {
             None => Value::Null,
             Some(s @ (Value::Null | Value::Object(_))) => s.clone(),
-            Some(_) => return Err(ArangoError::bad_parameter("schema must be an object or null")),
+            Some(_) => {
+                return Err(ArangoError::bad_parameter(
+                    "schema must be an object or null",
+                ));
+            }
         };
         let computed_values = match obj.get("computedValues") {
             None => Value::Null,
             Some(c @ (Value::Null | Value::Array(_))) => c.clone(),
-            Some(_) => return Err(ArangoError::bad_parameter("computedValues must be an array or null")),
+            Some(_) => {
+                return Err(ArangoError::bad_parameter(
+                    "computedValues must be an array or null",
+                ));
+            }
         };
         Ok(CollectionOptions {
             name,
@@ -482,12 +526,20 @@ impl PropertiesChange {
         match obj.get("schema") {
             None => {}
             Some(s @ (Value::Null | Value::Object(_))) => ch.schema = Some(s.clone()),
-            Some(_) => return Err(ArangoError::bad_parameter("schema must be an object or null")),
+            Some(_) => {
+                return Err(ArangoError::bad_parameter(
+                    "schema must be an object or null",
+                ));
+            }
         }
         match obj.get("computedValues") {
             None => {}
             Some(c @ (Value::Null | Value::Array(_))) => ch.computed_values = Some(c.clone()),
-            Some(_) => return Err(ArangoError::bad_parameter("computedValues must be an array or null")),
+            Some(_) => {
+                return Err(ArangoError::bad_parameter(
+                    "computedValues must be an array or null",
+                ));
+            }
         }
         Ok(ch)
     }
@@ -506,9 +558,9 @@ pub(crate) fn opt_bool(obj: &Map<String, Value>, key: &str, default: bool) -> Ar
 fn opt_u64(obj: &Map<String, Value>, key: &str, default: u64) -> ArangoResult<u64> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(default),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| ArangoError::bad_parameter(format!("attribute '{key}' must be a non-negative integer"))),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+            ArangoError::bad_parameter(format!("attribute '{key}' must be a non-negative integer"))
+        }),
         Some(other) => Err(ArangoError::bad_parameter(format!(
             "attribute '{key}' must be a number, got {other}"
         ))),
@@ -549,9 +601,10 @@ impl Catalog {
             return Ok(&self.collections[id]);
         }
         if let Ok(id) = ident.parse::<u64>()
-            && let Some(c) = self.collections.get(&id).filter(|c| c.db == db) {
-                return Ok(c);
-            }
+            && let Some(c) = self.collections.get(&id).filter(|c| c.db == db)
+        {
+            return Ok(c);
+        }
         entry
             .by_name
             .values()
@@ -629,9 +682,11 @@ mod tests {
 
         let e = CollectionOptions::from_json(&json!({"name": "c", "type": 7})).unwrap_err();
         assert_eq!(e.error_num, 1218);
-        let e = CollectionOptions::from_json(&json!({"name": "c", "keyOptions": {"type": "foo"}})).unwrap_err();
+        let e = CollectionOptions::from_json(&json!({"name": "c", "keyOptions": {"type": "foo"}}))
+            .unwrap_err();
         assert_eq!(e.error_num, 1232);
-        let e = CollectionOptions::from_json(&json!({"name": "c", "waitForSync": "yes"})).unwrap_err();
+        let e =
+            CollectionOptions::from_json(&json!({"name": "c", "waitForSync": "yes"})).unwrap_err();
         assert_eq!(e.error_num, 10);
         let e = CollectionOptions::from_json(&json!({"type": 2})).unwrap_err();
         assert_eq!(e.error_num, 1208);
@@ -652,10 +707,20 @@ mod tests {
             (json!({"type": "persistent", "fields": ["a", "a"]}), 10),
             (json!({"type": "geo", "fields": ["a"]}), 9),
             (json!({"type": "primary", "fields": ["_key"]}), 10),
-            (json!({"type": "persistent", "fields": ["a"], "id": "x/y"}), 1214),
-            (json!({"type": "persistent", "fields": ["a"], "unique": "yes"}), 10),
+            (
+                json!({"type": "persistent", "fields": ["a"], "id": "x/y"}),
+                1214,
+            ),
+            (
+                json!({"type": "persistent", "fields": ["a"], "unique": "yes"}),
+                10,
+            ),
         ] {
-            assert_eq!(IndexDef::from_json(&bad).unwrap_err().error_num, num, "{bad}");
+            assert_eq!(
+                IndexDef::from_json(&bad).unwrap_err().error_num,
+                num,
+                "{bad}"
+            );
         }
     }
 }

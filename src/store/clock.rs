@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(rev_to_string(12345), "12345");
         assert_eq!(rev_to_string(1_776_339_760_534_519_808), "_gky3lJC---");
         assert_eq!(rev_from_string("12345"), Some(12345));
-        assert_eq!(rev_from_string("_gky3lJC---"), Some(1_776_339_760_534_519_808));
+        assert_eq!(
+            rev_from_string("_gky3lJC---"),
+            Some(1_776_339_760_534_519_808)
+        );
         assert_eq!(rev_from_string(""), None);
     }
 

@@ -128,7 +128,8 @@ impl DocResult {
 }
 
 pub(crate) fn parse_doc(bytes: &[u8]) -> ArangoResult<Map<String, Value>> {
-    serde_json::from_slice(bytes).map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))
 }
 
 fn str_attr<'a>(doc: &'a Map<String, Value>, name: &str) -> &'a str {
@@ -194,7 +195,9 @@ fn check_edge(coll: &CollectionDef, doc: &Map<String, Value>) -> ArangoResult<()
             _ => {
                 return Err(ArangoError::with_message(
                     codes::ARANGO_INVALID_EDGE_ATTRIBUTE,
-                    format!("edge attribute missing or invalid: '{attr}' must be a document handle like 'vertices/123'"),
+                    format!(
+                        "edge attribute missing or invalid: '{attr}' must be a document handle like 'vertices/123'"
+                    ),
                 ));
             }
         }
@@ -203,7 +206,12 @@ fn check_edge(coll: &CollectionDef, doc: &Map<String, Value>) -> ArangoResult<()
 }
 
 /// Builds the stored form: `_key`, `_id`, `_from`, `_to`, `_rev`, then the user attributes in order.
-fn assemble(coll: &CollectionDef, key: &str, rev: &str, mut body: Map<String, Value>) -> Map<String, Value> {
+fn assemble(
+    coll: &CollectionDef,
+    key: &str,
+    rev: &str,
+    mut body: Map<String, Value>,
+) -> Map<String, Value> {
     let mut doc = Map::with_capacity(body.len() + 3);
     doc.insert("_key".into(), Value::String(key.to_string()));
     doc.insert("_id".into(), Value::String(format!("{}/{key}", coll.name)));
@@ -227,10 +235,11 @@ fn assemble(coll: &CollectionDef, key: &str, rev: &str, mut body: Map<String, Va
 fn new_rev(clock: &Clock, body: &Map<String, Value>, o: &WriteOptions) -> String {
     if o.is_restore
         && let Some(Value::String(r)) = body.get("_rev")
-            && let Some(v) = rev_from_string(r) {
-                clock.observe(v);
-                return r.clone();
-            }
+        && let Some(v) = rev_from_string(r)
+    {
+        clock.observe(v);
+        return r.clone();
+    }
     rev_to_string(clock.next())
 }
 
@@ -243,17 +252,20 @@ fn check_unique(
     old: Option<&Map<String, Value>>,
 ) -> ArangoResult<()> {
     for idx in coll.indexes.iter().filter(|i| i.unique) {
-        let Some(nk) = index_key(idx, new) else { continue };
+        let Some(nk) = index_key(idx, new) else {
+            continue;
+        };
         if old.and_then(|o| index_key(idx, o)).as_deref() == Some(nk.as_slice()) {
             continue;
         }
         if let Some(other) = acc.unique_get(coll.id, idx.id, &nk)?
-            && other != key {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
-                    violation_message(&idx.name, &idx.itype, &idx.fields, &other),
-                ));
-            }
+            && other != key
+        {
+            return Err(ArangoError::with_message(
+                codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+                violation_message(&idx.name, &idx.itype, &idx.fields, &other),
+            ));
+        }
     }
     Ok(())
 }
@@ -302,7 +314,11 @@ fn store_version(
         rev,
         old_rev,
         new: o.return_new.then(|| Value::Object(doc)),
-        old: if o.return_old { old.map(Value::Object) } else { None },
+        old: if o.return_old {
+            old.map(Value::Object)
+        } else {
+            None
+        },
     })
 }
 
@@ -422,27 +438,40 @@ fn strip_nulls(v: Value) -> Value {
     }
 }
 
-fn merge_attr(target: &mut Map<String, Value>, k: String, v: Value, keep_null: bool, merge_objects: bool) {
+fn merge_attr(
+    target: &mut Map<String, Value>,
+    k: String,
+    v: Value,
+    keep_null: bool,
+    merge_objects: bool,
+) {
     if v.is_null() && !keep_null {
         target.shift_remove(&k);
         return;
     }
     if let (true, Value::Object(patch)) = (merge_objects, &v)
-        && let Some(Value::Object(existing)) = target.get_mut(&k) {
-            for (pk, pv) in patch.clone() {
-                merge_attr(existing, pk, pv, keep_null, merge_objects);
-            }
-            return;
+        && let Some(Value::Object(existing)) = target.get_mut(&k)
+    {
+        for (pk, pv) in patch.clone() {
+            merge_attr(existing, pk, pv, keep_null, merge_objects);
         }
+        return;
+    }
     target.insert(k, if keep_null { v } else { strip_nulls(v) });
 }
 
-fn precondition(old: &Map<String, Value>, body: &Map<String, Value>, o: &WriteOptions) -> ArangoResult<()> {
+fn precondition(
+    old: &Map<String, Value>,
+    body: &Map<String, Value>,
+    o: &WriteOptions,
+) -> ArangoResult<()> {
     if o.ignore_revs {
         return Ok(());
     }
     match body.get("_rev") {
-        Some(Value::String(r)) if !r.is_empty() && r != str_attr(old, "_rev") => Err(rev_conflict()),
+        Some(Value::String(r)) if !r.is_empty() && r != str_attr(old, "_rev") => {
+            Err(rev_conflict())
+        }
         _ => Ok(()),
     }
 }

@@ -138,9 +138,15 @@ mod tests {
         let k1 = index_key(&i, &obj(json!({"a": 1, "b": {"c": {"y": 2, "x": 1}}}))).unwrap();
         let k2 = index_key(&i, &obj(json!({"b": {"c": {"x": 1, "y": 2.0}}, "a": 1.0}))).unwrap();
         assert_eq!(k1, k2);
-        assert_ne!(k1, index_key(&i, &obj(json!({"a": "1", "b": {"c": {"x": 1, "y": 2}}}))).unwrap());
+        assert_ne!(
+            k1,
+            index_key(&i, &obj(json!({"a": "1", "b": {"c": {"x": 1, "y": 2}}}))).unwrap()
+        );
         // missing attributes count as null in a non-sparse index
-        assert_eq!(index_key(&i, &obj(json!({}))).unwrap(), b"[null,null]".to_vec());
+        assert_eq!(
+            index_key(&i, &obj(json!({}))).unwrap(),
+            b"[null,null]".to_vec()
+        );
     }
 
     #[test]
@@ -156,9 +162,18 @@ mod tests {
         let a = obj(json!({"_key": "k", "_id": "c/k", "_rev": "_a", "x": 1, "y": [1, 2]}));
         let b = obj(json!({"_key": "k", "_id": "c/k", "_rev": "_a", "y": [1, 2], "x": 1}));
         let c = obj(json!({"_key": "k", "_id": "c/k", "_rev": "_b", "y": [1, 2], "x": 1}));
-        assert_eq!(document_checksum(&a, true, true), document_checksum(&b, true, true));
-        assert_ne!(document_checksum(&a, true, false), document_checksum(&c, true, false));
-        assert_eq!(document_checksum(&a, false, true), document_checksum(&c, false, true));
+        assert_eq!(
+            document_checksum(&a, true, true),
+            document_checksum(&b, true, true)
+        );
+        assert_ne!(
+            document_checksum(&a, true, false),
+            document_checksum(&c, true, false)
+        );
+        assert_eq!(
+            document_checksum(&a, false, true),
+            document_checksum(&c, false, true)
+        );
         assert_eq!(document_checksum(&a, false, false), xxh64(b"k", 0));
     }
 }

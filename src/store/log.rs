@@ -42,18 +42,28 @@ pub struct LogRecord {
 impl LogRecord {
     /// The marker parsed as JSON.
     pub fn to_value(&self) -> ArangoResult<serde_json::Value> {
-        serde_json::from_slice(&self.json)
-            .map_err(|e| ArangoError::internal(format!("corrupt log record at tick {}: {e}", self.tick)))
+        serde_json::from_slice(&self.json).map_err(|e| {
+            ArangoError::internal(format!("corrupt log record at tick {}: {e}", self.tick))
+        })
     }
 
     /// Whether this marker belongs to a multi-operation transaction that continues after it.
     pub fn inside_transaction(&self) -> bool {
-        self.tid != 0 && self.mtype != marker::TRANSACTION_COMMIT && self.mtype != marker::TRANSACTION_ABORT
+        self.tid != 0
+            && self.mtype != marker::TRANSACTION_COMMIT
+            && self.mtype != marker::TRANSACTION_ABORT
     }
 }
 
 /// Builds the marker JSON with ArangoDB's attribute order for each type (spec §1.13).
-pub fn marker_json(tick: u64, mtype: u16, db: &str, cuid: &str, tid: u64, data: Option<&[u8]>) -> Vec<u8> {
+pub fn marker_json(
+    tick: u64,
+    mtype: u16,
+    db: &str,
+    cuid: &str,
+    tid: u64,
+    data: Option<&[u8]>,
+) -> Vec<u8> {
     use marker::*;
     let mut out = Vec::with_capacity(96 + data.map_or(0, |d| d.len()));
     let tick_s = tick.to_string();
@@ -234,13 +244,26 @@ mod tests {
 
     #[test]
     fn marker_shapes_match_arangodb() {
-        let m = marker_json(196, marker::DOCUMENT_UPSERT, "_system", "hE0E3D7BE511D/119", 0,
-            Some(br#"{"_key":"194","_id":"users/194","_rev":"_XUJFD3C---","value":"test"}"#));
+        let m = marker_json(
+            196,
+            marker::DOCUMENT_UPSERT,
+            "_system",
+            "hE0E3D7BE511D/119",
+            0,
+            Some(br#"{"_key":"194","_id":"users/194","_rev":"_XUJFD3C---","value":"test"}"#),
+        );
         assert_eq!(
             String::from_utf8(m).unwrap(),
             r#"{"tick":"196","type":2300,"db":"_system","cuid":"hE0E3D7BE511D/119","tid":"0","data":{"_key":"194","_id":"users/194","_rev":"_XUJFD3C---","value":"test"}}"#
         );
-        let m = marker_json(189495, marker::COLLECTION_DROP, "_system", "h3A468B5B7C1A/71947", 0, None);
+        let m = marker_json(
+            189495,
+            marker::COLLECTION_DROP,
+            "_system",
+            "h3A468B5B7C1A/71947",
+            0,
+            None,
+        );
         assert_eq!(
             String::from_utf8(m).unwrap(),
             r#"{"tick":"189495","type":2001,"db":"_system","cuid":"h3A468B5B7C1A/71947"}"#
@@ -250,7 +273,14 @@ mod tests {
             String::from_utf8(m).unwrap(),
             r#"{"tick":"3651","type":2200,"tid":"556","db":"_system"}"#
         );
-        let m = marker_json(385, marker::COLLECTION_RENAME, "_system", "hD/135", 0, Some(br#"{"name":"other"}"#));
+        let m = marker_json(
+            385,
+            marker::COLLECTION_RENAME,
+            "_system",
+            "hD/135",
+            0,
+            Some(br#"{"name":"other"}"#),
+        );
         assert_eq!(
             String::from_utf8(m).unwrap(),
             r#"{"tick":"385","db":"_system","cuid":"hD/135","type":2002,"data":{"name":"other"}}"#
@@ -261,10 +291,20 @@ mod tests {
 
     #[test]
     fn records_round_trip() {
-        let json = marker_json(7, marker::DOCUMENT_REMOVE, "db", "h1/2", 9, Some(br#"{"_key":"k","_rev":"_a"}"#));
+        let json = marker_json(
+            7,
+            marker::DOCUMENT_REMOVE,
+            "db",
+            "h1/2",
+            9,
+            Some(br#"{"_key":"k","_rev":"_a"}"#),
+        );
         let raw = encode(marker::DOCUMENT_REMOVE, 9, "db", "h1/2", &json);
         let r = decode(7, &raw).unwrap().to_record(7);
-        assert_eq!((r.mtype, r.tid, r.db.as_str(), r.cuid.as_str()), (2302, 9, "db", "h1/2"));
+        assert_eq!(
+            (r.mtype, r.tid, r.db.as_str(), r.cuid.as_str()),
+            (2302, 9, "db", "h1/2")
+        );
         assert_eq!(r.json, json);
         assert!(r.inside_transaction());
         assert!(decode(7, &raw[..5]).is_err());

@@ -106,7 +106,12 @@ impl Shared {
         let mut holds = self.holds.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         holds.retain(|_, h| h.expires > now);
-        holds.values().map(|h| h.tick).min().unwrap_or(last_tick).min(last_tick)
+        holds
+            .values()
+            .map(|h| h.tick)
+            .min()
+            .unwrap_or(last_tick)
+            .min(last_tick)
     }
 
     pub fn set_log_floor(&self, floor: u64) {
@@ -150,18 +155,27 @@ impl Store {
     pub fn open(dir: impl AsRef<Path>, config: StoreConfig) -> ArangoResult<Store> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| {
-            ArangoError::internal(format!("cannot create database directory '{}': {e}", dir.display()))
+            ArangoError::internal(format!(
+                "cannot create database directory '{}': {e}",
+                dir.display()
+            ))
         })?;
         let path = dir.join(DATA_FILE);
         let db = redb::Database::builder()
             .set_cache_size(config.cache_bytes)
             .create(&path)
-            .map_err(|e| ArangoError::internal(format!("cannot open store '{}': {e}", path.display())))?;
+            .map_err(|e| {
+                ArangoError::internal(format!("cannot open store '{}': {e}", path.display()))
+            })?;
         let (catalog, meta, log_bytes, last_tick) = Self::load_or_init(&db)?;
         let floor = meta.get(META_LOG_FLOOR).copied().unwrap_or(0);
         let server_id = meta.get(META_SERVER_ID).copied().unwrap_or(1);
-        let guid_prefix = format!("h{:012X}", meta.get(META_GUID_PREFIX).copied().unwrap_or(0) & 0xFFFF_FFFF_FFFF);
-        let clock = clock::Clock::starting_after(meta.get(META_CLOCK).copied().unwrap_or(0).max(last_tick));
+        let guid_prefix = format!(
+            "h{:012X}",
+            meta.get(META_GUID_PREFIX).copied().unwrap_or(0) & 0xFFFF_FFFF_FFFF
+        );
+        let clock =
+            clock::Clock::starting_after(meta.get(META_CLOCK).copied().unwrap_or(0).max(last_tick));
         let (committed, _) = tokio::sync::watch::channel(last_tick);
         let shared = Arc::new(Shared {
             db,
@@ -194,7 +208,9 @@ impl Store {
 
     /// Reads the catalog and meta values, creating a fresh store (with `_system`) if the file is new.
     #[allow(clippy::type_complexity)]
-    fn load_or_init(db: &redb::Database) -> ArangoResult<(Catalog, HashMap<String, u64>, u64, u64)> {
+    fn load_or_init(
+        db: &redb::Database,
+    ) -> ArangoResult<(Catalog, HashMap<String, u64>, u64, u64)> {
         let txn = db.begin_write().map_err(storage)?;
         let mut meta_vals = HashMap::new();
         let mut catalog = Catalog::default();
@@ -205,18 +221,32 @@ impl Store {
                 let start = clock::physical(clock::now_ms());
                 meta.insert(META_FORMAT, FORMAT_VERSION).map_err(storage)?;
                 // ArangoDB server ids are 48-bit-ish decimal numbers; never 0.
-                meta.insert(META_SERVER_ID, (keygen::random_u64() & 0xFFFF_FFFF_FFFF).max(1)).map_err(storage)?;
-                meta.insert(META_GUID_PREFIX, keygen::random_u64()).map_err(storage)?;
+                meta.insert(
+                    META_SERVER_ID,
+                    (keygen::random_u64() & 0xFFFF_FFFF_FFFF).max(1),
+                )
+                .map_err(storage)?;
+                meta.insert(META_GUID_PREFIX, keygen::random_u64())
+                    .map_err(storage)?;
                 meta.insert(META_CLOCK, start).map_err(storage)?;
                 meta.insert(META_NEXT_ID, 100).map_err(storage)?;
                 meta.insert(META_LOG_FLOOR, start).map_err(storage)?;
                 meta.insert(META_LOG_BYTES, 0).map_err(storage)?;
-                let sys = DatabaseDef { id: 1, name: names::SYSTEM_DATABASE.into() };
+                let sys = DatabaseDef {
+                    id: 1,
+                    name: names::SYSTEM_DATABASE.into(),
+                };
                 let mut dbs = txn.open_table(DATABASES).map_err(storage)?;
-                let bytes = serde_json::to_vec(&sys).map_err(|e| ArangoError::internal(e.to_string()))?;
-                dbs.insert(sys.name.as_str(), bytes.as_slice()).map_err(storage)?;
+                let bytes =
+                    serde_json::to_vec(&sys).map_err(|e| ArangoError::internal(e.to_string()))?;
+                dbs.insert(sys.name.as_str(), bytes.as_slice())
+                    .map_err(storage)?;
             }
-            let format = meta.get(META_FORMAT).map_err(storage)?.map(|g| g.value()).unwrap_or(0);
+            let format = meta
+                .get(META_FORMAT)
+                .map_err(storage)?
+                .map(|g| g.value())
+                .unwrap_or(0);
             if format != FORMAT_VERSION {
                 return Err(ArangoError::internal(format!(
                     "store format {format} is not supported by this build (expected {FORMAT_VERSION})"
@@ -273,7 +303,11 @@ impl Store {
 
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.shared().catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.shared()
+            .catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn shared(&self) -> &Shared {
@@ -296,7 +330,12 @@ impl Store {
         let job = make_job(f, sync, exclusive, move |res| {
             let _ = tx.send(res);
         });
-        let sender = self.inner.jobs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let sender = self
+            .inner
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let sender = sender.ok_or_else(|| ArangoError::new(codes::SHUTTING_DOWN))?;
         sender
             .send(job)
@@ -318,7 +357,10 @@ impl Store {
                     format!("duplicate database name '{name}'"),
                 ));
             }
-            let def = DatabaseDef { id: ctx.shared.new_id(), name: name.clone() };
+            let def = DatabaseDef {
+                id: ctx.shared.new_id(),
+                name: name.clone(),
+            };
             ctx.save_database(&def)?;
             let data = serde_json::to_vec(&serde_json::json!({
                 "database": def.id, "id": def.id.to_string(), "name": def.name
@@ -332,7 +374,10 @@ impl Store {
     /// Drops a database with all its data (marker 1101). `_system` cannot be dropped.
     pub fn drop_database(&self, name: &str) -> ArangoResult<()> {
         if name == names::SYSTEM_DATABASE {
-            return Err(ArangoError::with_message(codes::FORBIDDEN, "the _system database cannot be dropped"));
+            return Err(ArangoError::with_message(
+                codes::FORBIDDEN,
+                "the _system database cannot be dropped",
+            ));
         }
         let name = name.to_string();
         self.submit(true, true, move |ctx| {
@@ -361,16 +406,27 @@ impl Store {
     // ----- collections -----------------------------------------------------------------------------
 
     /// Creates a collection (marker 2000). Keeps a wanted id/`globallyUniqueId` when they are free.
-    pub fn create_collection(&self, db: &str, opts: CollectionOptions) -> ArangoResult<CollectionDef> {
+    pub fn create_collection(
+        &self,
+        db: &str,
+        opts: CollectionOptions,
+    ) -> ArangoResult<CollectionDef> {
         names::validate_collection_name(&opts.name)?;
         let db = db.to_string();
         let sync = opts.wait_for_sync;
         self.submit(sync, true, move |ctx| {
             ctx.catalog.database(&db)?;
-            if ctx.catalog.collection(&db, &opts.name).is_ok_and(|c| c.name == opts.name) {
+            if ctx
+                .catalog
+                .collection(&db, &opts.name)
+                .is_ok_and(|c| c.name == opts.name)
+            {
                 return Err(ArangoError::with_message(
                     codes::ARANGO_DUPLICATE_NAME,
-                    format!("duplicate name: a collection named '{}' already exists", opts.name),
+                    format!(
+                        "duplicate name: a collection named '{}' already exists",
+                        opts.name
+                    ),
                 ));
             }
             let id = match opts.id {
@@ -416,7 +472,10 @@ impl Store {
             if def.is_system && !allow_system {
                 return Err(ArangoError::with_message(
                     codes::FORBIDDEN,
-                    format!("cannot drop system collection '{}' without isSystem=true", def.name),
+                    format!(
+                        "cannot drop system collection '{}' without isSystem=true",
+                        def.name
+                    ),
                 ));
             }
             ctx.erase_collection(def.id)?;
@@ -426,7 +485,12 @@ impl Store {
     }
 
     /// Renames a collection (marker 2002).
-    pub fn rename_collection(&self, db: &str, name: &str, new_name: &str) -> ArangoResult<CollectionDef> {
+    pub fn rename_collection(
+        &self,
+        db: &str,
+        name: &str,
+        new_name: &str,
+    ) -> ArangoResult<CollectionDef> {
         names::validate_collection_name(new_name)?;
         let (db, name, new_name) = (db.to_string(), name.to_string(), new_name.to_string());
         self.submit(true, true, move |ctx| {
@@ -457,7 +521,12 @@ impl Store {
     }
 
     /// Changes collection properties (marker 2003 with the full new definition).
-    pub fn change_collection(&self, db: &str, name: &str, change: PropertiesChange) -> ArangoResult<CollectionDef> {
+    pub fn change_collection(
+        &self,
+        db: &str,
+        name: &str,
+        change: PropertiesChange,
+    ) -> ArangoResult<CollectionDef> {
         let (db, name) = (db.to_string(), name.to_string());
         self.submit(true, true, move |ctx| {
             let mut def = ctx.catalog.collection(&db, &name)?.clone();
@@ -508,22 +577,29 @@ impl Store {
 
     /// Creates an index unless an identical one exists (marker 2100). Returns the index and whether it
     /// was newly created. A unique index over duplicate values fails with 1210 and leaves nothing.
-    pub fn ensure_index(&self, db: &str, coll: &str, spec: &Value) -> ArangoResult<(IndexDef, bool)> {
+    pub fn ensure_index(
+        &self,
+        db: &str,
+        coll: &str,
+        spec: &Value,
+    ) -> ArangoResult<(IndexDef, bool)> {
         let (want_id, want_name, mut idx) = IndexDef::from_json(spec)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         self.submit(true, true, move |ctx| {
             let mut def = ctx.catalog.collection(&db, &coll)?.clone();
             if let Some(existing) = def.indexes.iter().find(|i| i.same_definition(&idx))
-                && want_name.as_ref().is_none_or(|n| *n == existing.name) {
-                    return Ok((existing.clone(), false));
-                }
+                && want_name.as_ref().is_none_or(|n| *n == existing.name)
+            {
+                return Ok((existing.clone(), false));
+            }
             if let Some(n) = &want_name
-                && (n == "primary" || n == "edge" || def.indexes.iter().any(|i| &i.name == n)) {
-                    return Err(ArangoError::with_message(
-                        codes::ARANGO_DUPLICATE_NAME,
-                        format!("duplicate value: an index named '{n}' already exists"),
-                    ));
-                }
+                && (n == "primary" || n == "edge" || def.indexes.iter().any(|i| &i.name == n))
+            {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DUPLICATE_NAME,
+                    format!("duplicate value: an index named '{n}' already exists"),
+                ));
+            }
             idx.id = match want_id {
                 Some(id) if id > 1 && !def.indexes.iter().any(|i| i.id == id) => {
                     ctx.shared.next_id.fetch_max(id + 1, Ordering::AcqRel);
@@ -537,7 +613,8 @@ impl Store {
             }
             def.indexes.push(idx.clone());
             ctx.save_collection(&def)?;
-            let data = serde_json::to_vec(&idx.to_inventory_json()).map_err(|e| ArangoError::internal(e.to_string()))?;
+            let data = serde_json::to_vec(&idx.to_inventory_json())
+                .map_err(|e| ArangoError::internal(e.to_string()))?;
             ctx.append(marker::INDEX_CREATE, 0, &db, &def.guid, Some(&data))?;
             Ok((idx, true))
         })
@@ -549,7 +626,10 @@ impl Store {
         self.submit(true, true, move |ctx| {
             let mut def = ctx.catalog.collection(&db, &coll)?.clone();
             if iid == 0 || (iid == 1 && def.ctype == CollectionType::Edge) {
-                return Err(ArangoError::with_message(codes::FORBIDDEN, "the primary and edge indexes cannot be dropped"));
+                return Err(ArangoError::with_message(
+                    codes::FORBIDDEN,
+                    "the primary and edge indexes cannot be dropped",
+                ));
             }
             let Some(pos) = def.indexes.iter().position(|i| i.id == iid) else {
                 return Err(ArangoError::with_message(
@@ -579,7 +659,9 @@ impl Store {
         op: DocOp,
     ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
         if let Some(id) = trx {
-            return self.inner.trx.with(id, db, |t| t.run_ops(coll, items, opts, op, &self.shared().clock));
+            return self.inner.trx.with(id, db, |t| {
+                t.run_ops(coll, items, opts, op, &self.shared().clock)
+            });
         }
         let def = self.catalog().collection(db, coll)?.clone();
         let sync = opts.wait_for_sync || def.wait_for_sync;
@@ -602,47 +684,105 @@ impl Store {
     }
 
     /// Inserts documents; each gets its own result (batch semantics: errors don't stop the rest).
-    pub fn insert(&self, db: &str, coll: &str, docs: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+    pub fn insert(
+        &self,
+        db: &str,
+        coll: &str,
+        docs: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
         self.doc_batch(db, coll, docs, opts, trx, DocOp::Insert)
     }
 
     /// Replaces documents (each carries `_key`).
-    pub fn replace(&self, db: &str, coll: &str, docs: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+    pub fn replace(
+        &self,
+        db: &str,
+        coll: &str,
+        docs: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
         self.doc_batch(db, coll, docs, opts, trx, DocOp::Replace)
     }
 
     /// Updates (merges into) documents (each carries `_key`).
-    pub fn update(&self, db: &str, coll: &str, patches: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+    pub fn update(
+        &self,
+        db: &str,
+        coll: &str,
+        patches: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
         self.doc_batch(db, coll, patches, opts, trx, DocOp::Update)
     }
 
     /// Removes documents given by key or by `{_key[, _rev]}`.
-    pub fn remove(&self, db: &str, coll: &str, selectors: Vec<Value>, opts: &WriteOptions, trx: Option<u64>) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+    pub fn remove(
+        &self,
+        db: &str,
+        coll: &str,
+        selectors: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
         self.doc_batch(db, coll, selectors, opts, trx, DocOp::Remove)
     }
 
     /// Single-document insert.
-    pub fn insert_one(&self, db: &str, coll: &str, doc: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+    pub fn insert_one(
+        &self,
+        db: &str,
+        coll: &str,
+        doc: Value,
+        opts: &WriteOptions,
+    ) -> ArangoResult<DocResult> {
         single(self.insert(db, coll, vec![doc], opts, None)?)
     }
 
     /// Single-document replace.
-    pub fn replace_one(&self, db: &str, coll: &str, doc: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+    pub fn replace_one(
+        &self,
+        db: &str,
+        coll: &str,
+        doc: Value,
+        opts: &WriteOptions,
+    ) -> ArangoResult<DocResult> {
         single(self.replace(db, coll, vec![doc], opts, None)?)
     }
 
     /// Single-document update.
-    pub fn update_one(&self, db: &str, coll: &str, patch: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+    pub fn update_one(
+        &self,
+        db: &str,
+        coll: &str,
+        patch: Value,
+        opts: &WriteOptions,
+    ) -> ArangoResult<DocResult> {
         single(self.update(db, coll, vec![patch], opts, None)?)
     }
 
     /// Single-document remove.
-    pub fn remove_one(&self, db: &str, coll: &str, selector: Value, opts: &WriteOptions) -> ArangoResult<DocResult> {
+    pub fn remove_one(
+        &self,
+        db: &str,
+        coll: &str,
+        selector: Value,
+        opts: &WriteOptions,
+    ) -> ArangoResult<DocResult> {
         single(self.remove(db, coll, vec![selector], opts, None)?)
     }
 
     /// Reads a document (1202 if missing), inside a stream transaction if `trx` is given.
-    pub fn document(&self, db: &str, coll: &str, key: &str, trx: Option<u64>) -> ArangoResult<Value> {
+    pub fn document(
+        &self,
+        db: &str,
+        coll: &str,
+        key: &str,
+        trx: Option<u64>,
+    ) -> ArangoResult<Value> {
         let found = match trx {
             Some(id) => self.inner.trx.with(id, db, |t| t.read(coll, key))?,
             None => {
@@ -676,7 +816,12 @@ impl Store {
     // ----- stream transactions ---------------------------------------------------------------------
 
     /// Begins a stream transaction; returns its id.
-    pub fn begin_transaction(&self, db: &str, collections: &TrxCollections, opts: &TrxOptions) -> ArangoResult<u64> {
+    pub fn begin_transaction(
+        &self,
+        db: &str,
+        collections: &TrxCollections,
+        opts: &TrxOptions,
+    ) -> ArangoResult<u64> {
         self.inner.trx.expire(self.shared().config.trx_idle_timeout);
         let snap = self.snapshot()?;
         let id = self.shared().clock.next();
@@ -693,7 +838,11 @@ impl Store {
         } else {
             self.submit(sync, true, move |ctx| changes.apply(ctx))
         };
-        let status = if res.is_ok() { TrxStatus::Committed } else { TrxStatus::Aborted };
+        let status = if res.is_ok() {
+            TrxStatus::Committed
+        } else {
+            TrxStatus::Aborted
+        };
         self.inner.trx.finish(id, status);
         res.map(|_| status)
     }
@@ -718,7 +867,13 @@ impl Store {
     // ----- checksum --------------------------------------------------------------------------------
 
     /// The collection checksum (decimal u64), equal on any two stores holding the same documents.
-    pub fn checksum(&self, db: &str, coll: &str, with_revisions: bool, with_data: bool) -> ArangoResult<u64> {
+    pub fn checksum(
+        &self,
+        db: &str,
+        coll: &str,
+        with_revisions: bool,
+        with_data: bool,
+    ) -> ArangoResult<u64> {
         let snap = self.snapshot()?;
         let def = snap.catalog().collection(db, coll)?;
         snap.checksum(def.id, with_revisions, with_data)
@@ -765,14 +920,25 @@ impl Store {
     /// Keeps markers after `tick` from being pruned for `ttl`; returns the hold's id.
     pub fn hold_log(&self, tick: u64, ttl: Duration) -> u64 {
         let id = self.shared().clock.next();
-        let hold = Hold { tick, expires: Instant::now() + ttl };
-        self.shared().holds.lock().unwrap_or_else(|p| p.into_inner()).insert(id, hold);
+        let hold = Hold {
+            tick,
+            expires: Instant::now() + ttl,
+        };
+        self.shared()
+            .holds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, hold);
         id
     }
 
     /// Extends a hold (and optionally moves its tick forward); false if it expired or never existed.
     pub fn extend_hold(&self, id: u64, ttl: Duration, tick: Option<u64>) -> bool {
-        let mut holds = self.shared().holds.lock().unwrap_or_else(|p| p.into_inner());
+        let mut holds = self
+            .shared()
+            .holds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         match holds.get_mut(&id) {
             Some(h) if h.expires > Instant::now() => {
                 h.expires = Instant::now() + ttl;
@@ -787,7 +953,12 @@ impl Store {
 
     /// Releases a hold; false if unknown.
     pub fn release_hold(&self, id: u64) -> bool {
-        self.shared().holds.lock().unwrap_or_else(|p| p.into_inner()).remove(&id).is_some()
+        self.shared()
+            .holds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id)
+            .is_some()
     }
 
     /// Runs retention now. With `force_all`, prunes everything live holds allow, regardless of age and
@@ -807,14 +978,26 @@ impl Store {
 }
 
 fn single(mut v: Vec<ArangoResult<DocResult>>) -> ArangoResult<DocResult> {
-    v.pop().unwrap_or_else(|| Err(ArangoError::internal("no result for a single-document operation")))
+    v.pop().unwrap_or_else(|| {
+        Err(ArangoError::internal(
+            "no result for a single-document operation",
+        ))
+    })
 }
 
 /// `data` of 2000/2003 markers: the collection properties plus its secondary indexes.
 fn collection_marker_data(def: &CollectionDef, last_value: u64) -> ArangoResult<Vec<u8>> {
     let mut props = def.properties_json(last_value);
     if let Value::Object(m) = &mut props {
-        m.insert("indexes".into(), Value::Array(def.indexes.iter().map(IndexDef::to_inventory_json).collect()));
+        m.insert(
+            "indexes".into(),
+            Value::Array(
+                def.indexes
+                    .iter()
+                    .map(IndexDef::to_inventory_json)
+                    .collect(),
+            ),
+        );
     }
     serde_json::to_vec(&props).map_err(|e| ArangoError::internal(e.to_string()))
 }

@@ -56,7 +56,10 @@ pub fn validate_collection_name(name: &str) -> ArangoResult<()> {
     } else {
         Err(ArangoError::with_message(
             codes::ARANGO_ILLEGAL_NAME,
-            format!("illegal name: collection name '{}' is invalid", printable(name)),
+            format!(
+                "illegal name: collection name '{}' is invalid",
+                printable(name)
+            ),
         ))
     }
 }
@@ -96,11 +99,7 @@ pub fn valid_handle(handle: &str) -> bool {
 
 /// Names quoted in messages are cut short and stripped of control characters.
 fn printable(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(80)
-        .collect();
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(80).collect();
     if s.chars().count() > 80 {
         out.push('…');
     }
@@ -149,10 +148,24 @@ mod tests {
 
     #[test]
     fn keys() {
-        for ok in ["a", "123", "a:b.c@d(e)+f,g=h;i$j!k*l'm%n_o-p", &"k".repeat(254)] {
+        for ok in [
+            "a",
+            "123",
+            "a:b.c@d(e)+f,g=h;i$j!k*l'm%n_o-p",
+            &"k".repeat(254),
+        ] {
             assert!(validate_key(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a/b", "a b", "ä", "a\"b", "a#b", "a?b", &"k".repeat(255)] {
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "ä",
+            "a\"b",
+            "a#b",
+            "a?b",
+            &"k".repeat(255),
+        ] {
             assert_eq!(validate_key(bad).unwrap_err().error_num, 1221, "{bad:?}");
         }
         assert!(valid_handle("users/123"));

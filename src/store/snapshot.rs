@@ -32,7 +32,9 @@ impl Snapshot {
     /// A document's stored JSON bytes.
     pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
-        Ok(t.get((cid, key)).map_err(storage)?.map(|g| g.value().to_vec()))
+        Ok(t.get((cid, key))
+            .map_err(storage)?
+            .map(|g| g.value().to_vec()))
     }
 
     /// A document, parsed.
@@ -45,7 +47,11 @@ impl Snapshot {
 
     /// Calls `f(key, json)` for each document of a collection in key order (byte-wise); stops early when
     /// `f` returns `false`.
-    pub fn for_each_raw(&self, cid: u64, mut f: impl FnMut(&str, &[u8]) -> bool) -> ArangoResult<()> {
+    pub fn for_each_raw(
+        &self,
+        cid: u64,
+        mut f: impl FnMut(&str, &[u8]) -> bool,
+    ) -> ArangoResult<()> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         for item in t.range((cid, "")..(cid + 1, "")).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
@@ -58,7 +64,12 @@ impl Snapshot {
 
     /// Documents of a collection whose key is greater than `after` (`None`: from the start), at most
     /// `limit` of them, in key order — for paging through big collections.
-    pub fn documents_after(&self, cid: u64, after: Option<&str>, limit: usize) -> ArangoResult<Vec<Value>> {
+    pub fn documents_after(
+        &self,
+        cid: u64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> ArangoResult<Vec<Value>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         let mut out = Vec::new();
         let range = match after {
@@ -113,7 +124,9 @@ impl Snapshot {
     /// The key holding a unique index value.
     pub fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         let t = self.txn.open_table(UNIQUE).map_err(storage)?;
-        Ok(t.get((cid, iid, val)).map_err(storage)?.map(|g| g.value().to_string()))
+        Ok(t.get((cid, iid, val))
+            .map_err(storage)?
+            .map(|g| g.value().to_string()))
     }
 
     /// Number of unique index entries of an index (for checks and figures).
@@ -121,7 +134,10 @@ impl Snapshot {
         let t = self.txn.open_table(UNIQUE).map_err(storage)?;
         let empty: &[u8] = &[];
         let mut n = 0;
-        for item in t.range((cid, iid, empty)..(cid, iid + 1, empty)).map_err(storage)? {
+        for item in t
+            .range((cid, iid, empty)..(cid, iid + 1, empty))
+            .map_err(storage)?
+        {
             item.map_err(storage)?;
             n += 1;
         }
@@ -165,7 +181,11 @@ impl Snapshot {
         let t = self.txn.open_table(LOG).map_err(storage)?;
         let mut chunk = LogChunk {
             last_scanned: q.from,
-            last_tick: t.last().map_err(storage)?.map(|(k, _)| k.value()).unwrap_or(0),
+            last_tick: t
+                .last()
+                .map_err(storage)?
+                .map(|(k, _)| k.value())
+                .unwrap_or(0),
             ..LogChunk::default()
         };
         if q.from >= q.to {
@@ -179,9 +199,10 @@ impl Snapshot {
             let raw = log::decode(tick, v.value())?;
             chunk.last_scanned = tick;
             if let Some(db) = q.db
-                && raw.db != db.as_bytes() {
-                    continue;
-                }
+                && raw.db != db.as_bytes()
+            {
+                continue;
+            }
             let rec = raw.to_record(tick);
             bytes += rec.json.len();
             let inside = q.whole_transactions && rec.inside_transaction();

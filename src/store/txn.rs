@@ -78,7 +78,13 @@ pub(crate) struct StreamTrx {
 }
 
 impl StreamTrx {
-    pub fn begin(id: u64, db: &str, cols: &TrxCollections, opts: &TrxOptions, snap: Snapshot) -> ArangoResult<Self> {
+    pub fn begin(
+        id: u64,
+        db: &str,
+        cols: &TrxCollections,
+        opts: &TrxOptions,
+        snap: Snapshot,
+    ) -> ArangoResult<Self> {
         let catalog: Arc<Catalog> = snap.catalog().clone();
         catalog.database(db)?;
         let mut writable = HashSet::new();
@@ -194,13 +200,16 @@ impl DocAccess for StreamTrx {
         }
     }
     fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
-        self.unique.insert((cid, iid, val.to_vec()), UniqueChange::Set(key.to_string()));
+        self.unique
+            .insert((cid, iid, val.to_vec()), UniqueChange::Set(key.to_string()));
         Ok(())
     }
     fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
         if self.unique_get(cid, iid, val)?.as_deref() == Some(key) {
-            self.unique
-                .insert((cid, iid, val.to_vec()), UniqueChange::Removed(key.to_string()));
+            self.unique.insert(
+                (cid, iid, val.to_vec()),
+                UniqueChange::Removed(key.to_string()),
+            );
         }
         Ok(())
     }
@@ -219,7 +228,8 @@ impl DocAccess for StreamTrx {
         Ok(())
     }
     fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()> {
-        self.ops.push((mtype, coll.db.clone(), coll.guid.clone(), data.to_vec()));
+        self.ops
+            .push((mtype, coll.db.clone(), coll.guid.clone(), data.to_vec()));
         Ok(())
     }
 }
@@ -254,7 +264,9 @@ impl Changes {
             if &ctx.get(*cid, key)? != base {
                 return Err(ArangoError::with_message(
                     codes::ARANGO_CONFLICT,
-                    format!("write-write conflict: document '{key}' was changed by another operation after the transaction began"),
+                    format!(
+                        "write-write conflict: document '{key}' was changed by another operation after the transaction began"
+                    ),
                 ));
             }
         }
@@ -272,14 +284,25 @@ impl Changes {
         for ((cid, iid, val), ch) in &self.unique {
             if let UniqueChange::Set(k) = ch {
                 if let Some(other) = ctx.unique_get(*cid, *iid, val)?
-                    && &other != k && !self.docs.contains_key(&(*cid, other.clone())) {
-                        let idx = ctx.catalog.collections.get(cid).and_then(|c| c.indexes.iter().find(|i| i.id == *iid));
-                        let msg = match idx {
-                            Some(i) => crate::store::index::violation_message(&i.name, &i.itype, &i.fields, &other),
-                            None => format!("unique constraint violated; conflicting key: {other}"),
-                        };
-                        return Err(ArangoError::with_message(codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED, msg));
-                    }
+                    && &other != k
+                    && !self.docs.contains_key(&(*cid, other.clone()))
+                {
+                    let idx = ctx
+                        .catalog
+                        .collections
+                        .get(cid)
+                        .and_then(|c| c.indexes.iter().find(|i| i.id == *iid));
+                    let msg = match idx {
+                        Some(i) => crate::store::index::violation_message(
+                            &i.name, &i.itype, &i.fields, &other,
+                        ),
+                        None => format!("unique constraint violated; conflicting key: {other}"),
+                    };
+                    return Err(ArangoError::with_message(
+                        codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+                        msg,
+                    ));
+                }
                 ctx.unique_put(*cid, *iid, val, k)?;
             }
         }
@@ -308,7 +331,10 @@ pub(crate) struct Registry {
 }
 
 fn trx_not_found(id: u64) -> ArangoError {
-    ArangoError::with_message(codes::TRANSACTION_NOT_FOUND, format!("transaction '{id}' not found"))
+    ArangoError::with_message(
+        codes::TRANSACTION_NOT_FOUND,
+        format!("transaction '{id}' not found"),
+    )
 }
 
 impl Registry {
@@ -320,20 +346,38 @@ impl Registry {
     }
 
     fn get(&self, id: u64) -> ArangoResult<Arc<Mutex<StreamTrx>>> {
-        if let Some(t) = self.running.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        if let Some(t) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
             return Ok(t.clone());
         }
-        match self.finished.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        match self
+            .finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+        {
             Some(s) => Err(ArangoError::with_message(
                 codes::TRANSACTION_DISALLOWED_OPERATION,
-                format!("transaction '{id}' is not running any more (it was {})", s.as_str()),
+                format!(
+                    "transaction '{id}' is not running any more (it was {})",
+                    s.as_str()
+                ),
             )),
             None => Err(trx_not_found(id)),
         }
     }
 
     /// Runs `f` on a running transaction of database `db`.
-    pub fn with<T>(&self, id: u64, db: &str, f: impl FnOnce(&mut StreamTrx) -> ArangoResult<T>) -> ArangoResult<T> {
+    pub fn with<T>(
+        &self,
+        id: u64,
+        db: &str,
+        f: impl FnOnce(&mut StreamTrx) -> ArangoResult<T>,
+    ) -> ArangoResult<T> {
         let t = self.get(id)?;
         let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
         if t.db != db {
@@ -346,7 +390,11 @@ impl Registry {
     /// Removes a running transaction (waiting for an operation in progress) and returns its changes and
     /// whether its commit must be durable.
     pub fn take(&self, id: u64) -> ArangoResult<(Changes, bool)> {
-        let arc = self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let arc = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         let Some(arc) = arc else {
             return Err(self.get(id).err().unwrap_or_else(|| trx_not_found(id)));
         };
@@ -358,13 +406,20 @@ impl Registry {
         let mut f = self.finished.lock().unwrap_or_else(|p| p.into_inner());
         f.insert(id, status);
         while f.len() > 10_000 {
-            let Some((&oldest, _)) = f.iter().next() else { break };
+            let Some((&oldest, _)) = f.iter().next() else {
+                break;
+            };
             f.remove(&oldest);
         }
     }
 
     pub fn status(&self, id: u64) -> ArangoResult<TrxStatus> {
-        if self.running.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&id) {
+        if self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&id)
+        {
             return Ok(TrxStatus::Running);
         }
         self.finished
@@ -395,7 +450,10 @@ impl Registry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|(_, t)| t.try_lock().is_ok_and(|t| now.duration_since(t.last_used) > timeout))
+            .filter(|(_, t)| {
+                t.try_lock()
+                    .is_ok_and(|t| now.duration_since(t.last_used) > timeout)
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in expired {

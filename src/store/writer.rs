@@ -91,7 +91,14 @@ impl<'t> WriteCtx<'t> {
     }
 
     /// Appends one marker with a fresh tick; returns the tick.
-    pub fn append(&mut self, mtype: u16, tid: u64, db: &str, cuid: &str, data: Option<&[u8]>) -> ArangoResult<u64> {
+    pub fn append(
+        &mut self,
+        mtype: u16,
+        tid: u64,
+        db: &str,
+        cuid: &str,
+        data: Option<&[u8]>,
+    ) -> ArangoResult<u64> {
         let tick = self.shared.clock.next();
         let json = log::marker_json(tick, mtype, db, cuid, tid, data);
         let rec = log::encode(mtype, tid, db, cuid, &json);
@@ -141,7 +148,9 @@ impl<'t> WriteCtx<'t> {
     /// Persists a collection definition (catalog entry) in this transaction.
     pub fn save_collection(&mut self, def: &CollectionDef) -> ArangoResult<()> {
         let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
-        self.collections.insert(def.id, bytes.as_slice()).map_err(storage)?;
+        self.collections
+            .insert(def.id, bytes.as_slice())
+            .map_err(storage)?;
         self.catalog.add_collection(def.clone());
         self.catalog_changed = true;
         Ok(())
@@ -175,14 +184,22 @@ impl<'t> WriteCtx<'t> {
     /// Deletes the entries of one unique index.
     pub fn clear_index(&mut self, cid: u64, iid: u64) -> ArangoResult<()> {
         let empty: &[u8] = &[];
-        let end = if iid == u64::MAX { (cid + 1, 0, empty) } else { (cid, iid + 1, empty) };
+        let end = if iid == u64::MAX {
+            (cid + 1, 0, empty)
+        } else {
+            (cid, iid + 1, empty)
+        };
         self.unique
             .retain_in((cid, iid, empty)..end, |_, _| false)
             .map_err(storage)
     }
 
     /// Calls `f` for every document of a collection (raw JSON), in key order.
-    pub fn scan_documents(&self, cid: u64, mut f: impl FnMut(&str, &[u8]) -> ArangoResult<()>) -> ArangoResult<()> {
+    pub fn scan_documents(
+        &self,
+        cid: u64,
+        mut f: impl FnMut(&str, &[u8]) -> ArangoResult<()>,
+    ) -> ArangoResult<()> {
         for item in self.docs.range((cid, "")..(cid + 1, "")).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
             f(k.value().1, v.value())?;
@@ -192,7 +209,9 @@ impl<'t> WriteCtx<'t> {
 
     pub fn save_database(&mut self, def: &crate::store::catalog::DatabaseDef) -> ArangoResult<()> {
         let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
-        self.databases.insert(def.name.as_str(), bytes.as_slice()).map_err(storage)?;
+        self.databases
+            .insert(def.name.as_str(), bytes.as_slice())
+            .map_err(storage)?;
         self.catalog.add_database(def.clone());
         self.catalog_changed = true;
         Ok(())
@@ -218,20 +237,32 @@ impl<'t> WriteCtx<'t> {
     fn finish(&mut self) -> ArangoResult<()> {
         for (cid, s) in std::mem::take(&mut self.stats_cache) {
             if self.catalog.collections.contains_key(&cid) {
-                self.stats.insert(cid, (s.count, s.last_value)).map_err(storage)?;
+                self.stats
+                    .insert(cid, (s.count, s.last_value))
+                    .map_err(storage)?;
             }
         }
         let clock = self.shared.clock.current();
-        let next_id = self.shared.next_id.load(std::sync::atomic::Ordering::Acquire);
+        let next_id = self
+            .shared
+            .next_id
+            .load(std::sync::atomic::Ordering::Acquire);
         self.meta.insert(META_CLOCK, clock).map_err(storage)?;
         self.meta.insert(META_NEXT_ID, next_id).map_err(storage)?;
-        self.meta.insert(META_LOG_BYTES, self.log_bytes).map_err(storage)?;
+        self.meta
+            .insert(META_LOG_BYTES, self.log_bytes)
+            .map_err(storage)?;
         Ok(())
     }
 
     /// Prunes the log from its start: markers with tick ≤ `limit` while `over(tick, bytes)` says the log is
     /// too old or too big, never cutting a transaction in two. Returns the new floor, if it moved.
-    pub fn prune(&mut self, limit: u64, over: impl Fn(u64, u64) -> bool, max_batch: usize) -> ArangoResult<Option<u64>> {
+    pub fn prune(
+        &mut self,
+        limit: u64,
+        over: impl Fn(u64, u64) -> bool,
+        max_batch: usize,
+    ) -> ArangoResult<Option<u64>> {
         let mut cut: Option<(u64, u64)> = None; // (tick, bytes freed up to it) at a transaction boundary
         let mut freed = 0u64;
         for (seen, item) in self.log.range(..=limit).map_err(storage)?.enumerate() {
@@ -243,12 +274,16 @@ impl<'t> WriteCtx<'t> {
             let raw = v.value();
             freed += raw.len() as u64;
             let rec = log::decode(tick, raw)?;
-            let inside = rec.tid != 0 && rec.mtype != marker::TRANSACTION_COMMIT && rec.mtype != marker::TRANSACTION_ABORT;
+            let inside = rec.tid != 0
+                && rec.mtype != marker::TRANSACTION_COMMIT
+                && rec.mtype != marker::TRANSACTION_ABORT;
             if !inside {
                 cut = Some((tick, freed));
             }
         }
-        let Some((tick, bytes)) = cut else { return Ok(None) };
+        let Some((tick, bytes)) = cut else {
+            return Ok(None);
+        };
         self.log.retain_in(..=tick, |_, _| false).map_err(storage)?;
         self.log_bytes -= bytes;
         self.meta.insert(META_LOG_FLOOR, tick).map_err(storage)?;
@@ -258,7 +293,11 @@ impl<'t> WriteCtx<'t> {
 
 impl DocAccess for WriteCtx<'_> {
     fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
-        Ok(self.docs.get((cid, key)).map_err(storage)?.map(|g| g.value().to_vec()))
+        Ok(self
+            .docs
+            .get((cid, key))
+            .map_err(storage)?
+            .map(|g| g.value().to_vec()))
     }
     fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
         self.docs.insert((cid, key), doc).map_err(storage)?;
@@ -332,7 +371,11 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
         last_sync: Instant::now(),
         last_prune: Instant::now(),
     };
-    let tick_every = shared.config.sync_interval.min(Duration::from_millis(250)).max(Duration::from_millis(1));
+    let tick_every = shared
+        .config
+        .sync_interval
+        .min(Duration::from_millis(250))
+        .max(Duration::from_millis(1));
     let mut deferred: Option<Job> = None;
     loop {
         let first = match deferred.take() {
@@ -397,7 +440,11 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
             return;
         }
     };
-    let _ = txn.set_durability(if sync { Durability::Immediate } else { Durability::None });
+    let _ = txn.set_durability(if sync {
+        Durability::Immediate
+    } else {
+        Durability::None
+    });
     let mut finished = Vec::with_capacity(group.len());
     let mut rollback = false;
     let mut outcome: Option<(u64, u64, bool)> = None;
@@ -415,7 +462,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                 }
                 if !rollback {
                     match ctx.finish() {
-                        Ok(()) => outcome = Some((ctx.log_bytes, ctx.last_tick, ctx.catalog_changed)),
+                        Ok(()) => {
+                            outcome = Some((ctx.log_bytes, ctx.last_tick, ctx.catalog_changed))
+                        }
                         Err(e) => {
                             rollback = true;
                             group_err = Some(e);
@@ -435,7 +484,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     if rollback {
         let _ = txn.abort();
         reset_catalog(st);
-        let err = group_err.unwrap_or_else(|| ArangoError::internal("write aborted together with a failed operation"));
+        let err = group_err.unwrap_or_else(|| {
+            ArangoError::internal("write aborted together with a failed operation")
+        });
         for f in finished {
             (f.reply)(if f.rollback { None } else { Some(err.clone()) });
         }
@@ -443,7 +494,8 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     }
     match txn.commit() {
         Ok(()) => {
-            let (log_bytes, last_tick, catalog_changed) = outcome.unwrap_or((st.log_bytes, st.last_tick, false));
+            let (log_bytes, last_tick, catalog_changed) =
+                outcome.unwrap_or((st.log_bytes, st.last_tick, false));
             st.log_bytes = log_bytes;
             st.last_tick = last_tick;
             if catalog_changed {
@@ -474,10 +526,14 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
 
 /// A durable empty commit: makes all earlier non-durable commits durable.
 fn sync_now(shared: &Shared, st: &mut WriterState) {
-    let result = shared.db.begin_write().map_err(storage).and_then(|mut txn| {
-        let _ = txn.set_durability(Durability::Immediate);
-        txn.commit().map_err(storage)
-    });
+    let result = shared
+        .db
+        .begin_write()
+        .map_err(storage)
+        .and_then(|mut txn| {
+            let _ = txn.set_durability(Durability::Immediate);
+            txn.commit().map_err(storage)
+        });
     match result {
         Ok(()) => {
             st.dirty = false;
@@ -505,12 +561,15 @@ pub(crate) fn make_job<T: Send + 'static>(
             // Non-exclusive jobs validate before they write, so their errors leave nothing to undo —
             // except storage errors, which poison the transaction.
             let rollback = failed
-                && (exclusive || matches!(&res, Err(e) if e.error_num == crate::error::codes::INTERNAL));
+                && (exclusive
+                    || matches!(&res, Err(e) if e.error_num == crate::error::codes::INTERNAL));
             Finished {
-                reply: Box::new(move |group_err| on_done(match group_err {
-                    Some(e) => Err(e),
-                    None => res,
-                })),
+                reply: Box::new(move |group_err| {
+                    on_done(match group_err {
+                        Some(e) => Err(e),
+                        None => res,
+                    })
+                }),
                 rollback,
             }
         }),
@@ -520,13 +579,18 @@ pub(crate) fn make_job<T: Send + 'static>(
 }
 
 /// One prune pass (up to 100,000 markers); returns the new floor if it moved.
-pub(crate) fn prune_job(limit: u64, force_all: bool) -> impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<Option<u64>> + Send {
+pub(crate) fn prune_job(
+    limit: u64,
+    force_all: bool,
+) -> impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<Option<u64>> + Send {
     move |ctx: &mut WriteCtx<'_>| {
         let max_age_ms = ctx.shared.config.log_max_age.as_millis() as u64;
         let max_bytes = ctx.shared.config.log_max_bytes;
         let now = crate::store::clock::now_ms();
         let over = |tick: u64, bytes: u64| {
-            force_all || crate::store::clock::millis_of(tick).saturating_add(max_age_ms) < now || bytes > max_bytes
+            force_all
+                || crate::store::clock::millis_of(tick).saturating_add(max_age_ms) < now
+                || bytes > max_bytes
         };
         let mut floor = None;
         for _ in 0..5 {
