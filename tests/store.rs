@@ -706,7 +706,8 @@ fn stream_transactions_are_isolated_atomic_and_abort_without_trace() {
     assert_eq!(s.count("_system", "c", None).unwrap(), 2);
     let ms = markers(&s, t0);
     assert_eq!(types(&ms), vec![2200, 2300, 2300, 2302, 2300, 2201]);
-    assert!(ms.iter().all(|m| m["tid"] == tid.to_string()));
+    let tid_s = tid.to_string();
+    assert!(ms.iter().all(|m| m["tid"] == tid_s.as_str()));
 
     // abort: no data, no markers
     let t1 = s.last_tick();
