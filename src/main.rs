@@ -14,3 +14,6 @@ fn main() {
         env!("CARGO_PKG_VERSION")
     );
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

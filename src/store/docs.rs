@@ -31,7 +31,11 @@ pub(crate) trait DocAccess {
     fn stats(&mut self, cid: u64) -> ArangoResult<CollStats>;
     fn set_stats(&mut self, cid: u64, stats: CollStats) -> ArangoResult<()>;
     /// Records a document marker (2300/2302) with its `data`.
-    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()>;
+    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: Vec<u8>) -> ArangoResult<()>;
+    /// Whether a document exists (without copying it).
+    fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
+        Ok(self.get(cid, key)?.is_some())
+    }
 }
 
 /// What `insert` does when the key exists already.
@@ -243,22 +247,40 @@ fn new_rev(clock: &Clock, body: &Map<String, Value>, o: &WriteOptions) -> String
     rev_to_string(clock.next())
 }
 
+/// The unique index keys of a version, one per unique index of the collection (in index order).
+type UniqueKeys = Vec<Option<Vec<u8>>>;
+
+fn unique_keys(coll: &CollectionDef, doc: Option<&Map<String, Value>>) -> UniqueKeys {
+    match doc {
+        Some(d) => coll
+            .indexes
+            .iter()
+            .filter(|i| i.unique)
+            .map(|i| index_key(i, d))
+            .collect(),
+        None => coll
+            .indexes
+            .iter()
+            .filter(|i| i.unique)
+            .map(|_| None)
+            .collect(),
+    }
+}
+
 /// Checks that the new version's unique index entries are free (or already this document's).
 fn check_unique(
     acc: &impl DocAccess,
     coll: &CollectionDef,
     key: &str,
-    new: &Map<String, Value>,
-    old: Option<&Map<String, Value>>,
+    new: &UniqueKeys,
+    old: &UniqueKeys,
 ) -> ArangoResult<()> {
-    for idx in coll.indexes.iter().filter(|i| i.unique) {
-        let Some(nk) = index_key(idx, new) else {
-            continue;
-        };
-        if old.and_then(|o| index_key(idx, o)).as_deref() == Some(nk.as_slice()) {
+    for ((idx, nk), ok) in coll.indexes.iter().filter(|i| i.unique).zip(new).zip(old) {
+        let Some(nk) = nk else { continue };
+        if ok.as_ref() == Some(nk) {
             continue;
         }
-        if let Some(other) = acc.unique_get(coll.id, idx.id, &nk)?
+        if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
             && other != key
         {
             return Err(ArangoError::with_message(
@@ -275,25 +297,24 @@ fn write_unique(
     acc: &mut impl DocAccess,
     coll: &CollectionDef,
     key: &str,
-    new: Option<&Map<String, Value>>,
-    old: Option<&Map<String, Value>>,
+    new: &UniqueKeys,
+    old: &UniqueKeys,
 ) -> ArangoResult<()> {
-    for idx in coll.indexes.iter().filter(|i| i.unique) {
-        let ok = old.and_then(|o| index_key(idx, o));
-        let nk = new.and_then(|n| index_key(idx, n));
+    for ((idx, nk), ok) in coll.indexes.iter().filter(|i| i.unique).zip(new).zip(old) {
         if ok == nk {
             continue;
         }
         if let Some(ok) = ok {
-            acc.unique_delete(coll.id, idx.id, &ok, key)?;
+            acc.unique_delete(coll.id, idx.id, ok, key)?;
         }
         if let Some(nk) = nk {
-            acc.unique_put(coll.id, idx.id, &nk, key)?;
+            acc.unique_put(coll.id, idx.id, nk, key)?;
         }
     }
     Ok(())
 }
 
+/// Validates a version's unique entries against the index, then writes document, entries and marker.
 fn store_version(
     acc: &mut impl DocAccess,
     coll: &CollectionDef,
@@ -302,10 +323,13 @@ fn store_version(
     old: Option<Map<String, Value>>,
     o: &WriteOptions,
 ) -> ArangoResult<DocResult> {
+    let new_keys = unique_keys(coll, Some(&doc));
+    let old_keys = unique_keys(coll, old.as_ref());
+    check_unique(acc, coll, key, &new_keys, &old_keys)?;
     let bytes = serde_json::to_vec(&doc).map_err(|e| ArangoError::internal(e.to_string()))?;
     acc.put(coll.id, key, &bytes)?;
-    write_unique(acc, coll, key, Some(&doc), old.as_ref())?;
-    acc.log_doc(coll, marker::DOCUMENT_UPSERT, &bytes)?;
+    write_unique(acc, coll, key, &new_keys, &old_keys)?;
+    acc.log_doc(coll, marker::DOCUMENT_UPSERT, bytes)?;
     let rev = str_attr(&doc, "_rev").to_string();
     let old_rev = old.as_ref().map(|o| str_attr(o, "_rev").to_string());
     Ok(DocResult {
@@ -370,11 +394,11 @@ pub(crate) fn insert(
     check_edge(coll, &body)?;
     let rev = new_rev(clock, &body, o);
     let doc = assemble(coll, &key, &rev, body);
-    check_unique(acc, coll, &key, &doc, None)?;
+    let res = store_version(acc, coll, &key, doc, None, o)?;
     keygen::track(&coll.key_options, &mut stats.last_value, &key);
     stats.count += 1;
     acc.set_stats(coll.id, stats)?;
-    store_version(acc, coll, &key, doc, None, o)
+    Ok(res)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -394,7 +418,6 @@ fn replace_existing(
     check_edge(coll, &body)?;
     let rev = new_rev(clock, &body, o);
     let doc = assemble(coll, key, &rev, body);
-    check_unique(acc, coll, key, &doc, Some(&old))?;
     store_version(acc, coll, key, doc, Some(old), o)
 }
 
@@ -422,7 +445,6 @@ fn update_existing(
     }
     check_edge(coll, &merged)?;
     let doc = assemble(coll, key, &rev, merged);
-    check_unique(acc, coll, key, &doc, Some(&old))?;
     store_version(acc, coll, key, doc, Some(old), o)
 }
 
@@ -525,13 +547,14 @@ pub(crate) fn remove(
     }
     let mut stats = acc.stats(coll.id)?;
     acc.delete(coll.id, &key)?;
-    write_unique(acc, coll, &key, None, Some(&old))?;
+    let old_keys = unique_keys(coll, Some(&old));
+    write_unique(acc, coll, &key, &unique_keys(coll, None), &old_keys)?;
     stats.count = stats.count.saturating_sub(1);
     acc.set_stats(coll.id, stats)?;
     let rev = str_attr(&old, "_rev").to_string();
     let data = serde_json::to_vec(&serde_json::json!({"_key": key, "_rev": rev}))
         .map_err(|e| ArangoError::internal(e.to_string()))?;
-    acc.log_doc(coll, marker::DOCUMENT_REMOVE, &data)?;
+    acc.log_doc(coll, marker::DOCUMENT_REMOVE, data)?;
     Ok(DocResult {
         id: format!("{}/{key}", coll.name),
         key,
@@ -539,5 +562,171 @@ pub(crate) fn remove(
         old_rev: None,
         new: None,
         old: o.return_old.then_some(Value::Object(old)),
+    })
+}
+
+/// A plain insert (`overwriteMode` conflict, no `returnNew`) whose JSON work — validation, serialization
+/// of the user attributes, unique index values — was done on the caller's thread, so the writer only
+/// assigns key and revision, checks, and stores.
+pub(crate) struct PreparedInsert {
+    key: Option<String>,
+    /// `"_from":…,"_to":…,` for edges, empty otherwise.
+    edge_part: Vec<u8>,
+    /// `,"attr":value,…}` — the user attributes and the closing brace.
+    tail: Vec<u8>,
+    /// The `_rev` kept under `is_restore`.
+    rev: Option<String>,
+    /// Unique index ids the values below were computed for.
+    unique_ids: Vec<u64>,
+    /// Unique index values, or `None` if an index reads system attributes (computed by the writer).
+    unique_vals: Option<UniqueKeys>,
+}
+
+/// Whether an insert can take the prepared path.
+pub(crate) fn can_prepare(o: &WriteOptions) -> bool {
+    o.overwrite_mode == OverwriteMode::Conflict && !o.return_new
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Validates and serializes a document for [`insert_prepared`]; errors are the ones `insert` gives.
+pub(crate) fn prepare_insert(
+    coll: &CollectionDef,
+    clock: &Clock,
+    body: Value,
+    o: &WriteOptions,
+) -> ArangoResult<PreparedInsert> {
+    let mut body = object(body)?;
+    let key = match body.shift_remove("_key") {
+        Some(Value::String(k)) => {
+            if !coll.key_options.allow_user_keys && !o.is_restore {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DOCUMENT_KEY_UNEXPECTED,
+                    "unexpected document key: this collection does not allow user-defined keys (keyOptions.allowUserKeys is false)",
+                ));
+            }
+            validate_key(&k)?;
+            Some(k)
+        }
+        Some(other) => {
+            return Err(ArangoError::with_message(
+                codes::ARANGO_DOCUMENT_KEY_BAD,
+                format!("illegal document key: _key must be a string, got {other}"),
+            ));
+        }
+        None => None,
+    };
+    check_edge(coll, &body)?;
+    let rev = if o.is_restore {
+        match body.get("_rev") {
+            Some(Value::String(r)) => rev_from_string(r).map(|v| {
+                clock.observe(v);
+                r.clone()
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let unique: Vec<&crate::store::catalog::IndexDef> =
+        coll.indexes.iter().filter(|i| i.unique).collect();
+    let unique_ids = unique.iter().map(|i| i.id).collect();
+    let unique_vals = if unique
+        .iter()
+        .any(|i| i.fields.iter().any(|f| f.starts_with('_')))
+    {
+        None
+    } else {
+        Some(unique.iter().map(|i| index_key(i, &body)).collect())
+    };
+    let mut edge_part = Vec::new();
+    if coll.ctype == CollectionType::Edge {
+        for a in ["_from", "_to"] {
+            if let Some(Value::String(h)) = body.get(a) {
+                edge_part.extend_from_slice(b"\"");
+                edge_part.extend_from_slice(a.as_bytes());
+                edge_part.extend_from_slice(b"\":");
+                push_json_str(&mut edge_part, h);
+                edge_part.push(b',');
+            }
+        }
+    }
+    let mut tail = Vec::with_capacity(256);
+    for (k, v) in &body {
+        if matches!(k.as_str(), "_key" | "_id" | "_rev" | "_from" | "_to") {
+            continue;
+        }
+        tail.push(b',');
+        push_json_str(&mut tail, k);
+        tail.push(b':');
+        serde_json::to_writer(&mut tail, v).map_err(|e| ArangoError::internal(e.to_string()))?;
+    }
+    tail.push(b'}');
+    Ok(PreparedInsert {
+        key,
+        edge_part,
+        tail,
+        rev,
+        unique_ids,
+        unique_vals,
+    })
+}
+
+/// Stores a prepared insert: the same outcome as [`insert`] in `overwriteMode` conflict.
+pub(crate) fn insert_prepared(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    p: PreparedInsert,
+) -> ArangoResult<DocResult> {
+    let mut stats = acc.stats(coll.id)?;
+    let key = match p.key {
+        Some(k) => k,
+        None => keygen::generate(&coll.key_options, &mut stats.last_value)?,
+    };
+    if acc.exists(coll.id, &key)? {
+        return Err(primary_violation(&key));
+    }
+    let rev = p.rev.unwrap_or_else(|| rev_to_string(clock.next()));
+    let id = format!("{}/{key}", coll.name);
+    let mut bytes =
+        Vec::with_capacity(40 + key.len() + id.len() + p.edge_part.len() + p.tail.len());
+    bytes.extend_from_slice(b"{\"_key\":");
+    push_json_str(&mut bytes, &key);
+    bytes.extend_from_slice(b",\"_id\":");
+    push_json_str(&mut bytes, &id);
+    bytes.push(b',');
+    bytes.extend_from_slice(&p.edge_part);
+    bytes.extend_from_slice(b"\"_rev\":");
+    push_json_str(&mut bytes, &rev);
+    bytes.extend_from_slice(&p.tail);
+    let current: Vec<u64> = coll
+        .indexes
+        .iter()
+        .filter(|i| i.unique)
+        .map(|i| i.id)
+        .collect();
+    let new_keys = match p.unique_vals {
+        Some(v) if current == p.unique_ids => v,
+        _ => unique_keys(coll, Some(&parse_doc(&bytes)?)),
+    };
+    let old_keys = unique_keys(coll, None);
+    check_unique(acc, coll, &key, &new_keys, &old_keys)?;
+    acc.put(coll.id, &key, &bytes)?;
+    write_unique(acc, coll, &key, &new_keys, &old_keys)?;
+    acc.log_doc(coll, marker::DOCUMENT_UPSERT, bytes)?;
+    keygen::track(&coll.key_options, &mut stats.last_value, &key);
+    stats.count += 1;
+    acc.set_stats(coll.id, stats)?;
+    Ok(DocResult {
+        key,
+        id,
+        rev,
+        old_rev: None,
+        new: None,
+        old: None,
     })
 }

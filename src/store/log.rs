@@ -64,8 +64,21 @@ pub fn marker_json(
     tid: u64,
     data: Option<&[u8]>,
 ) -> Vec<u8> {
-    use marker::*;
     let mut out = Vec::with_capacity(96 + data.map_or(0, |d| d.len()));
+    write_marker(&mut out, tick, mtype, db, cuid, tid, data);
+    out
+}
+
+fn write_marker(
+    out: &mut Vec<u8>,
+    tick: u64,
+    mtype: u16,
+    db: &str,
+    cuid: &str,
+    tid: u64,
+    data: Option<&[u8]>,
+) {
+    use marker::*;
     let tick_s = tick.to_string();
     let push_str = |out: &mut Vec<u8>, key: &str, val: &str| {
         out.extend_from_slice(b",\"");
@@ -89,50 +102,57 @@ pub fn marker_json(
     out.push(b'"');
     match mtype {
         DATABASE_CREATE | DATABASE_DROP => {
-            push_type(&mut out);
-            push_str(&mut out, "db", db);
-            push_data(&mut out);
+            push_type(out);
+            push_str(out, "db", db);
+            push_data(out);
         }
         COLLECTION_CREATE | COLLECTION_RENAME | COLLECTION_CHANGE => {
-            push_str(&mut out, "db", db);
-            push_str(&mut out, "cuid", cuid);
-            push_type(&mut out);
-            push_data(&mut out);
+            push_str(out, "db", db);
+            push_str(out, "cuid", cuid);
+            push_type(out);
+            push_data(out);
         }
         TRANSACTION_BEGIN | TRANSACTION_COMMIT | TRANSACTION_ABORT => {
-            push_type(&mut out);
-            push_str(&mut out, "tid", &tid.to_string());
-            push_str(&mut out, "db", db);
+            push_type(out);
+            push_str(out, "tid", &tid.to_string());
+            push_str(out, "db", db);
         }
         DOCUMENT_UPSERT | DOCUMENT_REMOVE => {
-            push_type(&mut out);
-            push_str(&mut out, "db", db);
-            push_str(&mut out, "cuid", cuid);
-            push_str(&mut out, "tid", &tid.to_string());
-            push_data(&mut out);
+            push_type(out);
+            push_str(out, "db", db);
+            push_str(out, "cuid", cuid);
+            push_str(out, "tid", &tid.to_string());
+            push_data(out);
         }
         _ => {
             // collection drop/truncate, index create/drop
-            push_type(&mut out);
-            push_str(&mut out, "db", db);
-            push_str(&mut out, "cuid", cuid);
-            push_data(&mut out);
+            push_type(out);
+            push_str(out, "db", db);
+            push_str(out, "cuid", cuid);
+            push_data(out);
         }
     }
     out.push(b'}');
-    out
 }
 
-/// Encodes a record for the log table: `type u16 | tid u64 | db_len u16 | db | cuid_len u16 | cuid | json`.
-pub(crate) fn encode(mtype: u16, tid: u64, db: &str, cuid: &str, json: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(14 + db.len() + cuid.len() + json.len());
+/// Encodes a record for the log table: `type u16 | tid u64 | db_len u16 | db | cuid_len u16 | cuid | json`,
+/// building the marker JSON in place.
+pub(crate) fn encode(
+    tick: u64,
+    mtype: u16,
+    tid: u64,
+    db: &str,
+    cuid: &str,
+    data: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut v = Vec::with_capacity(110 + 2 * (db.len() + cuid.len()) + data.map_or(0, |d| d.len()));
     v.extend_from_slice(&mtype.to_le_bytes());
     v.extend_from_slice(&tid.to_le_bytes());
     v.extend_from_slice(&(db.len() as u16).to_le_bytes());
     v.extend_from_slice(db.as_bytes());
     v.extend_from_slice(&(cuid.len() as u16).to_le_bytes());
     v.extend_from_slice(cuid.as_bytes());
-    v.extend_from_slice(json);
+    write_marker(&mut v, tick, mtype, db, cuid, tid, data);
     v
 }
 
@@ -299,7 +319,8 @@ mod tests {
             9,
             Some(br#"{"_key":"k","_rev":"_a"}"#),
         );
-        let raw = encode(marker::DOCUMENT_REMOVE, 9, "db", "h1/2", &json);
+        let data: &[u8] = br#"{"_key":"k","_rev":"_a"}"#;
+        let raw = encode(7, marker::DOCUMENT_REMOVE, 9, "db", "h1/2", Some(data));
         let r = decode(7, &raw).unwrap().to_record(7);
         assert_eq!(
             (r.mtype, r.tid, r.db.as_str(), r.cuid.as_str()),

@@ -653,7 +653,7 @@ impl Store {
         &self,
         db: &str,
         coll: &str,
-        items: Vec<Value>,
+        mut items: Vec<Value>,
         opts: &WriteOptions,
         trx: Option<u64>,
         op: DocOp,
@@ -667,6 +667,14 @@ impl Store {
         let sync = opts.wait_for_sync || def.wait_for_sync;
         let opts = opts.clone();
         let cid = def.id;
+        // Plain inserts do their JSON work here, on the caller's thread, not in the writer.
+        let prepared: Option<Vec<ArangoResult<docs::PreparedInsert>>> =
+            (op == DocOp::Insert && docs::can_prepare(&opts)).then(|| {
+                std::mem::take(&mut items)
+                    .into_iter()
+                    .map(|d| docs::prepare_insert(&def, &self.shared().clock, d, &opts))
+                    .collect()
+            });
         self.submit(sync, false, move |ctx| {
             // Re-resolve inside the writer: the collection may have changed since.
             let def = match ctx.catalog.collections.get(&cid) {
@@ -675,8 +683,17 @@ impl Store {
             };
             let clock = &ctx.shared.clock;
             let mut out = Vec::with_capacity(items.len());
-            for item in items {
-                out.push(op.apply(ctx, &def, clock, item, &opts));
+            match prepared {
+                Some(prepared) => {
+                    for p in prepared {
+                        out.push(p.and_then(|p| docs::insert_prepared(ctx, &def, clock, p)));
+                    }
+                }
+                None => {
+                    for item in items {
+                        out.push(op.apply(ctx, &def, clock, item, &opts));
+                    }
+                }
             }
             ctx.flush_markers(None)?;
             Ok(out)

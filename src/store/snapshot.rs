@@ -32,7 +32,7 @@ impl Snapshot {
     /// A document's stored JSON bytes.
     pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
-        Ok(t.get((cid, key))
+        Ok(t.get(doc_key(cid, key).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_vec()))
     }
@@ -53,9 +53,13 @@ impl Snapshot {
         mut f: impl FnMut(&str, &[u8]) -> bool,
     ) -> ArangoResult<()> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
-        for item in t.range((cid, "")..(cid + 1, "")).map_err(storage)? {
+        let r = coll_range(cid);
+        for item in t
+            .range(r.start.as_slice()..r.end.as_slice())
+            .map_err(storage)?
+        {
             let (k, v) = item.map_err(storage)?;
-            if !f(k.value().1, v.value()) {
+            if !f(key_of(k.value()), v.value()) {
                 break;
             }
         }
@@ -72,13 +76,11 @@ impl Snapshot {
     ) -> ArangoResult<Vec<Value>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         let mut out = Vec::new();
-        let range = match after {
-            Some(k) => t.range((cid, k)..(cid + 1, "")).map_err(storage)?,
-            None => t.range((cid, "")..(cid + 1, "")).map_err(storage)?,
-        };
-        for item in range {
+        let start = doc_key(cid, after.unwrap_or(""));
+        let end = (cid + 1).to_be_bytes();
+        for item in t.range(start.as_slice()..end.as_slice()).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
-            if Some(k.value().1) == after {
+            if Some(key_of(k.value())) == after {
                 continue;
             }
             if out.len() >= limit {
@@ -124,7 +126,7 @@ impl Snapshot {
     /// The key holding a unique index value.
     pub fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         let t = self.txn.open_table(UNIQUE).map_err(storage)?;
-        Ok(t.get((cid, iid, val))
+        Ok(t.get(unique_key(cid, iid, val).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_string()))
     }
@@ -132,10 +134,10 @@ impl Snapshot {
     /// Number of unique index entries of an index (for checks and figures).
     pub fn unique_entries(&self, cid: u64, iid: u64) -> ArangoResult<u64> {
         let t = self.txn.open_table(UNIQUE).map_err(storage)?;
-        let empty: &[u8] = &[];
         let mut n = 0;
+        let r = index_range(cid, iid);
         for item in t
-            .range((cid, iid, empty)..(cid, iid + 1, empty))
+            .range(r.start.as_slice()..r.end.as_slice())
             .map_err(storage)?
         {
             item.map_err(storage)?;

@@ -10,10 +10,11 @@ pub const DATABASES: TableDefinition<&str, &[u8]> = TableDefinition::new("databa
 pub const COLLECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("collections");
 /// Collection id → (document count, key generator last value).
 pub const COLL_STATS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("coll_stats");
-/// (collection id, `_key`) → document (JSON).
-pub const DOCS: TableDefinition<(u64, &str), &[u8]> = TableDefinition::new("docs");
-/// (collection id, index id, canonical values) → `_key` of the document holding them.
-pub const UNIQUE: TableDefinition<(u64, u64, &[u8]), &str> = TableDefinition::new("unique");
+/// collection id (8 bytes big-endian) ++ `_key` → document (JSON). Plain byte keys sort like the tuple
+/// (collection, key) and compare faster than redb tuples.
+pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
+/// collection id ++ index id (8 bytes each, big-endian) ++ canonical values → `_key` of the document.
+pub const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
 /// Tick → log record (see `store::log`).
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 
@@ -29,3 +30,60 @@ pub const META_LOG_BYTES: &str = "log_bytes";
 
 /// The on-disk format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The DOCS key of a document.
+pub fn doc_key(cid: u64, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + key.len());
+    k.extend_from_slice(&cid.to_be_bytes());
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// The `_key` part of a DOCS key.
+pub fn key_of(doc_key: &[u8]) -> &str {
+    std::str::from_utf8(doc_key.get(8..).unwrap_or_default()).unwrap_or("")
+}
+
+/// The DOCS key range of one collection.
+pub fn coll_range(cid: u64) -> std::ops::Range<[u8; 8]> {
+    cid.to_be_bytes()..(cid + 1).to_be_bytes()
+}
+
+/// The UNIQUE key of an index value.
+pub fn unique_key(cid: u64, iid: u64, val: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16 + val.len());
+    k.extend_from_slice(&cid.to_be_bytes());
+    k.extend_from_slice(&iid.to_be_bytes());
+    k.extend_from_slice(val);
+    k
+}
+
+/// The UNIQUE key range of one index.
+pub fn index_range(cid: u64, iid: u64) -> std::ops::Range<Vec<u8>> {
+    let start = unique_key(cid, iid, &[]);
+    let end = if iid == u64::MAX {
+        (cid + 1).to_be_bytes().to_vec()
+    } else {
+        unique_key(cid, iid + 1, &[])
+    };
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_keys_sort_like_tuples() {
+        assert!(doc_key(1, "zzz") < doc_key(2, ""));
+        assert!(doc_key(1, "a") < doc_key(1, "ab"));
+        assert!(coll_range(1).contains(&{
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&doc_key(1, "x")[..8]);
+            a
+        }));
+        assert_eq!(key_of(&doc_key(300, "k:1")), "k:1");
+        let r = index_range(3, 4);
+        assert!(r.contains(&unique_key(3, 4, b"[1]")) && !r.contains(&unique_key(3, 5, b"")));
+    }
+}

@@ -227,9 +227,9 @@ impl DocAccess for StreamTrx {
         self.stats.insert(cid, stats);
         Ok(())
     }
-    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()> {
+    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: Vec<u8>) -> ArangoResult<()> {
         self.ops
-            .push((mtype, coll.db.clone(), coll.guid.clone(), data.to_vec()));
+            .push((mtype, coll.db.clone(), coll.guid.clone(), data));
         Ok(())
     }
 }

@@ -48,8 +48,8 @@ struct PendingMarker {
 
 /// Everything a job can touch: the open tables of the group's transaction and the working catalog.
 pub(crate) struct WriteCtx<'t> {
-    docs: Table<'t, (u64, &'static str), &'static [u8]>,
-    unique: Table<'t, (u64, u64, &'static [u8]), &'static str>,
+    docs: Table<'t, &'static [u8], &'static [u8]>,
+    unique: Table<'t, &'static [u8], &'static str>,
     stats: Table<'t, u64, (u64, u64)>,
     log: Table<'t, u64, &'static [u8]>,
     collections: Table<'t, u64, &'static [u8]>,
@@ -100,8 +100,7 @@ impl<'t> WriteCtx<'t> {
         data: Option<&[u8]>,
     ) -> ArangoResult<u64> {
         let tick = self.shared.clock.next();
-        let json = log::marker_json(tick, mtype, db, cuid, tid, data);
-        let rec = log::encode(mtype, tid, db, cuid, &json);
+        let rec = log::encode(tick, mtype, tid, db, cuid, data);
         self.log.insert(tick, rec.as_slice()).map_err(storage)?;
         self.log_bytes += rec.len() as u64;
         self.last_tick = tick;
@@ -169,13 +168,12 @@ impl<'t> WriteCtx<'t> {
 
     /// Deletes all documents and unique entries of a collection and sets its count to 0.
     pub fn clear_documents(&mut self, cid: u64) -> ArangoResult<()> {
+        let r = coll_range(cid);
+        let r = r.start.as_slice()..r.end.as_slice();
         self.docs
-            .retain_in((cid, "")..(cid + 1, ""), |_, _| false)
+            .retain_in(r.clone(), |_, _| false)
             .map_err(storage)?;
-        let empty: &[u8] = &[];
-        self.unique
-            .retain_in((cid, 0u64, empty)..(cid + 1, 0u64, empty), |_, _| false)
-            .map_err(storage)?;
+        self.unique.retain_in(r, |_, _| false).map_err(storage)?;
         let mut s = self.stats(cid)?;
         s.count = 0;
         self.set_stats(cid, s)
@@ -183,14 +181,9 @@ impl<'t> WriteCtx<'t> {
 
     /// Deletes the entries of one unique index.
     pub fn clear_index(&mut self, cid: u64, iid: u64) -> ArangoResult<()> {
-        let empty: &[u8] = &[];
-        let end = if iid == u64::MAX {
-            (cid + 1, 0, empty)
-        } else {
-            (cid, iid + 1, empty)
-        };
+        let r = index_range(cid, iid);
         self.unique
-            .retain_in((cid, iid, empty)..end, |_, _| false)
+            .retain_in(r.start.as_slice()..r.end.as_slice(), |_, _| false)
             .map_err(storage)
     }
 
@@ -200,9 +193,14 @@ impl<'t> WriteCtx<'t> {
         cid: u64,
         mut f: impl FnMut(&str, &[u8]) -> ArangoResult<()>,
     ) -> ArangoResult<()> {
-        for item in self.docs.range((cid, "")..(cid + 1, "")).map_err(storage)? {
+        let r = coll_range(cid);
+        for item in self
+            .docs
+            .range(r.start.as_slice()..r.end.as_slice())
+            .map_err(storage)?
+        {
             let (k, v) = item.map_err(storage)?;
-            f(k.value().1, v.value())?;
+            f(key_of(k.value()), v.value())?;
         }
         Ok(())
     }
@@ -295,33 +293,41 @@ impl DocAccess for WriteCtx<'_> {
     fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         Ok(self
             .docs
-            .get((cid, key))
+            .get(doc_key(cid, key).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_vec()))
     }
     fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
-        self.docs.insert((cid, key), doc).map_err(storage)?;
+        self.docs
+            .insert(doc_key(cid, key).as_slice(), doc)
+            .map_err(storage)?;
         Ok(())
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
-        self.docs.remove((cid, key)).map_err(storage)?;
+        self.docs
+            .remove(doc_key(cid, key).as_slice())
+            .map_err(storage)?;
         Ok(())
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         Ok(self
             .unique
-            .get((cid, iid, val))
+            .get(unique_key(cid, iid, val).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_string()))
     }
     fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
-        self.unique.insert((cid, iid, val), key).map_err(storage)?;
+        self.unique
+            .insert(unique_key(cid, iid, val).as_slice(), key)
+            .map_err(storage)?;
         Ok(())
     }
     fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
         let owned = self.unique_get(cid, iid, val)?;
         if owned.as_deref() == Some(key) {
-            self.unique.remove((cid, iid, val)).map_err(storage)?;
+            self.unique
+                .remove(unique_key(cid, iid, val).as_slice())
+                .map_err(storage)?;
         }
         Ok(())
     }
@@ -345,9 +351,16 @@ impl DocAccess for WriteCtx<'_> {
         self.stats_cache.insert(cid, stats);
         Ok(())
     }
-    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: &[u8]) -> ArangoResult<()> {
-        self.queue_marker(mtype, &coll.db, &coll.guid, data.to_vec());
+    fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: Vec<u8>) -> ArangoResult<()> {
+        self.queue_marker(mtype, &coll.db, &coll.guid, data);
         Ok(())
+    }
+    fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
+        Ok(self
+            .docs
+            .get(doc_key(cid, key).as_slice())
+            .map_err(storage)?
+            .is_some())
     }
 }
 
