@@ -36,7 +36,7 @@ fn doc(i: usize) -> Value {
         "name": format!("user-{i:08}"),
         "email": format!("user{i}@example.org"),
         "age": i % 97,
-        "active": i % 3 == 0,
+        "active": i.is_multiple_of(3),
         "tags": ["alpha", "beta", "gamma"],
         "address": {"city": "Köln", "zip": format!("{:05}", i % 100_000)},
     })
