@@ -136,6 +136,39 @@ pub(crate) fn parse_doc(bytes: &[u8]) -> ArangoResult<Map<String, Value>> {
         .map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))
 }
 
+/// Parses a stored document and renders `_id` with the collection's current name: `_id` is derived, as
+/// in ArangoDB, so a renamed collection's documents report the new name without being rewritten.
+pub(crate) fn parse_doc_in(bytes: &[u8], collection: &str) -> ArangoResult<Map<String, Value>> {
+    let mut doc = parse_doc(bytes)?;
+    let id = format!("{collection}/{}", str_attr(&doc, "_key"));
+    if str_attr(&doc, "_id") != id {
+        doc.insert("_id".into(), Value::String(id));
+    }
+    Ok(doc)
+}
+
+/// The stored bytes with `_id` rendered for the collection's current name (borrowed when unchanged).
+pub fn document_bytes_in<'a>(
+    bytes: &'a [u8],
+    collection: &str,
+) -> ArangoResult<std::borrow::Cow<'a, [u8]>> {
+    // Stored documents start with `{"_key":"<key>","_id":"<collection>/<key>"`; keys need no escaping.
+    if let Some(rest) = bytes.strip_prefix(br#"{"_key":""#)
+        && let Some(end) = rest.iter().position(|b| *b == b'"')
+        && let Some(id_part) = rest[end + 1..].strip_prefix(br#","_id":"#)
+    {
+        let key = std::str::from_utf8(&rest[..end]).unwrap_or("");
+        let expect = serde_json::to_string(&format!("{collection}/{key}")).unwrap_or_default();
+        if id_part.starts_with(expect.as_bytes()) {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        }
+    }
+    let doc = parse_doc_in(bytes, collection)?;
+    serde_json::to_vec(&doc)
+        .map(std::borrow::Cow::Owned)
+        .map_err(|e| ArangoError::internal(e.to_string()))
+}
+
 fn str_attr<'a>(doc: &'a Map<String, Value>, name: &str) -> &'a str {
     doc.get(name).and_then(Value::as_str).unwrap_or("")
 }
@@ -376,7 +409,7 @@ pub(crate) fn insert(
         None => keygen::generate(&coll.key_options, &mut stats.last_value)?,
     };
     if let Some(existing) = acc.get(coll.id, &key)? {
-        let old = parse_doc(&existing)?;
+        let old = parse_doc_in(&existing, &coll.name)?;
         return match o.overwrite_mode {
             OverwriteMode::Conflict => Err(primary_violation(&key)),
             OverwriteMode::Ignore => Ok(DocResult {
@@ -500,7 +533,7 @@ fn precondition(
 
 fn load(acc: &impl DocAccess, coll: &CollectionDef, key: &str) -> ArangoResult<Map<String, Value>> {
     match acc.get(coll.id, key)? {
-        Some(b) => parse_doc(&b),
+        Some(b) => parse_doc_in(&b, &coll.name),
         None => Err(not_found()),
     }
 }
@@ -729,4 +762,23 @@ pub(crate) fn insert_prepared(
         new: None,
         old: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_current_collection_name() {
+        let stored = br#"{"_key":"k1","_id":"old/k1","_rev":"_a","x":1}"#;
+        assert!(matches!(
+            document_bytes_in(stored, "old").unwrap(),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let fixed = document_bytes_in(stored, "new").unwrap();
+        let v: Value = serde_json::from_slice(&fixed).unwrap();
+        assert_eq!(v["_id"], "new/k1");
+        assert_eq!(v["x"], 1);
+        assert_eq!(parse_doc_in(stored, "new").unwrap()["_id"], "new/k1");
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::ArangoResult;
 use crate::store::catalog::Catalog;
-use crate::store::docs::{CollStats, parse_doc};
+use crate::store::docs::{CollStats, parse_doc, parse_doc_in};
 use crate::store::index::document_checksum;
 use crate::store::log::{self, LogChunk, LogQuery};
 use crate::store::storage;
@@ -29,7 +29,16 @@ impl Snapshot {
         &self.catalog
     }
 
-    /// A document's stored JSON bytes.
+    /// The collection's name as of the snapshot ("" if unknown).
+    fn name_of(&self, cid: u64) -> &str {
+        self.catalog
+            .collections
+            .get(&cid)
+            .map(|c| c.name.as_str())
+            .unwrap_or("")
+    }
+
+    /// A document's stored JSON bytes (`_id` as stored; see `docs::document_bytes_in`).
     pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         Ok(t.get(doc_key(cid, key).as_slice())
@@ -40,7 +49,7 @@ impl Snapshot {
     /// A document, parsed.
     pub fn document(&self, cid: u64, key: &str) -> ArangoResult<Option<Value>> {
         match self.raw_document(cid, key)? {
-            Some(b) => Ok(Some(Value::Object(parse_doc(&b)?))),
+            Some(b) => Ok(Some(Value::Object(parse_doc_in(&b, self.name_of(cid))?))),
             None => Ok(None),
         }
     }
@@ -86,7 +95,7 @@ impl Snapshot {
             if out.len() >= limit {
                 break;
             }
-            out.push(Value::Object(parse_doc(v.value())?));
+            out.push(Value::Object(parse_doc_in(v.value(), self.name_of(cid))?));
         }
         Ok(out)
     }
@@ -95,7 +104,8 @@ impl Snapshot {
     pub fn documents(&self, cid: u64) -> ArangoResult<Vec<Map<String, Value>>> {
         let mut out = Vec::new();
         let mut err = None;
-        self.for_each_raw(cid, |_, b| match parse_doc(b) {
+        let name = self.name_of(cid);
+        self.for_each_raw(cid, |_, b| match parse_doc_in(b, name) {
             Ok(d) => {
                 out.push(d);
                 true

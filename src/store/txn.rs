@@ -142,7 +142,9 @@ impl StreamTrx {
     pub fn read(&self, coll: &str, key: &str) -> ArangoResult<Option<Value>> {
         let def = self.collection(coll)?;
         match self.get(def.id, key)? {
-            Some(b) => Ok(Some(Value::Object(crate::store::docs::parse_doc(&b)?))),
+            Some(b) => Ok(Some(Value::Object(crate::store::docs::parse_doc_in(
+                &b, &def.name,
+            )?))),
             None => Ok(None),
         }
     }
