@@ -135,10 +135,10 @@ impl MColl {
     }
 
     fn track(&mut self, key: &str) {
-        if key.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(v) = key.parse::<u64>() {
-                self.last_value = self.last_value.max(v);
-            }
+        if key.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(v) = key.parse::<u64>()
+        {
+            self.last_value = self.last_value.max(v);
         }
     }
 
