@@ -6,7 +6,8 @@ mod common;
 
 use arangorepl::error::ArangoError;
 use arangorepl::store::{
-    CollectionOptions, PropertiesChange, Store, StoreConfig, TrxCollections, TrxOptions, WriteOptions,
+    CollectionOptions, PropertiesChange, Store, StoreConfig, TrxCollections, TrxOptions,
+    WriteOptions,
 };
 use common::{checksums, contents, replay};
 use proptest::prelude::*;

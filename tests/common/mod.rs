@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use arangorepl::store::{
-    CollectionOptions, LogQuery, OverwriteMode, PropertiesChange, Store, TrxCollections, TrxOptions,
-    WriteOptions, marker,
+    CollectionOptions, LogQuery, OverwriteMode, PropertiesChange, Store, TrxCollections,
+    TrxOptions, WriteOptions, marker,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -181,4 +181,3 @@ pub fn checksums(s: &Store) -> Vec<(String, String, u64, u64, u64)> {
     }
     out
 }
-
