@@ -50,7 +50,14 @@ fn main() {
         .unwrap_or_else(|_| std::env::temp_dir());
     std::fs::create_dir_all(&base).expect("bench dir");
     let dir = tempfile::tempdir_in(&base).expect("temp dir");
-    let store = Store::open(dir.path(), StoreConfig::default()).expect("open store");
+    let mut config = StoreConfig::default();
+    if let Some(mb) = std::env::var("BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        config.cache_bytes = mb << 20;
+    }
+    let store = Store::open(dir.path(), config).expect("open store");
     store
         .create_collection("_system", CollectionOptions::new("bulk"))
         .expect("collection");

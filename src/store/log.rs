@@ -135,29 +135,35 @@ fn write_marker(
     out.push(b'}');
 }
 
-/// Encodes a record for the log table: `type u16 | tid u64 | db_len u16 | db | cuid_len u16 | cuid | json`,
-/// building the marker JSON in place.
-pub(crate) fn encode(
+/// Appends one marker to a LOG value: `tick u64 | len u32 | type u16 | tid u64 | db_len u16 | db |
+/// cuid_len u16 | cuid | json`. A LOG value holds the markers of one commit (split at about 1 MiB),
+/// keyed by its first tick, so a commit costs one redb insert however many markers it has.
+pub(crate) fn encode_into(
+    v: &mut Vec<u8>,
     tick: u64,
     mtype: u16,
     tid: u64,
     db: &str,
     cuid: &str,
     data: Option<&[u8]>,
-) -> Vec<u8> {
-    let mut v = Vec::with_capacity(110 + 2 * (db.len() + cuid.len()) + data.map_or(0, |d| d.len()));
+) {
+    v.extend_from_slice(&tick.to_le_bytes());
+    let len_at = v.len();
+    v.extend_from_slice(&[0u8; 4]);
     v.extend_from_slice(&mtype.to_le_bytes());
     v.extend_from_slice(&tid.to_le_bytes());
     v.extend_from_slice(&(db.len() as u16).to_le_bytes());
     v.extend_from_slice(db.as_bytes());
     v.extend_from_slice(&(cuid.len() as u16).to_le_bytes());
     v.extend_from_slice(cuid.as_bytes());
-    write_marker(&mut v, tick, mtype, db, cuid, tid, data);
-    v
+    write_marker(v, tick, mtype, db, cuid, tid, data);
+    let len = (v.len() - len_at - 4) as u32;
+    v[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
-/// A zero-copy view of an encoded record.
+/// A zero-copy view of one marker in a LOG value.
 pub(crate) struct RawRecord<'a> {
+    pub tick: u64,
     pub mtype: u16,
     pub tid: u64,
     pub db: &'a [u8],
@@ -165,35 +171,88 @@ pub(crate) struct RawRecord<'a> {
     pub json: &'a [u8],
 }
 
-pub(crate) fn decode(tick: u64, raw: &[u8]) -> ArangoResult<RawRecord<'_>> {
-    let corrupt = || ArangoError::internal(format!("corrupt log record at tick {tick}"));
-    let take = |at: usize, n: usize| raw.get(at..at + n).ok_or_else(corrupt);
-    let mtype = u16::from_le_bytes(take(0, 2)?.try_into().map_err(|_| corrupt())?);
-    let tid = u64::from_le_bytes(take(2, 8)?.try_into().map_err(|_| corrupt())?);
-    let dl = u16::from_le_bytes(take(10, 2)?.try_into().map_err(|_| corrupt())?) as usize;
-    let db = take(12, dl)?;
-    let at = 12 + dl;
-    let cl = u16::from_le_bytes(take(at, 2)?.try_into().map_err(|_| corrupt())?) as usize;
-    let cuid = take(at + 2, cl)?;
-    let json = raw.get(at + 2 + cl..).ok_or_else(corrupt)?;
-    Ok(RawRecord {
-        mtype,
-        tid,
-        db,
-        cuid,
-        json,
-    })
-}
-
 impl RawRecord<'_> {
-    pub(crate) fn to_record(&self, tick: u64) -> LogRecord {
+    pub(crate) fn to_record(&self) -> LogRecord {
         LogRecord {
-            tick,
+            tick: self.tick,
             mtype: self.mtype,
             tid: self.tid,
             db: String::from_utf8_lossy(self.db).into_owned(),
             cuid: String::from_utf8_lossy(self.cuid).into_owned(),
             json: self.json.to_vec(),
+        }
+    }
+
+    /// Whether this marker belongs to a transaction that continues after it.
+    pub(crate) fn inside_transaction(&self) -> bool {
+        self.tid != 0
+            && self.mtype != marker::TRANSACTION_COMMIT
+            && self.mtype != marker::TRANSACTION_ABORT
+    }
+}
+
+/// Iterates the markers of a LOG value (`key` is its first tick, for error messages).
+pub(crate) struct Entries<'a> {
+    key: u64,
+    rest: &'a [u8],
+}
+
+pub(crate) fn entries(key: u64, value: &[u8]) -> Entries<'_> {
+    Entries { key, rest: value }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = ArangoResult<RawRecord<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let key = self.key;
+        let corrupt = || ArangoError::internal(format!("corrupt log value at tick {key}"));
+        let raw = self.rest;
+        let parsed = (|| {
+            let tick = raw
+                .get(0..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)?;
+            let len = raw
+                .get(8..12)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)? as usize;
+            let body = raw.get(12..12 + len)?;
+            let mtype = u16::from_le_bytes([*body.first()?, *body.get(1)?]);
+            let tid = body
+                .get(2..10)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)?;
+            let dl = u16::from_le_bytes([*body.get(10)?, *body.get(11)?]) as usize;
+            let db = body.get(12..12 + dl)?;
+            let at = 12 + dl;
+            let cl = u16::from_le_bytes([*body.get(at)?, *body.get(at + 1)?]) as usize;
+            let cuid = body.get(at + 2..at + 2 + cl)?;
+            let json = body.get(at + 2 + cl..)?;
+            Some((
+                RawRecord {
+                    tick,
+                    mtype,
+                    tid,
+                    db,
+                    cuid,
+                    json,
+                },
+                12 + len,
+            ))
+        })();
+        match parsed {
+            Some((rec, used)) => {
+                self.rest = &raw[used..];
+                Some(Ok(rec))
+            }
+            None => {
+                self.rest = &[];
+                Some(Err(corrupt()))
+            }
         }
     }
 }
@@ -320,14 +379,30 @@ mod tests {
             Some(br#"{"_key":"k","_rev":"_a"}"#),
         );
         let data: &[u8] = br#"{"_key":"k","_rev":"_a"}"#;
-        let raw = encode(7, marker::DOCUMENT_REMOVE, 9, "db", "h1/2", Some(data));
-        let r = decode(7, &raw).unwrap().to_record(7);
+        let mut raw = Vec::new();
+        encode_into(
+            &mut raw,
+            7,
+            marker::DOCUMENT_REMOVE,
+            9,
+            "db",
+            "h1/2",
+            Some(data),
+        );
+        encode_into(&mut raw, 8, marker::TRANSACTION_COMMIT, 9, "db", "", None);
+        let all: Vec<_> = entries(7, &raw).collect::<ArangoResult<_>>().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            (all[1].tick, all[1].mtype, all[1].inside_transaction()),
+            (8, 2201, false)
+        );
+        let r = all[0].to_record();
         assert_eq!(
             (r.mtype, r.tid, r.db.as_str(), r.cuid.as_str()),
             (2302, 9, "db", "h1/2")
         );
         assert_eq!(r.json, json);
         assert!(r.inside_transaction());
-        assert!(decode(7, &raw[..5]).is_err());
+        assert!(entries(7, &raw[..5]).next().unwrap().is_err());
     }
 }

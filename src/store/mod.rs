@@ -279,12 +279,7 @@ impl Store {
             }
             let log = txn.open_table(LOG).map_err(storage)?;
             let floor = meta_vals.get(META_LOG_FLOOR).copied().unwrap_or(0);
-            last_tick = log
-                .last()
-                .map_err(storage)?
-                .map(|(k, _)| k.value())
-                .unwrap_or(0)
-                .max(floor);
+            last_tick = snapshot::last_tick_of(&log)?.unwrap_or(0).max(floor);
             log_bytes = meta_vals.get(META_LOG_BYTES).copied().unwrap_or(0);
         }
         txn.commit().map_err(storage)?;

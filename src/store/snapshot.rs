@@ -185,7 +185,7 @@ impl Snapshot {
     /// The last tick in the log.
     pub fn last_log_tick(&self) -> ArangoResult<Option<u64>> {
         let t = self.txn.open_table(LOG).map_err(storage)?;
-        Ok(t.last().map_err(storage)?.map(|(k, _)| k.value()))
+        last_tick_of(&t)
     }
 
     /// Reads markers per the query (see [`LogQuery`]).
@@ -193,37 +193,61 @@ impl Snapshot {
         let t = self.txn.open_table(LOG).map_err(storage)?;
         let mut chunk = LogChunk {
             last_scanned: q.from,
-            last_tick: t
-                .last()
-                .map_err(storage)?
-                .map(|(k, _)| k.value())
-                .unwrap_or(0),
+            last_tick: last_tick_of(&t)?.unwrap_or(0),
             ..LogChunk::default()
         };
         if q.from >= q.to {
             return Ok(chunk);
         }
+        // The value holding the first wanted marker may start at or before `from`.
+        let start = t
+            .range(..=q.from)
+            .map_err(storage)?
+            .next_back()
+            .transpose()
+            .map_err(storage)?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0);
         let mut bytes = 0usize;
-        let mut iter = t.range(q.from + 1..=q.to).map_err(storage)?;
-        for item in iter.by_ref() {
+        let mut full = false;
+        for item in t.range(start..=q.to).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
-            let tick = k.value();
-            let raw = log::decode(tick, v.value())?;
-            chunk.last_scanned = tick;
-            if let Some(db) = q.db
-                && raw.db != db.as_bytes()
-            {
-                continue;
-            }
-            let rec = raw.to_record(tick);
-            bytes += rec.json.len();
-            let inside = q.whole_transactions && rec.inside_transaction();
-            chunk.records.push(rec);
-            if !inside && (chunk.records.len() >= q.max_count || bytes >= q.max_bytes) {
-                break;
+            for e in log::entries(k.value(), v.value()) {
+                let e = e?;
+                if e.tick <= q.from {
+                    continue;
+                }
+                if e.tick > q.to {
+                    return Ok(chunk);
+                }
+                if full {
+                    chunk.has_more = true;
+                    return Ok(chunk);
+                }
+                chunk.last_scanned = e.tick;
+                if q.db.is_some_and(|db| e.db != db.as_bytes()) {
+                    continue;
+                }
+                bytes += e.json.len();
+                let inside = q.whole_transactions && e.inside_transaction();
+                chunk.records.push(e.to_record());
+                full = !inside && (chunk.records.len() >= q.max_count || bytes >= q.max_bytes);
             }
         }
-        chunk.has_more = iter.next().is_some();
         Ok(chunk)
     }
+}
+
+/// The tick of the last marker in the LOG table.
+pub(crate) fn last_tick_of(
+    t: &impl ReadableTable<u64, &'static [u8]>,
+) -> ArangoResult<Option<u64>> {
+    let Some((k, v)) = t.last().map_err(storage)? else {
+        return Ok(None);
+    };
+    let mut last = None;
+    for e in log::entries(k.value(), v.value()) {
+        last = Some(e?.tick);
+    }
+    Ok(last)
 }

@@ -62,7 +62,13 @@ pub(crate) struct WriteCtx<'t> {
     pub shared: &'t Shared,
     pub log_bytes: u64,
     pub last_tick: u64,
+    /// Markers of this group not yet inserted into the LOG table, and the first one's tick.
+    log_buf: Vec<u8>,
+    log_buf_first: u64,
 }
+
+/// A LOG value is closed once it grows beyond this (a huge transaction spans several values).
+const LOG_VALUE_BYTES: usize = 1 << 20;
 
 impl<'t> WriteCtx<'t> {
     fn open(
@@ -87,6 +93,8 @@ impl<'t> WriteCtx<'t> {
             shared,
             log_bytes,
             last_tick,
+            log_buf: Vec::new(),
+            log_buf_first: 0,
         })
     }
 
@@ -100,11 +108,28 @@ impl<'t> WriteCtx<'t> {
         data: Option<&[u8]>,
     ) -> ArangoResult<u64> {
         let tick = self.shared.clock.next();
-        let rec = log::encode(tick, mtype, tid, db, cuid, data);
-        self.log.insert(tick, rec.as_slice()).map_err(storage)?;
-        self.log_bytes += rec.len() as u64;
+        if self.log_buf.is_empty() {
+            self.log_buf_first = tick;
+        }
+        log::encode_into(&mut self.log_buf, tick, mtype, tid, db, cuid, data);
         self.last_tick = tick;
+        if self.log_buf.len() >= LOG_VALUE_BYTES {
+            self.flush_log()?;
+        }
         Ok(tick)
+    }
+
+    /// Inserts the buffered markers as one LOG value.
+    fn flush_log(&mut self) -> ArangoResult<()> {
+        if self.log_buf.is_empty() {
+            return Ok(());
+        }
+        self.log
+            .insert(self.log_buf_first, self.log_buf.as_slice())
+            .map_err(storage)?;
+        self.log_bytes += self.log_buf.len() as u64;
+        self.log_buf.clear();
+        Ok(())
     }
 
     /// Writes the document markers collected by the current job: alone if there is one, wrapped in
@@ -233,6 +258,7 @@ impl<'t> WriteCtx<'t> {
 
     /// Writes counters and meta values at the end of a group.
     fn finish(&mut self) -> ArangoResult<()> {
+        self.flush_log()?;
         for (cid, s) in std::mem::take(&mut self.stats_cache) {
             if self.catalog.collections.contains_key(&cid) {
                 self.stats
@@ -253,36 +279,41 @@ impl<'t> WriteCtx<'t> {
         Ok(())
     }
 
-    /// Prunes the log from its start: markers with tick ≤ `limit` while `over(tick, bytes)` says the log is
-    /// too old or too big, never cutting a transaction in two. Returns the new floor, if it moved.
+    /// Prunes the log from its start: whole LOG values whose markers all have ticks ≤ `limit`, while
+    /// `over(last tick of the value, log bytes)` says the log is too old or too big, never cutting a
+    /// transaction in two. Returns the new floor, if it moved.
     pub fn prune(
         &mut self,
         limit: u64,
         over: impl Fn(u64, u64) -> bool,
-        max_batch: usize,
+        max_values: usize,
     ) -> ArangoResult<Option<u64>> {
-        let mut cut: Option<(u64, u64)> = None; // (tick, bytes freed up to it) at a transaction boundary
+        self.flush_log()?;
+        let mut cut: Option<(u64, u64, u64)> = None; // (key, last tick, bytes freed) at a transaction boundary
         let mut freed = 0u64;
         for (seen, item) in self.log.range(..=limit).map_err(storage)?.enumerate() {
             let (k, v) = item.map_err(storage)?;
-            let tick = k.value();
-            if !over(tick, self.log_bytes - freed) || seen >= max_batch {
+            let (key, raw) = (k.value(), v.value());
+            let mut last: Option<(u64, bool)> = None;
+            for e in log::entries(key, raw) {
+                let e = e?;
+                last = Some((e.tick, e.inside_transaction()));
+            }
+            let Some((last_tick, inside)) = last else {
+                continue;
+            };
+            if last_tick > limit || !over(last_tick, self.log_bytes - freed) || seen >= max_values {
                 break;
             }
-            let raw = v.value();
             freed += raw.len() as u64;
-            let rec = log::decode(tick, raw)?;
-            let inside = rec.tid != 0
-                && rec.mtype != marker::TRANSACTION_COMMIT
-                && rec.mtype != marker::TRANSACTION_ABORT;
             if !inside {
-                cut = Some((tick, freed));
+                cut = Some((key, last_tick, freed));
             }
         }
-        let Some((tick, bytes)) = cut else {
+        let Some((key, tick, bytes)) = cut else {
             return Ok(None);
         };
-        self.log.retain_in(..=tick, |_, _| false).map_err(storage)?;
+        self.log.retain_in(..=key, |_, _| false).map_err(storage)?;
         self.log_bytes -= bytes;
         self.meta.insert(META_LOG_FLOOR, tick).map_err(storage)?;
         Ok(Some(tick))
@@ -354,6 +385,23 @@ impl DocAccess for WriteCtx<'_> {
     fn log_doc(&mut self, coll: &CollectionDef, mtype: u16, data: Vec<u8>) -> ArangoResult<()> {
         self.queue_marker(mtype, &coll.db, &coll.guid, data);
         Ok(())
+    }
+    fn put_new(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<bool> {
+        let k = doc_key(cid, key);
+        let old = self
+            .docs
+            .insert(k.as_slice(), doc)
+            .map_err(storage)?
+            .map(|g| g.value().to_vec());
+        match old {
+            None => Ok(true),
+            Some(old) => {
+                self.docs
+                    .insert(k.as_slice(), old.as_slice())
+                    .map_err(storage)?;
+                Ok(false)
+            }
+        }
     }
     fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
         Ok(self
@@ -607,7 +655,7 @@ pub(crate) fn prune_job(
         };
         let mut floor = None;
         for _ in 0..5 {
-            match ctx.prune(limit, over, 20_000)? {
+            match ctx.prune(limit, over, 2_000)? {
                 Some(f) => floor = Some(f),
                 None => break,
             }
