@@ -13,6 +13,7 @@ use crate::store::log::{self, marker};
 use crate::store::tables::*;
 use crate::store::{Shared, storage};
 use redb::{Durability, ReadableTable, Table, WriteTransaction};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -47,14 +48,16 @@ struct PendingMarker {
 }
 
 /// Everything a job can touch: the open tables of the group's transaction and the working catalog.
+/// Tables are opened on first use: every table a commit touches costs it work in redb.
 pub(crate) struct WriteCtx<'t> {
-    docs: Table<'t, &'static [u8], &'static [u8]>,
-    unique: Table<'t, &'static [u8], &'static str>,
-    stats: Table<'t, u64, (u64, u64)>,
-    log: Table<'t, u64, &'static [u8]>,
-    collections: Table<'t, u64, &'static [u8]>,
-    databases: Table<'t, &'static str, &'static [u8]>,
-    meta: Table<'t, &'static str, u64>,
+    txn: &'t WriteTransaction,
+    docs: OnceCell<Table<'t, &'static [u8], &'static [u8]>>,
+    unique: OnceCell<Table<'t, &'static [u8], &'static str>>,
+    stats: OnceCell<Table<'t, u64, (u64, u64)>>,
+    log: OnceCell<Table<'t, u64, &'static [u8]>>,
+    collections: OnceCell<Table<'t, u64, &'static [u8]>>,
+    databases: OnceCell<Table<'t, &'static str, &'static [u8]>>,
+    meta: OnceCell<Table<'t, &'static str, u64>>,
     stats_cache: HashMap<u64, CollStats>,
     pending: Vec<PendingMarker>,
     pub catalog: &'t mut Catalog,
@@ -70,7 +73,60 @@ pub(crate) struct WriteCtx<'t> {
 /// A LOG value is closed once it grows beyond this (a huge transaction spans several values).
 const LOG_VALUE_BYTES: usize = 1 << 20;
 
+/// Generates `name()` (shared) and `name_mut()` accessors that open a table on first use.
+macro_rules! lazy_table {
+    ($get:ident, $get_mut:ident, $field:ident, $def:expr, $k:ty, $v:ty) => {
+        #[allow(dead_code)]
+        fn $get(&self) -> ArangoResult<&Table<'t, $k, $v>> {
+            if self.$field.get().is_none() {
+                let t = self.txn.open_table($def).map_err(storage)?;
+                let _ = self.$field.set(t);
+            }
+            self.$field
+                .get()
+                .ok_or_else(|| ArangoError::internal("table not open"))
+        }
+        fn $get_mut(&mut self) -> ArangoResult<&mut Table<'t, $k, $v>> {
+            if self.$field.get().is_none() {
+                let t = self.txn.open_table($def).map_err(storage)?;
+                let _ = self.$field.set(t);
+            }
+            self.$field
+                .get_mut()
+                .ok_or_else(|| ArangoError::internal("table not open"))
+        }
+    };
+}
 impl<'t> WriteCtx<'t> {
+    lazy_table!(docs_t, docs_mut, docs, DOCS, &'static [u8], &'static [u8]);
+    lazy_table!(
+        unique_t,
+        unique_mut,
+        unique,
+        UNIQUE,
+        &'static [u8],
+        &'static str
+    );
+    lazy_table!(stats_t, stats_mut, stats, COLL_STATS, u64, (u64, u64));
+    lazy_table!(log_t, log_mut, log, LOG, u64, &'static [u8]);
+    lazy_table!(
+        collections_t,
+        collections_mut,
+        collections,
+        COLLECTIONS,
+        u64,
+        &'static [u8]
+    );
+    lazy_table!(
+        databases_t,
+        databases_mut,
+        databases,
+        DATABASES,
+        &'static str,
+        &'static [u8]
+    );
+    lazy_table!(meta_t, meta_mut, meta, META, &'static str, u64);
+
     fn open(
         txn: &'t WriteTransaction,
         catalog: &'t mut Catalog,
@@ -79,13 +135,14 @@ impl<'t> WriteCtx<'t> {
         last_tick: u64,
     ) -> ArangoResult<Self> {
         Ok(WriteCtx {
-            docs: txn.open_table(DOCS).map_err(storage)?,
-            unique: txn.open_table(UNIQUE).map_err(storage)?,
-            stats: txn.open_table(COLL_STATS).map_err(storage)?,
-            log: txn.open_table(LOG).map_err(storage)?,
-            collections: txn.open_table(COLLECTIONS).map_err(storage)?,
-            databases: txn.open_table(DATABASES).map_err(storage)?,
-            meta: txn.open_table(META).map_err(storage)?,
+            txn,
+            docs: OnceCell::new(),
+            unique: OnceCell::new(),
+            stats: OnceCell::new(),
+            log: OnceCell::new(),
+            collections: OnceCell::new(),
+            databases: OnceCell::new(),
+            meta: OnceCell::new(),
             stats_cache: HashMap::new(),
             pending: Vec::new(),
             catalog,
@@ -124,10 +181,13 @@ impl<'t> WriteCtx<'t> {
         if self.log_buf.is_empty() {
             return Ok(());
         }
-        self.log
-            .insert(self.log_buf_first, self.log_buf.as_slice())
+        let buf = std::mem::take(&mut self.log_buf);
+        let first = self.log_buf_first;
+        self.log_mut()?
+            .insert(first, buf.as_slice())
             .map_err(storage)?;
-        self.log_bytes += self.log_buf.len() as u64;
+        self.log_bytes += buf.len() as u64;
+        self.log_buf = buf;
         self.log_buf.clear();
         Ok(())
     }
@@ -172,7 +232,7 @@ impl<'t> WriteCtx<'t> {
     /// Persists a collection definition (catalog entry) in this transaction.
     pub fn save_collection(&mut self, def: &CollectionDef) -> ArangoResult<()> {
         let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
-        self.collections
+        self.collections_mut()?
             .insert(def.id, bytes.as_slice())
             .map_err(storage)?;
         self.catalog.add_collection(def.clone());
@@ -183,9 +243,9 @@ impl<'t> WriteCtx<'t> {
     /// Removes a collection with all its documents, unique index entries and counters.
     pub fn erase_collection(&mut self, cid: u64) -> ArangoResult<()> {
         self.clear_documents(cid)?;
-        self.stats.remove(cid).map_err(storage)?;
+        self.stats_mut()?.remove(cid).map_err(storage)?;
         self.stats_cache.remove(&cid);
-        self.collections.remove(cid).map_err(storage)?;
+        self.collections_mut()?.remove(cid).map_err(storage)?;
         self.catalog.remove_collection(cid);
         self.catalog_changed = true;
         Ok(())
@@ -195,10 +255,12 @@ impl<'t> WriteCtx<'t> {
     pub fn clear_documents(&mut self, cid: u64) -> ArangoResult<()> {
         let r = coll_range(cid);
         let r = r.start.as_slice()..r.end.as_slice();
-        self.docs
+        self.docs_mut()?
             .retain_in(r.clone(), |_, _| false)
             .map_err(storage)?;
-        self.unique.retain_in(r, |_, _| false).map_err(storage)?;
+        self.unique_mut()?
+            .retain_in(r, |_, _| false)
+            .map_err(storage)?;
         let mut s = self.stats(cid)?;
         s.count = 0;
         self.set_stats(cid, s)
@@ -207,7 +269,7 @@ impl<'t> WriteCtx<'t> {
     /// Deletes the entries of one unique index.
     pub fn clear_index(&mut self, cid: u64, iid: u64) -> ArangoResult<()> {
         let r = index_range(cid, iid);
-        self.unique
+        self.unique_mut()?
             .retain_in(r.start.as_slice()..r.end.as_slice(), |_, _| false)
             .map_err(storage)
     }
@@ -220,7 +282,7 @@ impl<'t> WriteCtx<'t> {
     ) -> ArangoResult<()> {
         let r = coll_range(cid);
         for item in self
-            .docs
+            .docs_t()?
             .range(r.start.as_slice()..r.end.as_slice())
             .map_err(storage)?
         {
@@ -232,7 +294,7 @@ impl<'t> WriteCtx<'t> {
 
     pub fn save_database(&mut self, def: &crate::store::catalog::DatabaseDef) -> ArangoResult<()> {
         let bytes = serde_json::to_vec(def).map_err(|e| ArangoError::internal(e.to_string()))?;
-        self.databases
+        self.databases_mut()?
             .insert(def.name.as_str(), bytes.as_slice())
             .map_err(storage)?;
         self.catalog.add_database(def.clone());
@@ -250,32 +312,39 @@ impl<'t> WriteCtx<'t> {
         for cid in ids {
             self.erase_collection(cid)?;
         }
-        self.databases.remove(name).map_err(storage)?;
+        self.databases_mut()?.remove(name).map_err(storage)?;
         self.catalog.databases.remove(name);
         self.catalog_changed = true;
         Ok(())
     }
 
-    /// Writes counters and meta values at the end of a group.
-    fn finish(&mut self) -> ArangoResult<()> {
+    /// Writes counters and meta values at the end of a group. The clock needs no saving (the log's last
+    /// tick bounds it on restart); the id counter changes with the catalog only; the log size is saved
+    /// with durable commits (after a crash it may lag by the last interval's markers: retention only).
+    fn finish(&mut self, durable: bool) -> ArangoResult<()> {
         self.flush_log()?;
         for (cid, s) in std::mem::take(&mut self.stats_cache) {
             if self.catalog.collections.contains_key(&cid) {
-                self.stats
+                self.stats_mut()?
                     .insert(cid, (s.count, s.last_value))
                     .map_err(storage)?;
             }
         }
-        let clock = self.shared.clock.current();
-        let next_id = self
-            .shared
-            .next_id
-            .load(std::sync::atomic::Ordering::Acquire);
-        self.meta.insert(META_CLOCK, clock).map_err(storage)?;
-        self.meta.insert(META_NEXT_ID, next_id).map_err(storage)?;
-        self.meta
-            .insert(META_LOG_BYTES, self.log_bytes)
-            .map_err(storage)?;
+        if self.catalog_changed {
+            let next_id = self
+                .shared
+                .next_id
+                .load(std::sync::atomic::Ordering::Acquire);
+            self.meta_mut()?
+                .insert(META_NEXT_ID, next_id)
+                .map_err(storage)?;
+        }
+        if durable || self.catalog_changed {
+            let bytes = self.log_bytes;
+            self.meta_mut()?
+                .insert(META_LOG_BYTES, bytes)
+                .map_err(storage)?;
+        }
         Ok(())
     }
 
@@ -291,7 +360,7 @@ impl<'t> WriteCtx<'t> {
         self.flush_log()?;
         let mut cut: Option<(u64, u64, u64)> = None; // (key, last tick, bytes freed) at a transaction boundary
         let mut freed = 0u64;
-        for (seen, item) in self.log.range(..=limit).map_err(storage)?.enumerate() {
+        for (seen, item) in self.log_t()?.range(..=limit).map_err(storage)?.enumerate() {
             let (k, v) = item.map_err(storage)?;
             let (key, raw) = (k.value(), v.value());
             let mut last: Option<(u64, bool)> = None;
@@ -313,9 +382,13 @@ impl<'t> WriteCtx<'t> {
         let Some((key, tick, bytes)) = cut else {
             return Ok(None);
         };
-        self.log.retain_in(..=key, |_, _| false).map_err(storage)?;
+        self.log_mut()?
+            .retain_in(..=key, |_, _| false)
+            .map_err(storage)?;
         self.log_bytes -= bytes;
-        self.meta.insert(META_LOG_FLOOR, tick).map_err(storage)?;
+        self.meta_mut()?
+            .insert(META_LOG_FLOOR, tick)
+            .map_err(storage)?;
         Ok(Some(tick))
     }
 }
@@ -323,32 +396,32 @@ impl<'t> WriteCtx<'t> {
 impl DocAccess for WriteCtx<'_> {
     fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         Ok(self
-            .docs
+            .docs_t()?
             .get(doc_key(cid, key).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_vec()))
     }
     fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
-        self.docs
+        self.docs_mut()?
             .insert(doc_key(cid, key).as_slice(), doc)
             .map_err(storage)?;
         Ok(())
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
-        self.docs
+        self.docs_mut()?
             .remove(doc_key(cid, key).as_slice())
             .map_err(storage)?;
         Ok(())
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         Ok(self
-            .unique
+            .unique_t()?
             .get(unique_key(cid, iid, val).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_string()))
     }
     fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
-        self.unique
+        self.unique_mut()?
             .insert(unique_key(cid, iid, val).as_slice(), key)
             .map_err(storage)?;
         Ok(())
@@ -356,7 +429,7 @@ impl DocAccess for WriteCtx<'_> {
     fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
         let owned = self.unique_get(cid, iid, val)?;
         if owned.as_deref() == Some(key) {
-            self.unique
+            self.unique_mut()?
                 .remove(unique_key(cid, iid, val).as_slice())
                 .map_err(storage)?;
         }
@@ -367,7 +440,7 @@ impl DocAccess for WriteCtx<'_> {
             return Ok(*s);
         }
         let s = self
-            .stats
+            .stats_t()?
             .get(cid)
             .map_err(storage)?
             .map(|g| {
@@ -389,14 +462,14 @@ impl DocAccess for WriteCtx<'_> {
     fn put_new(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<bool> {
         let k = doc_key(cid, key);
         let old = self
-            .docs
+            .docs_mut()?
             .insert(k.as_slice(), doc)
             .map_err(storage)?
             .map(|g| g.value().to_vec());
         match old {
             None => Ok(true),
             Some(old) => {
-                self.docs
+                self.docs_mut()?
                     .insert(k.as_slice(), old.as_slice())
                     .map_err(storage)?;
                 Ok(false)
@@ -405,7 +478,7 @@ impl DocAccess for WriteCtx<'_> {
     }
     fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
         Ok(self
-            .docs
+            .docs_t()?
             .get(doc_key(cid, key).as_slice())
             .map_err(storage)?
             .is_some())
@@ -522,7 +595,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                     }
                 }
                 if !rollback {
-                    match ctx.finish() {
+                    match ctx.finish(sync) {
                         Ok(()) => {
                             outcome = Some((ctx.log_bytes, ctx.last_tick, ctx.catalog_changed))
                         }
@@ -593,6 +666,10 @@ fn sync_now(shared: &Shared, st: &mut WriterState) {
         .map_err(storage)
         .and_then(|mut txn| {
             let _ = txn.set_durability(Durability::Immediate);
+            {
+                let mut meta = txn.open_table(META).map_err(storage)?;
+                meta.insert(META_LOG_BYTES, st.log_bytes).map_err(storage)?;
+            }
             txn.commit().map_err(storage)
         });
     match result {
