@@ -41,7 +41,7 @@ pub fn encode_hlc(mut v: u64) -> String {
         buf[i] = ALPHABET[(v & 63) as usize];
         v >>= 6;
     }
-    String::from_utf8_lossy(&buf[i..]).into_owned()
+    buf[i..].iter().map(|&b| b as char).collect()
 }
 
 /// Decodes an HLC string; `None` for more than 11 characters or a character outside the alphabet.

@@ -79,17 +79,19 @@ fn write_marker(
     data: Option<&[u8]>,
 ) {
     use marker::*;
-    let tick_s = tick.to_string();
+    use std::io::Write as _;
+    // Writing into a Vec cannot fail; numbers and escaped strings go straight into the buffer.
     let push_str = |out: &mut Vec<u8>, key: &str, val: &str| {
         out.extend_from_slice(b",\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
-        // serde_json string escaping cannot fail for a &str
-        out.extend_from_slice(serde_json::to_string(val).unwrap_or_default().as_bytes());
+        let _ = serde_json::to_writer(&mut *out, val);
+    };
+    let push_tid = |out: &mut Vec<u8>| {
+        let _ = write!(out, ",\"tid\":\"{tid}\"");
     };
     let push_type = |out: &mut Vec<u8>| {
-        out.extend_from_slice(b",\"type\":");
-        out.extend_from_slice(mtype.to_string().as_bytes());
+        let _ = write!(out, ",\"type\":{mtype}");
     };
     let push_data = |out: &mut Vec<u8>| {
         if let Some(d) = data {
@@ -97,9 +99,7 @@ fn write_marker(
             out.extend_from_slice(d);
         }
     };
-    out.extend_from_slice(b"{\"tick\":\"");
-    out.extend_from_slice(tick_s.as_bytes());
-    out.push(b'"');
+    let _ = write!(out, "{{\"tick\":\"{tick}\"");
     match mtype {
         DATABASE_CREATE | DATABASE_DROP => {
             push_type(out);
@@ -114,14 +114,14 @@ fn write_marker(
         }
         TRANSACTION_BEGIN | TRANSACTION_COMMIT | TRANSACTION_ABORT => {
             push_type(out);
-            push_str(out, "tid", &tid.to_string());
+            push_tid(out);
             push_str(out, "db", db);
         }
         DOCUMENT_UPSERT | DOCUMENT_REMOVE => {
             push_type(out);
             push_str(out, "db", db);
             push_str(out, "cuid", cuid);
-            push_str(out, "tid", &tid.to_string());
+            push_tid(out);
             push_data(out);
         }
         _ => {

@@ -14,7 +14,6 @@ use crate::store::tables::*;
 use crate::store::{Shared, storage};
 use redb::{Durability, ReadableTable, Table, WriteTransaction};
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -42,8 +41,8 @@ pub(crate) struct Job {
 /// A document marker waiting for the end of its job (to decide standalone vs. transaction).
 struct PendingMarker {
     mtype: u16,
-    db: String,
-    cuid: String,
+    /// Index into `WriteCtx::pending_colls` (database, collection guid): batches share one entry.
+    coll: usize,
     data: Vec<u8>,
 }
 
@@ -58,8 +57,9 @@ pub(crate) struct WriteCtx<'t> {
     collections: OnceCell<Table<'t, u64, &'static [u8]>>,
     databases: OnceCell<Table<'t, &'static str, &'static [u8]>>,
     meta: OnceCell<Table<'t, &'static str, u64>>,
-    stats_cache: HashMap<u64, CollStats>,
+    stats_cache: std::collections::BTreeMap<u64, CollStats>,
     pending: Vec<PendingMarker>,
+    pending_colls: Vec<(String, String)>,
     pub catalog: &'t mut Catalog,
     pub catalog_changed: bool,
     pub shared: &'t Shared,
@@ -143,8 +143,9 @@ impl<'t> WriteCtx<'t> {
             collections: OnceCell::new(),
             databases: OnceCell::new(),
             meta: OnceCell::new(),
-            stats_cache: HashMap::new(),
+            stats_cache: std::collections::BTreeMap::new(),
             pending: Vec::new(),
+            pending_colls: Vec::new(),
             catalog,
             catalog_changed: false,
             shared,
@@ -196,37 +197,43 @@ impl<'t> WriteCtx<'t> {
     /// begin/commit with a fresh transaction id if there are several (or `tid` is given).
     pub fn flush_markers(&mut self, tid: Option<u64>) -> ArangoResult<()> {
         let pending = std::mem::take(&mut self.pending);
+        let colls = std::mem::take(&mut self.pending_colls);
         if pending.is_empty() {
             return Ok(());
         }
         if pending.len() == 1 && tid.is_none() {
             let m = &pending[0];
-            self.append(m.mtype, 0, &m.db, &m.cuid, Some(&m.data))?;
+            let (db, cuid) = &colls[m.coll];
+            self.append(m.mtype, 0, db, cuid, Some(&m.data))?;
             return Ok(());
         }
         let tid = tid.unwrap_or_else(|| self.shared.clock.next());
-        let db = pending[0].db.clone();
-        self.append(marker::TRANSACTION_BEGIN, tid, &db, "", None)?;
+        let db = &colls[pending[0].coll].0;
+        self.append(marker::TRANSACTION_BEGIN, tid, db, "", None)?;
         for m in &pending {
-            self.append(m.mtype, tid, &m.db, &m.cuid, Some(&m.data))?;
+            let (db, cuid) = &colls[m.coll];
+            self.append(m.mtype, tid, db, cuid, Some(&m.data))?;
         }
-        self.append(marker::TRANSACTION_COMMIT, tid, &db, "", None)?;
+        self.append(marker::TRANSACTION_COMMIT, tid, db, "", None)?;
         Ok(())
     }
 
     /// Queues a document marker for [`flush_markers`](Self::flush_markers).
     pub fn queue_marker(&mut self, mtype: u16, db: &str, cuid: &str, data: Vec<u8>) {
-        self.pending.push(PendingMarker {
-            mtype,
-            db: db.to_string(),
-            cuid: cuid.to_string(),
-            data,
-        });
+        let coll = match self.pending_colls.last() {
+            Some((d, c)) if d == db && c == cuid => self.pending_colls.len() - 1,
+            _ => {
+                self.pending_colls.push((db.to_string(), cuid.to_string()));
+                self.pending_colls.len() - 1
+            }
+        };
+        self.pending.push(PendingMarker { mtype, coll, data });
     }
 
     /// Drops the markers a failed job queued.
     pub fn discard_markers(&mut self) {
         self.pending.clear();
+        self.pending_colls.clear();
     }
 
     /// Persists a collection definition (catalog entry) in this transaction.
