@@ -70,8 +70,9 @@ pub(crate) struct WriteCtx<'t> {
     log_buf_first: u64,
 }
 
-/// A LOG value is closed once it grows beyond this (a huge transaction spans several values).
-const LOG_VALUE_BYTES: usize = 1 << 20;
+/// A LOG value is closed before it would grow beyond this. redb stores a value larger than a page in a
+/// power-of-two run of pages, so values kept just under 64 KiB waste little space.
+const LOG_VALUE_BYTES: usize = (64 << 10) - 512;
 
 /// Generates `name()` (shared) and `name_mut()` accessors that open a table on first use.
 macro_rules! lazy_table {
@@ -166,14 +167,15 @@ impl<'t> WriteCtx<'t> {
         data: Option<&[u8]>,
     ) -> ArangoResult<u64> {
         let tick = self.shared.clock.next();
+        let size = 128 + db.len() * 2 + cuid.len() * 2 + data.map_or(0, |d| d.len());
+        if !self.log_buf.is_empty() && self.log_buf.len() + size > LOG_VALUE_BYTES {
+            self.flush_log()?;
+        }
         if self.log_buf.is_empty() {
             self.log_buf_first = tick;
         }
         log::encode_into(&mut self.log_buf, tick, mtype, tid, db, cuid, data);
         self.last_tick = tick;
-        if self.log_buf.len() >= LOG_VALUE_BYTES {
-            self.flush_log()?;
-        }
         Ok(tick)
     }
 
