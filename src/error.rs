@@ -87,6 +87,9 @@ error_numbers! {
     REPLICATION_START_TICK_NOT_PRESENT = 1414, 500, "start tick not present";
     CLUSTER_UNSUPPORTED = 1470, 501, "replication API is not supported on a coordinator";
     CURSOR_NOT_FOUND = 1600, 404, "cursor not found";
+    USER_INVALID_NAME = 1700, 400, "invalid user name";
+    USER_DUPLICATE = 1702, 409, "duplicate user";
+    USER_NOT_FOUND = 1703, 404, "user not found";
     CURSOR_BUSY = 1601, 409, "cursor is busy";
     TRANSACTION_INTERNAL = 1650, 500, "internal transaction error";
     TRANSACTION_UNREGISTERED_COLLECTION = 1652, 400, "collection not used in transaction";

@@ -15,5 +15,6 @@
 
 pub mod endpoint;
 pub mod error;
+pub mod server;
 pub mod store;
 pub mod tick;

@@ -1,18 +1,150 @@
 //! The `arangorepl` binary: parses the command line and hands over to the layer that does the work.
 
-use clap::Parser;
+use arangorepl::endpoint::Endpoint;
+use arangorepl::server::{self, ServeConfig};
+use arangorepl::store::StoreConfig;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
 /// arangorepl — ArangoDB-style Leader/Follower replication, driven from a friendly shell.
 #[derive(Parser, Debug)]
 #[command(name = "arangorepl", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    println!(
-        "arangorepl {}: see `arangorepl --help`",
-        env!("CARGO_PKG_VERSION")
-    );
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run an ArangoDB-compatible server over a durable embedded store.
+    Serve(ServeArgs),
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got '{s}'")),
+    }
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Endpoint to listen on: tcp://host:port, http+tcp://host:port or tcp://[::1]:port; port 0 picks a
+    /// free port. The bound endpoint is printed on one line at start.
+    #[arg(
+        long = "server.endpoint",
+        default_value = "tcp://127.0.0.1:8529",
+        value_name = "ENDPOINT"
+    )]
+    endpoint: String,
+    /// Directory of the store (created if missing).
+    #[arg(
+        long = "database.directory",
+        default_value = "arangorepl-data",
+        value_name = "DIR"
+    )]
+    directory: PathBuf,
+    /// Require authentication (HTTP Basic or JWT).
+    #[arg(long = "server.authentication", default_value = "true", value_parser = parse_bool, value_name = "BOOL")]
+    authentication: bool,
+    /// Secret for signing JWTs (HS256); a random one per start if not given. A token signed with it and
+    /// without a user name has full rights.
+    #[arg(long = "server.jwt-secret", value_name = "SECRET")]
+    jwt_secret: Option<String>,
+    /// Password of the root user, set when the store is created. Prefer the environment variable
+    /// ARANGODB_DEFAULT_ROOT_PASSWORD (or ARANGO_ROOT_PASSWORD), which does not show in process lists.
+    #[arg(long = "server.root-password", value_name = "PASSWORD")]
+    root_password: Option<String>,
+    /// Log level: fatal, error, warning, info, debug, trace.
+    #[arg(long = "log.level", default_value = "info", value_name = "LEVEL")]
+    log_level: String,
+    /// Replication log markers older than this many seconds may be pruned.
+    #[arg(
+        long = "replication.log-max-age",
+        default_value_t = 86_400,
+        value_name = "SECONDS"
+    )]
+    log_max_age: u64,
+    /// The replication log is pruned from its start while larger than this many bytes.
+    #[arg(long = "replication.log-max-size", default_value_t = 1 << 30, value_name = "BYTES")]
+    log_max_size: u64,
+    /// Writes without waitForSync become durable within this many milliseconds.
+    #[arg(long = "store.sync-interval", default_value_t = 100, value_name = "MS")]
+    sync_interval: u64,
+    /// Make every write durable before acknowledging it, as if all asked for waitForSync.
+    #[arg(long = "store.sync-every-write", default_value = "false", value_parser = parse_bool, value_name = "BOOL")]
+    sync_every_write: bool,
+    /// Size of the store's page cache in bytes.
+    #[arg(long = "store.cache-size", default_value_t = 64 << 20, value_name = "BYTES")]
+    cache_size: usize,
+}
+
+fn init_logging(level: &str) {
+    let level = match level.to_ascii_lowercase().as_str() {
+        "fatal" | "error" => "error",
+        "warning" | "warn" => "warn",
+        "debug" => "debug",
+        "trace" => "trace",
+        _ => "info",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "arangorepl={level}"
+        )))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(a: ServeArgs) -> ExitCode {
+    init_logging(&a.log_level);
+    let endpoint: Endpoint = match a.endpoint.parse() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("arangorepl serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root_password = a
+        .root_password
+        .or_else(|| std::env::var("ARANGODB_DEFAULT_ROOT_PASSWORD").ok())
+        .or_else(|| std::env::var("ARANGO_ROOT_PASSWORD").ok())
+        .unwrap_or_default();
+    let config = ServeConfig {
+        endpoint,
+        directory: a.directory,
+        authentication: a.authentication,
+        jwt_secret: a.jwt_secret,
+        root_password,
+        store: StoreConfig {
+            sync_every_commit: a.sync_every_write,
+            sync_interval: Duration::from_millis(a.sync_interval.max(1)),
+            log_max_age: Duration::from_secs(a.log_max_age),
+            log_max_bytes: a.log_max_size,
+            cache_bytes: a.cache_size,
+            ..StoreConfig::default()
+        },
+    };
+    match server::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arangorepl serve: {}", e.message);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(a)) => serve(a),
+        None => {
+            let _ = Cli::command().print_help();
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 #[global_allocator]

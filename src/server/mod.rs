@@ -1,0 +1,425 @@
+//! `arangorepl serve`: ArangoDB's HTTP API over a store (axum on tokio).
+//!
+//! Requests first lose their `/_db/<name>` prefix (the database goes into the request context), then are
+//! authenticated, optionally turned into async jobs (`x-arango-async`), and finally routed. Store calls run
+//! on the blocking pool; no lock is held across network I/O.
+
+pub mod auth;
+mod collections;
+mod databases;
+mod documents;
+pub mod http;
+mod indexes;
+mod jobs;
+mod misc;
+mod simple;
+mod transactions;
+mod users;
+
+use crate::endpoint::{Endpoint, Transport};
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::store::{Store, StoreConfig, names};
+use auth::Auth;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, post, put};
+use http::{Access, ApiError, Ctx};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The version we report: an ArangoDB 3.11 that real arangosh and followers (3.8–3.11) accept.
+pub const VERSION: &str = "3.11.4";
+
+/// What `arangorepl serve` needs to run.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub endpoint: Endpoint,
+    pub directory: PathBuf,
+    pub authentication: bool,
+    pub jwt_secret: Option<String>,
+    pub root_password: String,
+    pub store: StoreConfig,
+}
+
+/// Shared by all handlers.
+pub struct AppState {
+    pub store: Store,
+    pub auth: Auth,
+    pub jobs: jobs::Jobs,
+    pub cursors: simple::Cursors,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// Runs a blocking store call on tokio's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ArangoResult<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(ApiError),
+        Err(e) => Err(ApiError(ArangoError::internal(format!(
+            "request handler failed: {e}"
+        )))),
+    }
+}
+
+/// Strips `/_db/<name>` and records the database (percent-decoded) for the later stages.
+fn split_database(mut req: Request) -> Request {
+    let path = req.uri().path().to_string();
+    let (db, rest) = match path.strip_prefix("/_db/") {
+        Some(after) => {
+            let (enc, rest) = after.split_once('/').map_or((after, ""), |(a, b)| (a, b));
+            let db = percent_encoding::percent_decode_str(enc)
+                .decode_utf8_lossy()
+                .into_owned();
+            (db, format!("/{rest}"))
+        }
+        None => (names::SYSTEM_DATABASE.to_string(), path),
+    };
+    let pq = match req.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest,
+    };
+    if let Ok(uri) = pq.parse() {
+        *req.uri_mut() = uri;
+    }
+    req.extensions_mut().insert(DbName(db));
+    req
+}
+
+#[derive(Clone)]
+struct DbName(String);
+
+/// Authentication and the per-request context.
+async fn authenticate(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+    let db = req
+        .extensions()
+        .get::<DbName>()
+        .map(|d| d.0.clone())
+        .unwrap_or_else(|| names::SYSTEM_DATABASE.to_string());
+    let path = req.uri().path().to_string();
+    let open_path = path.starts_with("/_open/");
+    let identity = if !st.auth.enabled || open_path {
+        None
+    } else {
+        let header = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        match st.auth.authenticate(header) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                let mut r = e.into_response();
+                r.headers_mut().insert(
+                    "www-authenticate",
+                    HeaderValue::from_static("Basic, realm=\"ArangoDB\""),
+                );
+                return r;
+            }
+        }
+    };
+    if st.store.catalog().database(&db).is_err() {
+        return ApiError(crate::store::database_not_found(&db)).into_response();
+    }
+    let (user, superuser, access) = match &identity {
+        None => ("root".to_string(), true, Access::ReadWrite),
+        Some(id) if id.superuser_token => (id.user.clone(), true, Access::ReadWrite),
+        Some(id) => (
+            id.user.clone(),
+            st.auth.access(&id.user, names::SYSTEM_DATABASE) == Access::ReadWrite,
+            st.auth.access(&id.user, &db),
+        ),
+    };
+    if access == Access::None && !open_path {
+        return ApiError(
+            ArangoError::with_message(
+                codes::FORBIDDEN,
+                format!("not authorized to access database '{db}'"),
+            )
+            .with_status(401),
+        )
+        .into_response();
+    }
+    let trx = match req
+        .headers()
+        .get("x-arango-trx-id")
+        .map(|v| v.to_str().map(|s| s.trim().parse::<u64>()))
+    {
+        None => None,
+        Some(Ok(Ok(id))) => Some(id),
+        Some(_) => {
+            return ApiError(ArangoError::with_message(
+                codes::TRANSACTION_NOT_FOUND,
+                "transaction not found: invalid x-arango-trx-id",
+            ))
+            .into_response();
+        }
+    };
+    req.extensions_mut().insert(Ctx {
+        db,
+        user,
+        superuser,
+        access,
+        trx,
+    });
+    next.run(req).await
+}
+
+/// 404 in ArangoDB's envelope for unknown paths.
+async fn not_found(req: Request) -> Response {
+    ApiError(ArangoError::with_message(
+        codes::HTTP_NOT_FOUND,
+        format!("unknown path '{}'", req.uri().path()),
+    ))
+    .into_response()
+}
+
+/// 405 in ArangoDB's envelope for a known path with a wrong verb.
+async fn wrong_method(req: Request) -> Response {
+    ApiError(ArangoError::with_message(
+        codes::HTTP_METHOD_NOT_ALLOWED,
+        format!(
+            "method {} not supported for '{}'",
+            req.method(),
+            req.uri().path()
+        ),
+    ))
+    .into_response()
+}
+
+/// The request body limit (larger bodies get 413).
+pub const MAX_BODY: usize = 256 << 20;
+
+/// Builds the whole application as a service.
+pub fn app(state: Shared) -> Router {
+    Router::new()
+        .route("/_api/version", get(misc::version))
+        .route("/_admin/server/role", get(misc::role))
+        .route("/_admin/server/id", get(misc::server_id))
+        .route("/_api/engine", get(misc::engine))
+        .route("/_open/auth", post(misc::login))
+        .route(
+            "/_api/database",
+            get(databases::list).post(databases::create),
+        )
+        .route("/_api/database/current", get(databases::current))
+        .route("/_api/database/user", get(databases::user_databases))
+        .route("/_api/database/{name}", delete(databases::drop))
+        .route(
+            "/_api/collection",
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/_api/collection/{name}",
+            get(collections::info).delete(collections::drop),
+        )
+        .route(
+            "/_api/collection/{name}/{what}",
+            get(collections::get_detail).put(collections::put_detail),
+        )
+        .route(
+            "/_api/document/{coll}",
+            post(documents::insert)
+                .put(documents::replace_many)
+                .patch(documents::update_many)
+                .delete(documents::remove_many),
+        )
+        .route(
+            "/_api/document/{coll}/{key}",
+            get(documents::read)
+                .head(documents::head)
+                .put(documents::replace_one)
+                .patch(documents::update_one)
+                .delete(documents::remove_one),
+        )
+        .route("/_api/index", get(indexes::list).post(indexes::create))
+        .route(
+            "/_api/index/{coll}/{id}",
+            get(indexes::get_one).delete(indexes::drop),
+        )
+        .route("/_api/transaction", get(transactions::list))
+        .route("/_api/transaction/begin", post(transactions::begin))
+        .route(
+            "/_api/transaction/{id}",
+            get(transactions::status)
+                .put(transactions::commit)
+                .delete(transactions::abort),
+        )
+        .route("/_api/simple/all", put(simple::all))
+        .route("/_api/simple/any", put(simple::any_doc))
+        .route("/_api/simple/first-example", put(simple::first_example))
+        .route("/_api/simple/by-example", put(simple::by_example))
+        .route("/_api/cursor", post(simple::aql_cursor))
+        .route(
+            "/_api/cursor/{id}",
+            put(simple::next_batch)
+                .post(simple::next_batch)
+                .delete(simple::drop_cursor),
+        )
+        .route("/_api/user", get(users::list).post(users::create))
+        .route(
+            "/_api/user/{user}",
+            get(users::get_one)
+                .put(users::replace)
+                .patch(users::modify)
+                .delete(users::remove),
+        )
+        .route("/_api/user/{user}/database", get(users::databases))
+        .route(
+            "/_api/user/{user}/database/{db}",
+            get(users::database_level)
+                .put(users::grant)
+                .delete(users::revoke),
+        )
+        .route("/_api/job", put(jobs::missing_id))
+        .route(
+            "/_api/job/{id}",
+            get(jobs::status).put(jobs::fetch).delete(jobs::remove),
+        )
+        .route("/_api/job/{id}/cancel", put(jobs::cancel))
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(any(not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            jobs::async_requests,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Opens the store, binds the endpoint, prints it, and serves until SIGINT/SIGTERM.
+pub fn run(config: ServeConfig) -> ArangoResult<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("serve")
+        .build()
+        .map_err(|e| ArangoError::internal(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: ServeConfig) -> ArangoResult<()> {
+    let (host, port) = match &config.endpoint.transport {
+        Transport::Tcp { host, port } => (host.clone(), *port),
+        Transport::Ssl { .. } => {
+            return Err(ArangoError::bad_parameter(
+                "ssl:// endpoints are not supported by arangorepl serve yet; use tcp://",
+            ));
+        }
+        Transport::Unix { .. } => {
+            return Err(ArangoError::bad_parameter(
+                "unix:// endpoints are not supported by arangorepl serve; use tcp://",
+            ));
+        }
+    };
+    let store = {
+        let dir = config.directory.clone();
+        let sc = config.store.clone();
+        tokio::task::spawn_blocking(move || Store::open(dir, sc))
+            .await
+            .map_err(|e| ArangoError::internal(e.to_string()))??
+    };
+    let auth = {
+        let (s, c) = (store.clone(), config.clone());
+        tokio::task::spawn_blocking(move || {
+            Auth::load(
+                s,
+                c.authentication,
+                c.jwt_secret.as_deref(),
+                &c.root_password,
+            )
+        })
+        .await
+        .map_err(|e| ArangoError::internal(e.to_string()))??
+    };
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        auth,
+        jobs: jobs::Jobs::default(),
+        cursors: simple::Cursors::default(),
+    });
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .map_err(|e| {
+            ArangoError::with_message(
+                codes::BAD_PARAMETER,
+                format!("cannot listen on {}: {e}", config.endpoint),
+            )
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    let shown = Endpoint {
+        transport: Transport::Tcp {
+            host: bound.ip().to_string(),
+            port: bound.port(),
+        },
+    };
+    // One line with the bound endpoint: tests and the demo read it.
+    println!(
+        "arangorepl serve: listening on {shown} (database directory {})",
+        config.directory.display()
+    );
+    tracing::info!("server id {}, version {VERSION}", store.server_id());
+    let housekeeping = {
+        let st = state.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                st.jobs.expire(Duration::from_secs(3600));
+                st.cursors.expire(Duration::from_secs(300));
+            }
+        })
+    };
+    let app = tower::ServiceExt::map_request(app(state.clone()), split_database);
+    let service = axum::ServiceExt::<Request>::into_make_service(app);
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
+    housekeeping.abort();
+    tracing::info!("shutting down: flushing the store");
+    drop(state);
+    tokio::task::spawn_blocking(move || {
+        let r = store.sync();
+        drop(store);
+        r
+    })
+    .await
+    .map_err(|e| ArangoError::internal(e.to_string()))??;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `201` if the write was synced, `202` otherwise (ArangoDB's convention for document writes).
+pub fn write_status(synced: bool) -> StatusCode {
+    if synced {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    }
+}
