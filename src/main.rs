@@ -48,7 +48,7 @@ struct ServeArgs {
     )]
     directory: PathBuf,
     /// Require authentication (HTTP Basic or JWT).
-    #[arg(long = "server.authentication", default_value = "true", value_parser = parse_bool, value_name = "BOOL")]
+    #[arg(long = "server.authentication", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     authentication: bool,
     /// Secret for signing JWTs (HS256); a random one per start if not given. A token signed with it and
     /// without a user name has full rights.
@@ -75,7 +75,7 @@ struct ServeArgs {
     #[arg(long = "store.sync-interval", default_value_t = 100, value_name = "MS")]
     sync_interval: u64,
     /// Make every write durable before acknowledging it, as if all asked for waitForSync.
-    #[arg(long = "store.sync-every-write", default_value = "false", value_parser = parse_bool, value_name = "BOOL")]
+    #[arg(long = "store.sync-every-write", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     sync_every_write: bool,
     /// Size of the store's page cache in bytes.
     #[arg(long = "store.cache-size", default_value_t = 64 << 20, value_name = "BYTES")]

@@ -134,7 +134,10 @@ async fn authenticate(State(st): State<Shared>, mut req: Request, next: Next) ->
             st.auth.access(&id.user, &db),
         ),
     };
-    if access == Access::None && !open_path {
+    // Some calls need only a valid login, not access to the request's database.
+    let self_service =
+        path == "/_api/version" || path == "/_api/database/user" || path.starts_with("/_api/user");
+    if access == Access::None && !open_path && !self_service {
         return ApiError(
             ArangoError::with_message(
                 codes::FORBIDDEN,
@@ -197,7 +200,10 @@ pub const MAX_BODY: usize = 256 << 20;
 /// Builds the whole application as a service.
 pub fn app(state: Shared) -> Router {
     Router::new()
-        .route("/_api/version", get(misc::version))
+        .route(
+            "/_api/version",
+            get(misc::version).put(misc::version).post(misc::version),
+        )
         .route("/_admin/server/role", get(misc::role))
         .route("/_admin/server/id", get(misc::server_id))
         .route("/_api/engine", get(misc::engine))

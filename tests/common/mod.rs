@@ -2,6 +2,8 @@
 //! that applies one store's replication log to another the way a follower applies a leader's log.
 #![allow(dead_code)]
 
+pub mod server;
+
 use arangorepl::store::{
     CollectionOptions, LogQuery, OverwriteMode, PropertiesChange, Store, TrxCollections,
     TrxOptions, WriteOptions, marker,
