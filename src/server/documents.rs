@@ -5,7 +5,7 @@
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json, etag, json};
 use crate::server::{Shared, blocking, write_status};
-use crate::store::{DocResult, OverwriteMode, WriteOptions};
+use crate::store::{DocOp, DocResult, OverwriteMode, WriteOptions};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -86,14 +86,18 @@ async fn run(
     }
     let def = st.store.collection(&ctx.db, coll)?;
     let synced = o.wait_for_sync || def.wait_for_sync;
-    let (st2, db, trx, cid) = (st.clone(), ctx.db.clone(), ctx.trx, def.id.to_string());
-    let res = blocking(move || match op {
-        Op::Insert => st2.store.insert(&db, &cid, items, &o, trx),
-        Op::Replace => st2.store.replace(&db, &cid, items, &o, trx),
-        Op::Update => st2.store.update(&db, &cid, items, &o, trx),
-        Op::Remove => st2.store.remove(&db, &cid, items, &o, trx),
-    })
-    .await?;
+    let kind = match op {
+        Op::Insert => DocOp::Insert,
+        Op::Replace => DocOp::Replace,
+        Op::Update => DocOp::Update,
+        Op::Remove => DocOp::Remove,
+    };
+    // The JSON work runs here; the writer thread stores and answers after its commit.
+    let res = st
+        .store
+        .write_documents(&ctx.db, &def.id.to_string(), items, &o, ctx.trx, kind)
+        .wait_async()
+        .await?;
     Ok((res, synced))
 }
 

@@ -321,7 +321,17 @@ impl Store {
         exclusive: bool,
         f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
     ) -> ArangoResult<T> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.enqueue(sync, exclusive, f).wait()
+    }
+
+    /// Hands `f` to the writer; the answer arrives after the commit.
+    fn enqueue<T: Send + 'static>(
+        &self,
+        sync: bool,
+        exclusive: bool,
+        f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
+    ) -> Pending<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let job = make_job(f, sync, exclusive, move |res| {
             let _ = tx.send(res);
         });
@@ -331,12 +341,13 @@ impl Store {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let sender = sender.ok_or_else(|| ArangoError::new(codes::SHUTTING_DOWN))?;
-        sender
-            .send(job)
-            .map_err(|_| ArangoError::internal("the store's writer has stopped"))?;
-        rx.recv()
-            .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?
+        let Some(sender) = sender else {
+            return Pending::Ready(Err(ArangoError::new(codes::SHUTTING_DOWN)));
+        };
+        if sender.send(job).is_err() {
+            return Pending::Ready(Err(ArangoError::internal("the store's writer has stopped")));
+        }
+        Pending::Wait(rx)
     }
 
     // ----- databases -------------------------------------------------------------------------------
@@ -648,17 +659,34 @@ impl Store {
         &self,
         db: &str,
         coll: &str,
-        mut items: Vec<Value>,
+        items: Vec<Value>,
         opts: &WriteOptions,
         trx: Option<u64>,
         op: DocOp,
     ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.write_documents(db, coll, items, opts, trx, op).wait()
+    }
+
+    /// Starts a batch of document writes; `wait()` or `.wait_async().await` the results. Plain
+    /// inserts do their JSON work on the calling thread; the writer only stores.
+    pub fn write_documents(
+        &self,
+        db: &str,
+        coll: &str,
+        mut items: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+        op: DocOp,
+    ) -> Pending<Vec<ArangoResult<DocResult>>> {
         if let Some(id) = trx {
-            return self.inner.trx.with(id, db, |t| {
+            return Pending::Ready(self.inner.trx.with(id, db, |t| {
                 t.run_ops(coll, items, opts, op, &self.shared().clock)
-            });
+            }));
         }
-        let def = self.catalog().collection(db, coll)?.clone();
+        let def = match self.catalog().collection(db, coll) {
+            Ok(d) => d.clone(),
+            Err(e) => return Pending::Ready(Err(e)),
+        };
         let sync = opts.wait_for_sync || def.wait_for_sync;
         let opts = opts.clone();
         let cid = def.id;
@@ -670,7 +698,7 @@ impl Store {
                     .map(|d| docs::prepare_insert(&def, &self.shared().clock, d, &opts))
                     .collect()
             });
-        self.submit(sync, false, move |ctx| {
+        self.enqueue(sync, false, move |ctx| {
             // Re-resolve inside the writer: the collection may have changed since.
             let def = match ctx.catalog.collections.get(&cid) {
                 Some(d) => d.clone(),
@@ -1036,9 +1064,37 @@ fn build_unique(ctx: &mut WriteCtx<'_>, def: &CollectionDef, idx: &IndexDef) -> 
     Ok(())
 }
 
+/// The outcome of a store call that may still be waiting for its commit.
+pub enum Pending<T> {
+    Ready(ArangoResult<T>),
+    Wait(tokio::sync::oneshot::Receiver<ArangoResult<T>>),
+}
+
+impl<T> Pending<T> {
+    /// Blocks until the outcome is known (not on an async runtime's worker thread).
+    pub fn wait(self) -> ArangoResult<T> {
+        match self {
+            Pending::Ready(r) => r,
+            Pending::Wait(rx) => rx
+                .blocking_recv()
+                .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?,
+        }
+    }
+
+    /// Awaits the outcome without occupying a thread.
+    pub async fn wait_async(self) -> ArangoResult<T> {
+        match self {
+            Pending::Ready(r) => r,
+            Pending::Wait(rx) => rx
+                .await
+                .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?,
+        }
+    }
+}
+
 /// Which document operation a batch performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DocOp {
+pub enum DocOp {
     Insert,
     Replace,
     Update,
