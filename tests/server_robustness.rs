@@ -44,6 +44,9 @@ fn http(
     (status, body)
 }
 
+/// method, path, headers, body
+type BadRequest<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>);
+
 const ROOT: (&str, &str) = ("authorization", "Basic cm9vdDpwdw=="); // root:pw
 const WRONG: (&str, &str) = ("authorization", "Basic cm9vdDpub3Bl"); // root:nope
 
@@ -82,7 +85,7 @@ fn a_corpus_of_bad_requests_changes_nothing() {
     let srv = Server::start_in(tmp.path(), &[]);
     let addr = srv.url.trim_start_matches("http://").to_string();
     let big_key = format!(r#"{{"_key":"{}"}}"#, "k".repeat(300));
-    let corpus: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>)> = vec![
+    let corpus: Vec<BadRequest> = vec![
         (
             "POST",
             "/_db/d/_api/document/c",
