@@ -83,8 +83,10 @@ proptest! {
         if let Err(e) = IndexDef::from_json(&v) { client_error(&e); }
         if let Err(e) = PropertiesChange::from_json(&v) { client_error(&e); }
         if let Err(e) = KeyOptions::from_json(&v) { client_error(&e); }
-        if let Some(Value::Object(_)) = v.get("keyOptions") {
-            if let Err(e) = KeyOptions::from_json(&v["keyOptions"]) { client_error(&e); }
+        if let Some(ko @ Value::Object(_)) = v.get("keyOptions")
+            && let Err(e) = KeyOptions::from_json(ko)
+        {
+            client_error(&e);
         }
     }
 }
