@@ -131,6 +131,8 @@ fn main() {
     let batches = env_usize("BENCH_BATCHES", 200);
     let reads = env_usize("BENCH_READS", 5000);
     let dir = tempfile::tempdir().expect("temp dir");
+    // BENCH_ADDR=host:port measures a server started elsewhere (e.g. under a profiler).
+    let external = std::env::var("BENCH_ADDR").ok();
     let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
         .args([
             "serve",
@@ -146,16 +148,20 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("start server");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("endpoint line");
-    let ep = line
-        .split("tcp://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .expect("endpoint")
-        .to_string();
+    let ep = match external {
+        Some(a) => a,
+        None => {
+            let mut line = String::new();
+            BufReader::new(server.stdout.take().unwrap())
+                .read_line(&mut line)
+                .expect("endpoint line");
+            line.split("tcp://")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .expect("endpoint")
+                .to_string()
+        }
+    };
     let pid = server.id();
     std::thread::sleep(Duration::from_millis(300));
     println!(

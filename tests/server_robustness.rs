@@ -439,6 +439,19 @@ fn a_corpus_of_bad_requests_changes_nothing() {
             "{m} {p}: {body}"
         );
     }
+    // a body over the limit is refused from its announced length
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let req = format!(
+        "POST /_db/d/_api/document/c HTTP/1.1\r\nhost: x\r\nauthorization: {}\r\nconnection: close\r\ncontent-length: 300000000\r\n\r\n{{\"a\":",
+        ROOT.1
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"errorNum\":413"), "{text}");
     // the server still serves
     let (st, body) = http(&addr, "GET", "/_db/d/_api/document/c/a", &[ROOT], b"");
     assert_eq!(st, 200, "{body}");

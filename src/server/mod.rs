@@ -194,6 +194,58 @@ async fn wrong_method(req: Request) -> Response {
     .into_response()
 }
 
+/// Rejections produced below our handlers (body too large, bad path encoding, …) come as plain text;
+/// clients expect ArangoDB's envelope for every error.
+async fn envelope_errors(req: Request, next: Next) -> Response {
+    let head = req.method() == axum::http::Method::HEAD;
+    let announced = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return ApiError(ArangoError::with_message(
+            codes::HTTP_REQUEST_TOO_LARGE,
+            format!("request entity too large: the body may have at most {MAX_BODY} bytes"),
+        ))
+        .into_response();
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json || head || resp.headers().contains_key("x-arango-async-id")
+    {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10)
+        .await
+        .unwrap_or_default();
+    let reason = String::from_utf8_lossy(&text).trim().to_string();
+    let num = match status.as_u16() {
+        413 => codes::HTTP_REQUEST_TOO_LARGE,
+        400 => codes::HTTP_BAD_PARAMETER,
+        n => n as i64,
+    };
+    let msg = if reason.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        reason
+    };
+    let mut r =
+        ApiError(ArangoError::with_message(num, msg).with_status(status.as_u16())).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != "content-type" && k != "content-length" {
+            r.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    r
+}
+
 /// The request body limit (larger bodies get 413).
 pub const MAX_BODY: usize = 256 << 20;
 
@@ -295,6 +347,7 @@ pub fn app(state: Shared) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(envelope_errors))
         .with_state(state)
 }
 
