@@ -156,6 +156,14 @@ fn page_response(
     ok_with(status, v)
 }
 
+/// The `collection` attribute of a simple-query body (1204 if missing).
+fn collection_of(b: &Map<String, Value>) -> Result<String, ApiError> {
+    b.get("collection")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError(ArangoError::new(codes::ARANGO_COLLECTION_PARAMETER_MISSING)))
+}
+
 fn opt_u64(b: &Map<String, Value>, k: &str) -> Result<Option<u64>, ApiError> {
     match b.get(k) {
         None | Some(Value::Null) => Ok(None),
@@ -169,11 +177,7 @@ fn opt_u64(b: &Map<String, Value>, k: &str) -> Result<Option<u64>, ApiError> {
 async fn open_cursor(st: Shared, ctx: Ctx, body: Bytes, with_example: bool) -> ApiResult {
     ctx.require_read()?;
     let b = body_object(&body)?;
-    let coll = b
-        .get("collection")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::ARANGO_COLLECTION_PARAMETER_MISSING)))?
-        .to_string();
+    let coll = collection_of(&b)?;
     let example = if with_example {
         match b.get("example") {
             Some(Value::Object(e)) => Some(e.clone()),
@@ -248,11 +252,7 @@ pub async fn first_example(
 ) -> ApiResult {
     ctx.require_read()?;
     let b = body_object(&body)?;
-    let coll = b
-        .get("collection")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::ARANGO_COLLECTION_PARAMETER_MISSING)))?
-        .to_string();
+    let coll = collection_of(&b)?;
     let example = match b.get("example") {
         Some(Value::Object(e)) => e.clone(),
         _ => return Err(bad("expecting an object attribute 'example'")),
@@ -293,11 +293,7 @@ pub async fn any_doc(
 ) -> ApiResult {
     ctx.require_read()?;
     let b = body_object(&body)?;
-    let coll = b
-        .get("collection")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::ARANGO_COLLECTION_PARAMETER_MISSING)))?
-        .to_string();
+    let coll = collection_of(&b)?;
     let (st2, db) = (st.clone(), ctx.db.clone());
     let doc = blocking(move || {
         let snap = st2.store.snapshot()?;

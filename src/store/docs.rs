@@ -387,6 +387,32 @@ fn store_version(
     })
 }
 
+/// Takes `_key` out of an insert body and checks it: a string of valid characters, and allowed by
+/// `keyOptions.allowUserKeys` (or a restore). `None` if the body has no key.
+fn take_user_key(
+    coll: &CollectionDef,
+    body: &mut Map<String, Value>,
+    o: &WriteOptions,
+) -> ArangoResult<Option<String>> {
+    match body.shift_remove("_key") {
+        Some(Value::String(k)) => {
+            if !coll.key_options.allow_user_keys && !o.is_restore {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DOCUMENT_KEY_UNEXPECTED,
+                    "unexpected document key: this collection does not allow user-defined keys (keyOptions.allowUserKeys is false)",
+                ));
+            }
+            validate_key(&k)?;
+            Ok(Some(k))
+        }
+        Some(other) => Err(ArangoError::with_message(
+            codes::ARANGO_DOCUMENT_KEY_BAD,
+            format!("illegal document key: _key must be a string, got {other}"),
+        )),
+        None => Ok(None),
+    }
+}
+
 /// Inserts one document (or, per `overwrite_mode`, replaces/updates/keeps an existing one).
 pub(crate) fn insert(
     acc: &mut impl DocAccess,
@@ -397,23 +423,8 @@ pub(crate) fn insert(
 ) -> ArangoResult<DocResult> {
     let mut body = object(body)?;
     let mut stats = acc.stats(coll.id)?;
-    let key = match body.shift_remove("_key") {
-        Some(Value::String(k)) => {
-            if !coll.key_options.allow_user_keys && !o.is_restore {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_DOCUMENT_KEY_UNEXPECTED,
-                    "unexpected document key: this collection does not allow user-defined keys (keyOptions.allowUserKeys is false)",
-                ));
-            }
-            validate_key(&k)?;
-            k
-        }
-        Some(other) => {
-            return Err(ArangoError::with_message(
-                codes::ARANGO_DOCUMENT_KEY_BAD,
-                format!("illegal document key: _key must be a string, got {other}"),
-            ));
-        }
+    let key = match take_user_key(coll, &mut body, o)? {
+        Some(k) => k,
         None => keygen::generate(&coll.key_options, &mut stats.last_value)?,
     };
     if let Some(existing) = acc.get(coll.id, &key)? {
@@ -641,25 +652,7 @@ pub(crate) fn prepare_insert(
     o: &WriteOptions,
 ) -> ArangoResult<PreparedInsert> {
     let mut body = object(body)?;
-    let key = match body.shift_remove("_key") {
-        Some(Value::String(k)) => {
-            if !coll.key_options.allow_user_keys && !o.is_restore {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_DOCUMENT_KEY_UNEXPECTED,
-                    "unexpected document key: this collection does not allow user-defined keys (keyOptions.allowUserKeys is false)",
-                ));
-            }
-            validate_key(&k)?;
-            Some(k)
-        }
-        Some(other) => {
-            return Err(ArangoError::with_message(
-                codes::ARANGO_DOCUMENT_KEY_BAD,
-                format!("illegal document key: _key must be a string, got {other}"),
-            ));
-        }
-        None => None,
-    };
+    let key = take_user_key(coll, &mut body, o)?;
     check_edge(coll, &body)?;
     let rev = if o.is_restore {
         match body.get("_rev") {
