@@ -96,7 +96,6 @@ async fn run(
     let res = st
         .store
         .write_documents(&ctx.db, &def.id.to_string(), items, &o, ctx.trx, kind)
-        .wait_async()
         .await?;
     Ok((res, synced))
 }

@@ -321,20 +321,31 @@ impl Store {
         exclusive: bool,
         f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
     ) -> ArangoResult<T> {
-        self.enqueue(sync, exclusive, f).wait()
+        self.enqueue(sync, exclusive, true, f).wait()
     }
 
-    /// Hands `f` to the writer; the answer arrives after the commit.
+    /// Hands `f` to the writer; the answer arrives after the commit, on a channel made for blocking
+    /// (`blocking`) or for async callers.
     fn enqueue<T: Send + 'static>(
         &self,
         sync: bool,
         exclusive: bool,
+        blocking: bool,
         f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
     ) -> Pending<T> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = make_job(f, sync, exclusive, move |res| {
-            let _ = tx.send(res);
-        });
+        let (job, waiter) = if blocking {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let job = make_job(f, sync, exclusive, move |res| {
+                let _ = tx.send(res);
+            });
+            (job, Waiter::Blocking(rx))
+        } else {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let job = make_job(f, sync, exclusive, move |res| {
+                let _ = tx.send(res);
+            });
+            (job, Waiter::Async(rx))
+        };
         let sender = self
             .inner
             .jobs
@@ -347,7 +358,7 @@ impl Store {
         if sender.send(job).is_err() {
             return Pending::Ready(Err(ArangoError::internal("the store's writer has stopped")));
         }
-        Pending::Wait(rx)
+        Pending::Wait(waiter)
     }
 
     // ----- databases -------------------------------------------------------------------------------
@@ -664,12 +675,28 @@ impl Store {
         trx: Option<u64>,
         op: DocOp,
     ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
-        self.write_documents(db, coll, items, opts, trx, op).wait()
+        self.start_documents(db, coll, items, opts, trx, op, true)
+            .wait()
     }
 
-    /// Starts a batch of document writes; `wait()` or `.wait_async().await` the results. Plain
-    /// inserts do their JSON work on the calling thread; the writer only stores.
-    pub fn write_documents(
+    /// A batch of document writes for async callers: the JSON work runs on the calling thread, the
+    /// writer only stores, and the caller awaits the commit without occupying a thread.
+    pub async fn write_documents(
+        &self,
+        db: &str,
+        coll: &str,
+        items: Vec<Value>,
+        opts: &WriteOptions,
+        trx: Option<u64>,
+        op: DocOp,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        self.start_documents(db, coll, items, opts, trx, op, false)
+            .wait_async()
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_documents(
         &self,
         db: &str,
         coll: &str,
@@ -677,6 +704,7 @@ impl Store {
         opts: &WriteOptions,
         trx: Option<u64>,
         op: DocOp,
+        blocking: bool,
     ) -> Pending<Vec<ArangoResult<DocResult>>> {
         if let Some(id) = trx {
             return Pending::Ready(self.inner.trx.with(id, db, |t| {
@@ -698,7 +726,7 @@ impl Store {
                     .map(|d| docs::prepare_insert(&def, &self.shared().clock, d, &opts))
                     .collect()
             });
-        self.enqueue(sync, false, move |ctx| {
+        self.enqueue(sync, false, blocking, move |ctx| {
             // Re-resolve inside the writer: the collection may have changed since.
             let def = match ctx.catalog.collections.get(&cid) {
                 Some(d) => d.clone(),
@@ -1064,30 +1092,41 @@ fn build_unique(ctx: &mut WriteCtx<'_>, def: &CollectionDef, idx: &IndexDef) -> 
     Ok(())
 }
 
-/// The outcome of a store call that may still be waiting for its commit.
-pub enum Pending<T> {
-    Ready(ArangoResult<T>),
-    Wait(tokio::sync::oneshot::Receiver<ArangoResult<T>>),
+/// How a caller waits for the writer's answer.
+enum Waiter<T> {
+    Blocking(std::sync::mpsc::Receiver<ArangoResult<T>>),
+    Async(tokio::sync::oneshot::Receiver<ArangoResult<T>>),
 }
 
-impl<T> Pending<T> {
-    /// Blocks until the outcome is known (not on an async runtime's worker thread).
-    pub fn wait(self) -> ArangoResult<T> {
+/// The outcome of a store call that may still be waiting for its commit.
+enum Pending<T> {
+    Ready(ArangoResult<T>),
+    Wait(Waiter<T>),
+}
+
+fn writer_gone() -> ArangoError {
+    ArangoError::internal("the store's writer failed before answering")
+}
+
+impl<T: Send + 'static> Pending<T> {
+    /// Blocks until the outcome is known.
+    fn wait(self) -> ArangoResult<T> {
         match self {
             Pending::Ready(r) => r,
-            Pending::Wait(rx) => rx
-                .blocking_recv()
-                .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?,
+            Pending::Wait(Waiter::Blocking(rx)) => rx.recv().map_err(|_| writer_gone())?,
+            Pending::Wait(Waiter::Async(rx)) => rx.blocking_recv().map_err(|_| writer_gone())?,
         }
     }
 
-    /// Awaits the outcome without occupying a thread.
-    pub async fn wait_async(self) -> ArangoResult<T> {
+    /// Awaits the outcome without occupying a runtime thread.
+    async fn wait_async(self) -> ArangoResult<T> {
         match self {
             Pending::Ready(r) => r,
-            Pending::Wait(rx) => rx
+            Pending::Wait(Waiter::Async(rx)) => rx.await.map_err(|_| writer_gone())?,
+            Pending::Wait(Waiter::Blocking(rx)) => tokio::task::spawn_blocking(move || rx.recv())
                 .await
-                .map_err(|_| ArangoError::internal("the store's writer failed before answering"))?,
+                .map_err(|_| writer_gone())?
+                .map_err(|_| writer_gone())?,
         }
     }
 }
