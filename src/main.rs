@@ -54,6 +54,9 @@ struct ServeArgs {
     /// without a user name has full rights.
     #[arg(long = "server.jwt-secret", value_name = "SECRET")]
     jwt_secret: Option<String>,
+    /// File holding the JWT secret (keeps it out of process lists).
+    #[arg(long = "server.jwt-secret-keyfile", value_name = "FILE")]
+    jwt_secret_keyfile: Option<PathBuf>,
     /// Password of the root user, set when the store is created. Prefer the environment variable
     /// ARANGODB_DEFAULT_ROOT_PASSWORD (or ARANGO_ROOT_PASSWORD), which does not show in process lists.
     #[arg(long = "server.root-password", value_name = "PASSWORD")]
@@ -107,6 +110,19 @@ fn serve(a: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let jwt_secret = match (&a.jwt_secret_keyfile, a.jwt_secret) {
+        (Some(f), _) => match std::fs::read_to_string(f) {
+            Ok(s) => Some(s.trim().to_string()),
+            Err(e) => {
+                eprintln!(
+                    "arangorepl serve: cannot read the JWT secret keyfile '{}': {e}",
+                    f.display()
+                );
+                return ExitCode::from(2);
+            }
+        },
+        (None, s) => s,
+    };
     let root_password = a
         .root_password
         .or_else(|| std::env::var("ARANGODB_DEFAULT_ROOT_PASSWORD").ok())
@@ -116,7 +132,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         endpoint,
         directory: a.directory,
         authentication: a.authentication,
-        jwt_secret: a.jwt_secret,
+        jwt_secret,
         root_password,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,

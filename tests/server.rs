@@ -780,3 +780,45 @@ fn restarts_keep_data_and_kill9_keeps_synced_writes() {
     // users survive too
     assert_eq!(api.as_user("root", "pw").get("/_api/version").status, 200);
 }
+
+#[test]
+fn jwt_secret_from_a_keyfile_signs_superuser_tokens_and_the_store_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyfile = dir.path().join("secret");
+    std::fs::write(&keyfile, "s3cret\n").unwrap();
+    let s = Server::start(&["--server.jwt-secret-keyfile", keyfile.to_str().unwrap()]);
+    // a token signed with the secret and without a user is a superuser token
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let head = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = b64.encode(br#"{"server_id":"tester","iss":"arangodb"}"#);
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    let sig = b64.encode(mac.finalize().into_bytes());
+    let api = Api {
+        auth: None,
+        bearer: Some(format!("{head}.{body}.{sig}")),
+        ..Api::new(&s)
+    };
+    assert_eq!(
+        api.post("/_api/database", json!({"name": "viajwt"})).status,
+        201
+    );
+    let wrong = Api {
+        auth: None,
+        bearer: Some(format!("{head}.{body}.{}", b64.encode([0u8; 32]))),
+        ..Api::new(&s)
+    };
+    assert_error(&wrong.get("/_api/version"), 401, 11);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.dir.join(arangorepl::store::DATA_FILE))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the store file must not be readable by others: {mode:o}"
+    );
+}

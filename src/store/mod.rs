@@ -167,6 +167,12 @@ impl Store {
             .map_err(|e| {
                 ArangoError::internal(format!("cannot open store '{}': {e}", path.display()))
             })?;
+        // The store holds password hashes (`_users`): readable by its owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
         let (catalog, meta, log_bytes, last_tick) = Self::load_or_init(&db)?;
         let floor = meta.get(META_LOG_FLOOR).copied().unwrap_or(0);
         let server_id = meta.get(META_SERVER_ID).copied().unwrap_or(1);
