@@ -10,7 +10,6 @@ use crate::error::{ArangoError, ArangoResult, codes};
 use crate::store::catalog::{Catalog, CollectionDef};
 use crate::store::clock::Clock;
 use crate::store::docs::{CollStats, DocAccess, DocResult, WriteOptions};
-use crate::store::log::marker;
 use crate::store::writer::WriteCtx;
 use crate::store::{DocOp, Snapshot};
 use serde_json::Value;
@@ -158,7 +157,6 @@ impl StreamTrx {
     fn take_changes(&mut self) -> Changes {
         Changes {
             tid: self.id,
-            db: self.db.clone(),
             docs: std::mem::take(&mut self.docs),
             base: std::mem::take(&mut self.base),
             unique: std::mem::take(&mut self.unique),
@@ -239,7 +237,6 @@ impl DocAccess for StreamTrx {
 /// A transaction's writes, ready for the writer.
 pub(crate) struct Changes {
     tid: u64,
-    db: String,
     docs: BTreeMap<DocKey, Option<Vec<u8>>>,
     base: HashMap<DocKey, Option<Vec<u8>>>,
     unique: BTreeMap<(u64, u64, Vec<u8>), UniqueChange>,
@@ -318,9 +315,7 @@ impl Changes {
         for (mtype, db, cuid, data) in self.ops {
             ctx.queue_marker(mtype, &db, &cuid, data);
         }
-        debug_assert!(!self.db.is_empty());
         ctx.flush_markers(Some(self.tid))?;
-        let _ = marker::TRANSACTION_COMMIT;
         Ok(())
     }
 }

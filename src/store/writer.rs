@@ -573,13 +573,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     let mut txn = match shared.db.begin_write() {
         Ok(t) => t,
         Err(e) => {
-            let err = storage(e);
-            for job in group {
-                // Run nothing; answer with the error through a throw-away context is impossible, so the
-                // job is dropped and its caller sees the writer's error via the closed reply channel.
-                drop(job);
-            }
-            tracing::error!("cannot begin write transaction: {err}");
+            // The jobs are dropped unrun: their callers see the closed reply channel as an error.
+            drop(group);
+            tracing::error!("cannot begin write transaction: {}", storage(e));
             return;
         }
     };
