@@ -1008,3 +1008,28 @@ async fn waiting_for_a_tick_wakes_on_commit_or_times_out() {
     assert!(got > now);
     writer.await.unwrap();
 }
+
+#[test]
+fn an_empty_key_is_never_a_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let o = WriteOptions::default();
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    s.insert_one("_system", "c", json!({"_key": "a"}), &o)
+        .unwrap();
+    assert_eq!(num(s.document("_system", "c", "", None).unwrap_err()), 1202);
+    rejected(&s, "_system", "c", 1202, || {
+        s.replace_one("_system", "c", json!({"_key": ""}), &o)
+    });
+    rejected(&s, "_system", "c", 1202, || {
+        s.update_one("_system", "c", json!({"_key": ""}), &o)
+    });
+    rejected(&s, "_system", "c", 1202, || {
+        s.remove_one("_system", "c", json!(""), &o)
+    });
+    rejected(&s, "_system", "c", 1221, || {
+        s.insert_one("_system", "c", json!({"_key": ""}), &o)
+    });
+    assert_eq!(s.count("_system", "c", None).unwrap(), 1);
+}

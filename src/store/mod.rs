@@ -268,7 +268,6 @@ impl Store {
             }
             txn.open_table(DOCS).map_err(storage)?;
             txn.open_table(UNIQUE).map_err(storage)?;
-            txn.open_table(COLL_STATS).map_err(storage)?;
             let dbs = txn.open_table(DATABASES).map_err(storage)?;
             for item in dbs.iter().map_err(storage)? {
                 let (_, v) = item.map_err(storage)?;

@@ -40,6 +40,10 @@ impl Snapshot {
 
     /// A document's stored JSON bytes (`_id` as stored; see `docs::document_bytes_in`).
     pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
+        // The empty key addresses the collection's counters, never a document.
+        if key.is_empty() {
+            return Ok(None);
+        }
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         Ok(t.get(doc_key(cid, key).as_slice())
             .map_err(storage)?
@@ -85,9 +89,12 @@ impl Snapshot {
     ) -> ArangoResult<Vec<Value>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
         let mut out = Vec::new();
-        let start = doc_key(cid, after.unwrap_or(""));
-        let end = (cid + 1).to_be_bytes();
-        for item in t.range(start.as_slice()..end.as_slice()).map_err(storage)? {
+        let r = coll_range(cid);
+        let start = after.map_or(r.start, |k| doc_key(cid, k));
+        for item in t
+            .range(start.as_slice()..r.end.as_slice())
+            .map_err(storage)?
+        {
             let (k, v) = item.map_err(storage)?;
             if Some(key_of(k.value())) == after {
                 continue;
@@ -123,11 +130,11 @@ impl Snapshot {
 
     /// Document count and key generator state.
     pub fn stats(&self, cid: u64) -> ArangoResult<CollStats> {
-        let t = self.txn.open_table(COLL_STATS).map_err(storage)?;
-        Ok(t.get(cid)
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        Ok(t.get(stats_key(cid).as_slice())
             .map_err(storage)?
             .map(|g| {
-                let (count, last_value) = g.value();
+                let (count, last_value) = decode_stats(g.value());
                 CollStats { count, last_value }
             })
             .unwrap_or_default())

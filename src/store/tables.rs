@@ -8,10 +8,9 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const DATABASES: TableDefinition<&str, &[u8]> = TableDefinition::new("databases");
 /// Collection id → `CollectionDef` (JSON), including its secondary index definitions.
 pub const COLLECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("collections");
-/// Collection id → (document count, key generator last value).
-pub const COLL_STATS: TableDefinition<u64, (u64, u64)> = TableDefinition::new("coll_stats");
 /// collection id (8 bytes big-endian) ++ `_key` → document (JSON). Plain byte keys sort like the tuple
-/// (collection, key) and compare faster than redb tuples.
+/// (collection, key) and compare faster than redb tuples. The bare collection id (an empty `_key`, which
+/// no document can have) holds the collection's counters, so a document write touches one table, not two.
 pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
 /// collection id ++ index id (8 bytes each, big-endian) ++ canonical values → `_key` of the document.
 pub const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
@@ -29,7 +28,7 @@ pub const META_LOG_FLOOR: &str = "log_floor";
 pub const META_LOG_BYTES: &str = "log_bytes";
 
 /// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The DOCS key of a document.
 pub fn doc_key(cid: u64, key: &str) -> Vec<u8> {
@@ -44,9 +43,36 @@ pub fn key_of(doc_key: &[u8]) -> &str {
     std::str::from_utf8(doc_key.get(8..).unwrap_or_default()).unwrap_or("")
 }
 
-/// The DOCS key range of one collection.
-pub fn coll_range(cid: u64) -> std::ops::Range<[u8; 8]> {
-    cid.to_be_bytes()..(cid + 1).to_be_bytes()
+/// The DOCS key range of one collection's documents (its counters excluded), also the UNIQUE key range
+/// of all its indexes.
+pub fn coll_range(cid: u64) -> std::ops::Range<Vec<u8>> {
+    let mut start = cid.to_be_bytes().to_vec();
+    start.push(0);
+    start..(cid + 1).to_be_bytes().to_vec()
+}
+
+/// The DOCS key of a collection's counters.
+pub fn stats_key(cid: u64) -> [u8; 8] {
+    cid.to_be_bytes()
+}
+
+/// Counters as stored: document count and key generator last value, little-endian.
+pub fn encode_stats(count: u64, last_value: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&count.to_le_bytes());
+    b[8..].copy_from_slice(&last_value.to_le_bytes());
+    b
+}
+
+/// The inverse of [`encode_stats`] (zeros for anything malformed).
+pub fn decode_stats(b: &[u8]) -> (u64, u64) {
+    let word = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .and_then(|s| s.try_into().ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0)
+    };
+    (word(0..8), word(8..16))
 }
 
 /// The UNIQUE key of an index value.
@@ -77,11 +103,10 @@ mod tests {
     fn byte_keys_sort_like_tuples() {
         assert!(doc_key(1, "zzz") < doc_key(2, ""));
         assert!(doc_key(1, "a") < doc_key(1, "ab"));
-        assert!(coll_range(1).contains(&{
-            let mut a = [0u8; 8];
-            a.copy_from_slice(&doc_key(1, "x")[..8]);
-            a
-        }));
+        assert!(coll_range(1).contains(&doc_key(1, "x")));
+        assert!(!coll_range(1).contains(&stats_key(1).to_vec()));
+        assert!(!coll_range(1).contains(&doc_key(2, "x")));
+        assert_eq!(decode_stats(&encode_stats(7, 9)), (7, 9));
         assert_eq!(key_of(&doc_key(300, "k:1")), "k:1");
         let r = index_range(3, 4);
         assert!(r.contains(&unique_key(3, 4, b"[1]")) && !r.contains(&unique_key(3, 5, b"")));

@@ -52,7 +52,6 @@ pub(crate) struct WriteCtx<'t> {
     txn: &'t WriteTransaction,
     docs: OnceCell<Table<'t, &'static [u8], &'static [u8]>>,
     unique: OnceCell<Table<'t, &'static [u8], &'static str>>,
-    stats: OnceCell<Table<'t, u64, (u64, u64)>>,
     log: OnceCell<Table<'t, u64, &'static [u8]>>,
     collections: OnceCell<Table<'t, u64, &'static [u8]>>,
     databases: OnceCell<Table<'t, &'static str, &'static [u8]>>,
@@ -108,7 +107,6 @@ impl<'t> WriteCtx<'t> {
         &'static [u8],
         &'static str
     );
-    lazy_table!(stats_t, stats_mut, stats, COLL_STATS, u64, (u64, u64));
     lazy_table!(log_t, log_mut, log, LOG, u64, &'static [u8]);
     lazy_table!(
         collections_t,
@@ -139,7 +137,6 @@ impl<'t> WriteCtx<'t> {
             txn,
             docs: OnceCell::new(),
             unique: OnceCell::new(),
-            stats: OnceCell::new(),
             log: OnceCell::new(),
             collections: OnceCell::new(),
             databases: OnceCell::new(),
@@ -252,7 +249,9 @@ impl<'t> WriteCtx<'t> {
     /// Removes a collection with all its documents, unique index entries and counters.
     pub fn erase_collection(&mut self, cid: u64) -> ArangoResult<()> {
         self.clear_documents(cid)?;
-        self.stats_mut()?.remove(cid).map_err(storage)?;
+        self.docs_mut()?
+            .remove(stats_key(cid).as_slice())
+            .map_err(storage)?;
         self.stats_cache.remove(&cid);
         self.collections_mut()?.remove(cid).map_err(storage)?;
         self.catalog.remove_collection(cid);
@@ -334,8 +333,11 @@ impl<'t> WriteCtx<'t> {
         self.flush_log()?;
         for (cid, s) in std::mem::take(&mut self.stats_cache) {
             if self.catalog.collections.contains_key(&cid) {
-                self.stats_mut()?
-                    .insert(cid, (s.count, s.last_value))
+                self.docs_mut()?
+                    .insert(
+                        stats_key(cid).as_slice(),
+                        encode_stats(s.count, s.last_value).as_slice(),
+                    )
                     .map_err(storage)?;
             }
         }
@@ -404,6 +406,10 @@ impl<'t> WriteCtx<'t> {
 
 impl DocAccess for WriteCtx<'_> {
     fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
+        // The empty key addresses the collection's counters, never a document.
+        if key.is_empty() {
+            return Ok(None);
+        }
         Ok(self
             .docs_t()?
             .get(doc_key(cid, key).as_slice())
@@ -449,11 +455,11 @@ impl DocAccess for WriteCtx<'_> {
             return Ok(*s);
         }
         let s = self
-            .stats_t()?
-            .get(cid)
+            .docs_t()?
+            .get(stats_key(cid).as_slice())
             .map_err(storage)?
             .map(|g| {
-                let (count, last_value) = g.value();
+                let (count, last_value) = decode_stats(g.value());
                 CollStats { count, last_value }
             })
             .unwrap_or_default();
@@ -486,6 +492,9 @@ impl DocAccess for WriteCtx<'_> {
         }
     }
     fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
+        if key.is_empty() {
+            return Ok(false);
+        }
         Ok(self
             .docs_t()?
             .get(doc_key(cid, key).as_slice())
