@@ -49,8 +49,8 @@ impl Jobs {
     }
 }
 
-/// Middleware: turns `x-arango-async` requests into jobs.
-pub async fn async_requests(State(st): State<Shared>, req: Request, next: Next) -> Response {
+/// Runs a request, or turns it into a job when it carries `x-arango-async`.
+pub async fn dispatch(st: &Shared, req: Request, next: Next) -> Response {
     let mode = req
         .headers()
         .get("x-arango-async")

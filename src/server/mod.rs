@@ -94,8 +94,29 @@ fn split_database(mut req: Request) -> Request {
 #[derive(Clone)]
 struct DbName(String);
 
+/// The one middleware every request passes: size check, authentication and context, async jobs, and
+/// ArangoDB's envelope for errors produced below the handlers. (One layer, not several: each layer
+/// costs every request.)
+async fn front_door(State(st): State<Shared>, req: Request, next: Next) -> Response {
+    let head = req.method() == axum::http::Method::HEAD;
+    let announced = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return ApiError(ArangoError::with_message(
+            codes::HTTP_REQUEST_TOO_LARGE,
+            format!("request entity too large: the body may have at most {MAX_BODY} bytes"),
+        ))
+        .into_response();
+    }
+    let resp = authenticate(&st, req, next).await;
+    envelope_errors(resp, head).await
+}
+
 /// Authentication and the per-request context.
-async fn authenticate(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
     let db = req
         .extensions()
         .get::<DbName>()
@@ -169,7 +190,7 @@ async fn authenticate(State(st): State<Shared>, mut req: Request, next: Next) ->
         access,
         trx,
     });
-    next.run(req).await
+    jobs::dispatch(st, req, next).await
 }
 
 /// 404 in ArangoDB's envelope for unknown paths.
@@ -196,21 +217,7 @@ async fn wrong_method(req: Request) -> Response {
 
 /// Rejections produced below our handlers (body too large, bad path encoding, …) come as plain text;
 /// clients expect ArangoDB's envelope for every error.
-async fn envelope_errors(req: Request, next: Next) -> Response {
-    let head = req.method() == axum::http::Method::HEAD;
-    let announced = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY as u64) {
-        return ApiError(ArangoError::with_message(
-            codes::HTTP_REQUEST_TOO_LARGE,
-            format!("request entity too large: the body may have at most {MAX_BODY} bytes"),
-        ))
-        .into_response();
-    }
-    let resp = next.run(req).await;
+async fn envelope_errors(resp: Response, head: bool) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -341,13 +348,8 @@ pub fn app(state: Shared) -> Router {
         .route("/_api/job/{id}/cancel", put(jobs::cancel))
         .method_not_allowed_fallback(wrong_method)
         .fallback(any(not_found))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            jobs::async_requests,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(envelope_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), front_door))
         .with_state(state)
 }
 
