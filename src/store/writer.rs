@@ -382,7 +382,10 @@ impl<'t> WriteCtx<'t> {
             let Some((last_tick, inside)) = last else {
                 continue;
             };
-            if last_tick > limit || !over(last_tick, self.log_bytes - freed) || seen >= max_values {
+            if last_tick > limit
+                || !over(last_tick, self.log_bytes.saturating_sub(freed))
+                || seen >= max_values
+            {
                 break;
             }
             freed += raw.len() as u64;
@@ -396,7 +399,7 @@ impl<'t> WriteCtx<'t> {
         self.log_mut()?
             .retain_in(..=key, |_, _| false)
             .map_err(storage)?;
-        self.log_bytes -= bytes;
+        self.log_bytes = self.log_bytes.saturating_sub(bytes);
         self.meta_mut()?
             .insert(META_LOG_FLOOR, tick)
             .map_err(storage)?;
