@@ -80,12 +80,12 @@ async fn run(
     o: WriteOptions,
     op: Op,
 ) -> Result<(Vec<ArangoResult<DocResult>>, bool), ApiError> {
-    match op {
-        Op::Insert | Op::Replace | Op::Update => ctx.require_write()?,
-        Op::Remove => ctx.require_write()?,
-    }
-    let def = st.store.collection(&ctx.db, coll)?;
-    let synced = o.wait_for_sync || def.wait_for_sync;
+    ctx.require_write()?;
+    let (cid, synced) = {
+        let cat = st.store.catalog();
+        let def = cat.collection(&ctx.db, coll)?;
+        (def.id.to_string(), o.wait_for_sync || def.wait_for_sync)
+    };
     let kind = match op {
         Op::Insert => DocOp::Insert,
         Op::Replace => DocOp::Replace,
@@ -95,7 +95,7 @@ async fn run(
     // The JSON work runs here; the writer thread stores and answers after its commit.
     let res = st
         .store
-        .write_documents(&ctx.db, &def.id.to_string(), items, &o, ctx.trx, kind)
+        .write_documents(&ctx.db, &cid, items, &o, ctx.trx, kind)
         .await?;
     Ok((res, synced))
 }

@@ -732,8 +732,9 @@ impl Store {
                     .collect()
             });
         self.enqueue(sync, false, blocking, move |ctx| {
-            // Re-resolve inside the writer: the collection may have changed since.
+            // The collection may have changed since (an index added, say): the writer's view decides.
             let def = match ctx.catalog.collections.get(&cid) {
+                Some(d) if *d == def => def,
                 Some(d) => d.clone(),
                 None => return Err(unknown_collection(&def.name)),
             };
