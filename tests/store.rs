@@ -1033,3 +1033,44 @@ fn an_empty_key_is_never_a_document() {
     });
     assert_eq!(s.count("_system", "c", None).unwrap(), 1);
 }
+
+#[test]
+fn pruning_never_cuts_a_transaction_in_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(
+        dir.path(),
+        StoreConfig {
+            prune_interval: Duration::from_secs(3600),
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    let o = WriteOptions::default();
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    s.insert_one("_system", "c", json!({"_key": "before"}), &o)
+        .unwrap();
+    // big enough to span several log values (each stays under 64 KiB)
+    let docs: Vec<Value> = (0..50)
+        .map(|i| json!({"_key": format!("t{i}"), "pad": "x".repeat(4000)}))
+        .collect();
+    s.insert("_system", "c", docs, &o, None).unwrap();
+    let all = s.read_log(&LogQuery::after(0)).unwrap().records;
+    let begin = all.iter().position(|r| r.mtype == 2200).unwrap();
+    // a hold in the middle of the transaction: pruning may only go up to the marker before its begin,
+    // although whole log values before the hold hold nothing but this transaction's first markers
+    let middle = all[begin + 40].tick;
+    let hold = s.hold_log(middle, Duration::from_secs(60));
+    let floor = s.prune_log(true).unwrap();
+    assert_eq!(
+        floor,
+        all[begin - 1].tick,
+        "the floor must sit on a transaction boundary"
+    );
+    let rest = s.read_log(&LogQuery::after(floor)).unwrap().records;
+    assert_eq!(rest[0].mtype, 2200);
+    assert_eq!(rest.iter().filter(|r| r.mtype == 2300).count(), 50);
+    assert_eq!(rest.last().unwrap().mtype, 2201);
+    s.release_hold(hold);
+    assert_eq!(s.prune_log(true).unwrap(), all.last().unwrap().tick);
+}
