@@ -306,7 +306,10 @@ pub fn app(state: Shared) -> Router {
             "/_api/index/{coll}/{id}",
             get(indexes::get_one).delete(indexes::drop),
         )
-        .route("/_api/transaction", get(transactions::list))
+        .route(
+            "/_api/transaction",
+            get(transactions::list).post(transactions::javascript),
+        )
         .route("/_api/transaction/begin", post(transactions::begin))
         .route(
             "/_api/transaction/{id}",
@@ -319,6 +322,9 @@ pub fn app(state: Shared) -> Router {
         .route("/_api/simple/first-example", put(simple::first_example))
         .route("/_api/simple/by-example", put(simple::by_example))
         .route("/_api/cursor", post(simple::aql_cursor))
+        .route("/_api/explain", post(simple::aql_cursor))
+        .route("/_api/query", post(simple::aql_cursor))
+        .route("/_api/view", get(misc::views))
         .route(
             "/_api/cursor/{id}",
             put(simple::next_batch)

@@ -352,7 +352,7 @@ pub async fn drop_cursor(
     }
 }
 
-/// `POST /_api/cursor`: AQL is not part of arangorepl.
+/// `POST /_api/cursor` (and `/_api/explain`, `/_api/query`): AQL is not part of arangorepl.
 pub async fn aql_cursor() -> ApiResult {
     Err(ApiError(ArangoError::with_message(
         codes::NOT_IMPLEMENTED,

@@ -119,3 +119,11 @@ pub async fn list(State(st): State<Shared>, Extension(_ctx): Extension<Ctx>) -> 
         .collect();
     Ok(ok_with(StatusCode::OK, json!({"transactions": t})))
 }
+
+/// `POST /_api/transaction`: JavaScript transactions need a server-side JavaScript engine we do not have.
+pub async fn javascript() -> ApiResult {
+    Err(ApiError(ArangoError::with_message(
+        codes::NOT_IMPLEMENTED,
+        "JavaScript transactions are not supported by arangorepl; use a stream transaction (POST /_api/transaction/begin)",
+    )))
+}
