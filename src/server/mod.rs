@@ -444,6 +444,10 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
     };
     let app = tower::ServiceExt::map_request(app(state.clone()), split_database);
     let service = axum::ServiceExt::<Request>::into_make_service(app);
+    // Responses go out at once: no Nagle delay for small answers on keep-alive connections.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
