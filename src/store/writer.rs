@@ -532,6 +532,7 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
         .min(Duration::from_millis(250))
         .max(Duration::from_millis(1));
     let mut deferred: Option<Job> = None;
+    let mut last_group = 1usize;
     loop {
         let first = match deferred.take() {
             Some(j) => Some(j),
@@ -544,6 +545,7 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
         if let Some(first) = first {
             let mut group = vec![first];
             if !group[0].exclusive {
+                let mut yielded = last_group < 2;
                 while group.len() < MAX_GROUP {
                     match rx.try_recv() {
                         Ok(j) if j.exclusive => {
@@ -551,10 +553,17 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
                             break;
                         }
                         Ok(j) => group.push(j),
+                        // With several writers about, let them hand in what they are preparing: one
+                        // yield, no timed wait, so a lone writer loses nothing.
+                        Err(_) if !yielded => {
+                            yielded = true;
+                            std::thread::yield_now();
+                        }
                         Err(_) => break,
                     }
                 }
             }
+            last_group = group.len();
             run_group(&shared, &mut st, group);
         }
         if st.dirty && st.last_sync.elapsed() >= shared.config.sync_interval {
