@@ -6,7 +6,7 @@ use crate::server::http::{
     ApiError, ApiResult, Ctx, Params, body_json, body_json_or_empty, ok_with,
 };
 use crate::server::{Shared, blocking};
-use crate::store::{CollectionDef, CollectionOptions, PropertiesChange, clock};
+use crate::store::{CollectionDef, CollectionOptions, PropertiesChange};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -146,17 +146,15 @@ pub async fn get_detail(
         "checksum" => {
             let (wr, wd) = (p.bool("withRevisions", false), p.bool("withData", false));
             let (st2, db, id) = (st.clone(), ctx.db.clone(), def.id.to_string());
-            let (sum, rev) = blocking(move || {
-                let sum = st2.store.checksum(&db, &id, wr, wd)?;
-                Ok((sum, revision(&st2, &db, &id)?))
-            })
-            .await?;
+            let (sum, rev) =
+                blocking(move || st2.store.checksum_and_revision(&db, &id, wr, wd)).await?;
             m.insert("checksum".into(), json!(sum.to_string()));
             m.insert("revision".into(), json!(rev));
         }
         "revision" => {
             let (st2, db, id) = (st.clone(), ctx.db.clone(), def.id.to_string());
-            let rev = blocking(move || revision(&st2, &db, &id)).await?;
+            let (_, rev) =
+                blocking(move || st2.store.checksum_and_revision(&db, &id, false, false)).await?;
             m.insert("revision".into(), json!(rev));
         }
         "shards" | "responsibleShard" => {
@@ -173,26 +171,6 @@ pub async fn get_detail(
         }
     }
     Ok(ok_with(StatusCode::OK, Value::Object(m)))
-}
-
-/// The collection revision: its newest `_rev` ("0" when empty).
-fn revision(st: &Shared, db: &str, coll: &str) -> crate::error::ArangoResult<String> {
-    let snap = st.store.snapshot()?;
-    let cid = snap.catalog().collection(db, coll)?.id;
-    let mut max = 0u64;
-    snap.for_each_raw(cid, |_, b| {
-        if let Ok(v) = serde_json::from_slice::<Value>(b)
-            && let Some(r) = v["_rev"].as_str().and_then(clock::rev_from_string)
-        {
-            max = max.max(r);
-        }
-        true
-    })?;
-    Ok(if max == 0 {
-        "0".into()
-    } else {
-        clock::rev_to_string(max)
-    })
 }
 
 /// `PUT /_api/collection/<name>/<truncate|properties|rename|load|unload|…>`

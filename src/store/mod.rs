@@ -948,9 +948,22 @@ impl Store {
         with_revisions: bool,
         with_data: bool,
     ) -> ArangoResult<u64> {
+        Ok(self
+            .checksum_and_revision(db, coll, with_revisions, with_data)?
+            .0)
+    }
+
+    /// The checksum and the collection revision (newest `_rev`, `"0"` when empty), from one snapshot.
+    pub fn checksum_and_revision(
+        &self,
+        db: &str,
+        coll: &str,
+        with_revisions: bool,
+        with_data: bool,
+    ) -> ArangoResult<(u64, String)> {
         let snap = self.snapshot()?;
         let def = snap.catalog().collection(db, coll)?;
-        snap.checksum(def.id, with_revisions, with_data)
+        snap.checksum_and_revision(def.id, with_revisions, with_data)
     }
 
     // ----- replication log -------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
 use crate::error::ArangoResult;
 use crate::store::catalog::Catalog;
+use crate::store::clock::{rev_from_string, rev_to_string};
 use crate::store::docs::{CollStats, parse_doc, parse_doc_in};
 use crate::store::index::document_checksum;
 use crate::store::log::{self, LogChunk, LogQuery};
@@ -165,11 +166,31 @@ impl Snapshot {
 
     /// XOR of the per-document checksums: independent of insertion order.
     pub fn checksum(&self, cid: u64, with_revisions: bool, with_data: bool) -> ArangoResult<u64> {
+        Ok(self
+            .checksum_and_revision(cid, with_revisions, with_data)?
+            .0)
+    }
+
+    /// The checksum and the collection revision (its newest `_rev`, `"0"` when empty) from one scan.
+    pub fn checksum_and_revision(
+        &self,
+        cid: u64,
+        with_revisions: bool,
+        with_data: bool,
+    ) -> ArangoResult<(u64, String)> {
         let mut sum = 0u64;
+        let mut newest = 0u64;
         let mut err = None;
         self.for_each_raw(cid, |_, b| match parse_doc(b) {
             Ok(d) => {
                 sum ^= document_checksum(&d, with_revisions, with_data);
+                if let Some(r) = d
+                    .get("_rev")
+                    .and_then(Value::as_str)
+                    .and_then(rev_from_string)
+                {
+                    newest = newest.max(r);
+                }
                 true
             }
             Err(e) => {
@@ -179,7 +200,14 @@ impl Snapshot {
         })?;
         match err {
             Some(e) => Err(e),
-            None => Ok(sum),
+            None => Ok((
+                sum,
+                if newest == 0 {
+                    "0".into()
+                } else {
+                    rev_to_string(newest)
+                },
+            )),
         }
     }
 
