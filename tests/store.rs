@@ -13,6 +13,15 @@ fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(dir.path(), StoreConfig::default()).unwrap()
 }
 
+/// A store whose background retention waits an hour, so a test prunes when it wants to.
+fn open_pruned_by_hand(dir: &tempfile::TempDir) -> Store {
+    let config = StoreConfig {
+        prune_interval: Duration::from_secs(3600),
+        ..StoreConfig::default()
+    };
+    Store::open(dir.path(), config).unwrap()
+}
+
 fn markers(store: &Store, from: u64) -> Vec<Value> {
     store
         .read_log(&LogQuery::after(from))
@@ -871,14 +880,7 @@ fn log_reading_budgets_filters_and_whole_transactions() {
 #[test]
 fn retention_prunes_and_holds_keep_what_readers_need() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(
-        dir.path(),
-        StoreConfig {
-            prune_interval: Duration::from_secs(3600),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let s = open_pruned_by_hand(&dir);
     let o = WriteOptions::default();
     let floor0 = s.log_floor();
     assert!(floor0 > 0);
@@ -1037,14 +1039,7 @@ fn an_empty_key_is_never_a_document() {
 #[test]
 fn pruning_never_cuts_a_transaction_in_two() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(
-        dir.path(),
-        StoreConfig {
-            prune_interval: Duration::from_secs(3600),
-            ..StoreConfig::default()
-        },
-    )
-    .unwrap();
+    let s = open_pruned_by_hand(&dir);
     let o = WriteOptions::default();
     s.create_collection("_system", CollectionOptions::new("c"))
         .unwrap();
