@@ -4,17 +4,20 @@
 //! Layers (each imports only the ones below it; see `architecture.md`):
 //! - [`store`] — the durable embedded store (redb): databases, collections, documents, indexes, stream
 //!   transactions and the tick-numbered replication log written atomically with every change.
-//! - `server` — the ArangoDB-compatible HTTP API over a store (arrives with the server issue).
-//! - `replication` — initial sync and the continuous applier, writing through a `Follower` trait.
+//! - [`server`] — the ArangoDB-compatible HTTP API over a store, including the leader's replication API.
+//! - [`replication`] — replication wire types and rules shared by leader and follower; initial sync and
+//!   the continuous applier, writing through a `Follower` trait, arrive with the follower issues.
 //! - `client` — the one ArangoDB HTTP client, shared by the shell and the replication core.
 //! - `js` — the boa JavaScript runtime with `db`, `arango` and `@arangodb/replication`.
 //! - `shell` — the REPL and script runner.
 //!
 //! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
-//! [`endpoint`] (endpoint strings).
+//! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them).
 
 pub mod endpoint;
 pub mod error;
+pub mod replication;
 pub mod server;
 pub mod store;
 pub mod tick;
+pub mod time;

@@ -11,10 +11,13 @@ mod documents;
 pub mod http;
 mod indexes;
 mod jobs;
+pub mod leader;
 mod misc;
+mod replication;
 mod simple;
 mod transactions;
 mod users;
+mod wal;
 
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{ArangoError, ArangoResult, codes};
@@ -51,6 +54,7 @@ pub struct AppState {
     pub auth: Auth,
     pub jobs: jobs::Jobs,
     pub cursors: simple::Cursors,
+    pub leader: leader::Leader,
 }
 
 pub type Shared = Arc<AppState>;
@@ -346,6 +350,17 @@ pub fn app(state: Shared) -> Router {
                 .put(users::grant)
                 .delete(users::revoke),
         )
+        .route("/_api/replication/{cmd}", any(replication::command))
+        .route(
+            "/_api/replication/{cmd}/{id}",
+            any(replication::command_with_id),
+        )
+        .route(
+            "/_api/replication/{cmd}/{id}/{*rest}",
+            any(replication::too_deep),
+        )
+        .route("/_api/wal", any(wal::no_command))
+        .route("/_api/wal/{cmd}", any(wal::command))
         .route("/_api/job", put(jobs::missing_id))
         .route(
             "/_api/job/{id}",
@@ -408,6 +423,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
         auth,
         jobs: jobs::Jobs::default(),
         cursors: simple::Cursors::default(),
+        leader: leader::Leader::default(),
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
@@ -439,6 +455,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 st.jobs.expire(Duration::from_secs(3600));
                 st.cursors.expire(Duration::from_secs(300));
+                st.leader.sweep(&st.store);
             }
         })
     };

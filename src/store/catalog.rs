@@ -613,6 +613,18 @@ impl Catalog {
             .ok_or_else(|| unknown_collection(ident))
     }
 
+    /// The names of all databases, sorted.
+    pub fn database_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .databases
+            .iter()
+            .filter(|(_, d)| d.def.is_some())
+            .map(|(n, _)| n.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Collections of a database in name order.
     pub fn collections_of(&self, db: &str) -> ArangoResult<Vec<&CollectionDef>> {
         self.database(db)?;

@@ -177,6 +177,49 @@ pub fn document_bytes_in<'a>(
         .map_err(|e| ArangoError::internal(e.to_string()))
 }
 
+/// Renders stored documents of one collection as they are sent (`_id` with the collection's current
+/// name), borrowing the stored bytes in the common case; for dumps, which render millions of documents.
+pub struct DocRenderer {
+    name: String,
+    /// `,"_id":"<name>/` as stored right after `_key`.
+    id_prefix: Vec<u8>,
+}
+
+impl DocRenderer {
+    pub fn new(collection: &str) -> Self {
+        let mut id_prefix = br#","_id":"#.to_vec();
+        let quoted = serde_json::to_string(&format!("{collection}/")).unwrap_or_default();
+        id_prefix.extend_from_slice(&quoted.as_bytes()[..quoted.len().saturating_sub(1)]);
+        DocRenderer {
+            name: collection.to_string(),
+            id_prefix,
+        }
+    }
+
+    /// The document's bytes with the right `_id`.
+    pub fn render<'a>(&self, bytes: &'a [u8]) -> ArangoResult<std::borrow::Cow<'a, [u8]>> {
+        // Stored documents start with `{"_key":"<key>","_id":"<collection>/<key>"`; keys need no escaping.
+        if let Some(rest) = bytes.strip_prefix(br#"{"_key":""#)
+            && let Some(end) = rest.iter().position(|b| *b == b'"')
+            && let Some(id) = rest[end + 1..].strip_prefix(self.id_prefix.as_slice())
+            && id.starts_with(&rest[..end])
+            && id.get(end) == Some(&b'"')
+        {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        }
+        document_bytes_in(bytes, &self.name)
+    }
+}
+
+/// The `_rev` of a stored document, read without parsing it: stored documents have `_rev` right after
+/// `_key`, `_id` (and `_from`/`_to`), and an unescaped `,"_rev":"` can only appear at the top level.
+pub fn stored_rev(bytes: &[u8]) -> Option<&str> {
+    const PAT: &[u8] = br#","_rev":""#;
+    let at = bytes.windows(PAT.len()).position(|w| w == PAT)? + PAT.len();
+    let len = bytes[at..].iter().position(|b| *b == b'"')?;
+    std::str::from_utf8(&bytes[at..at + len]).ok()
+}
+
 fn str_attr<'a>(doc: &'a Map<String, Value>, name: &str) -> &'a str {
     doc.get(name).and_then(Value::as_str).unwrap_or("")
 }

@@ -162,7 +162,8 @@ pub(crate) fn encode_into(
 }
 
 /// A zero-copy view of one marker in a LOG value.
-pub(crate) struct RawRecord<'a> {
+#[derive(Debug, Clone, Copy)]
+pub struct RawRecord<'a> {
     pub tick: u64,
     pub mtype: u16,
     pub tid: u64,
@@ -172,7 +173,7 @@ pub(crate) struct RawRecord<'a> {
 }
 
 impl RawRecord<'_> {
-    pub(crate) fn to_record(&self) -> LogRecord {
+    pub fn to_record(&self) -> LogRecord {
         LogRecord {
             tick: self.tick,
             mtype: self.mtype,
@@ -184,10 +185,18 @@ impl RawRecord<'_> {
     }
 
     /// Whether this marker belongs to a transaction that continues after it.
-    pub(crate) fn inside_transaction(&self) -> bool {
+    pub fn inside_transaction(&self) -> bool {
         self.tid != 0
             && self.mtype != marker::TRANSACTION_COMMIT
             && self.mtype != marker::TRANSACTION_ABORT
+    }
+
+    /// Whether this is a transaction's begin, commit or abort marker.
+    pub fn is_transaction_frame(&self) -> bool {
+        matches!(
+            self.mtype,
+            marker::TRANSACTION_BEGIN | marker::TRANSACTION_COMMIT | marker::TRANSACTION_ABORT
+        )
     }
 }
 
@@ -257,8 +266,11 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
+/// Decides which markers a reader gets (database, transaction frames aside); see [`LogQuery::filter`].
+pub type MarkerFilter<'a> = &'a (dyn Fn(&RawRecord<'_>) -> bool + Sync);
+
 /// What to read from the log.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LogQuery<'a> {
     /// Only markers with a tick greater than this (exclusive).
     pub from: u64,
@@ -272,6 +284,10 @@ pub struct LogQuery<'a> {
     pub max_bytes: usize,
     /// Never end a chunk inside a transaction (its begin, operations and commit come together).
     pub whole_transactions: bool,
+    /// Keeps only the markers this accepts. Transaction begin and commit markers are not offered to it:
+    /// a transaction's begin is emitted just before its first kept operation, its commit only if its
+    /// begin was, so a reader never sees an empty transaction.
+    pub filter: Option<MarkerFilter<'a>>,
 }
 
 impl<'a> LogQuery<'a> {
@@ -284,7 +300,20 @@ impl<'a> LogQuery<'a> {
             max_count: usize::MAX,
             max_bytes: usize::MAX,
             whole_transactions: true,
+            filter: None,
         }
+    }
+
+    /// Only markers up to `to` (inclusive).
+    pub fn until(mut self, to: u64) -> Self {
+        self.to = to;
+        self
+    }
+
+    /// Keeps only markers `f` accepts (see [`LogQuery::filter`]).
+    pub fn filtered(mut self, f: MarkerFilter<'a>) -> Self {
+        self.filter = Some(f);
+        self
     }
 
     /// Restricts to one database.
@@ -311,6 +340,10 @@ pub struct LogChunk {
     pub last_tick: u64,
     /// Whether markers after `last_scanned` (within `to`) exist.
     pub has_more: bool,
+    /// How many markers were emitted.
+    pub count: usize,
+    /// The tick of the last emitted marker, 0 if none.
+    pub last_included: u64,
 }
 
 #[cfg(test)]

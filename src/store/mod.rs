@@ -22,8 +22,8 @@ pub use catalog::{
     Catalog, CollectionDef, CollectionOptions, CollectionType, DatabaseDef, IndexDef, KeyGenerator,
     KeyOptions, PropertiesChange,
 };
-pub use docs::{CollStats, DocResult, OverwriteMode, WriteOptions};
-pub use log::{LogChunk, LogQuery, LogRecord, marker};
+pub use docs::{CollStats, DocRenderer, DocResult, OverwriteMode, WriteOptions, stored_rev};
+pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;
 pub use txn::{TrxCollections, TrxOptions, TrxStatus};
 

@@ -7,7 +7,7 @@ use crate::store::catalog::Catalog;
 use crate::store::clock::{rev_from_string, rev_to_string};
 use crate::store::docs::{CollStats, parse_doc, parse_doc_in};
 use crate::store::index::document_checksum;
-use crate::store::log::{self, LogChunk, LogQuery};
+use crate::store::log::{self, LogChunk, LogQuery, LogRecord, RawRecord, marker};
 use crate::store::storage;
 use crate::store::tables::*;
 use redb::{ReadTransaction, ReadableTable};
@@ -74,6 +74,33 @@ impl Snapshot {
         {
             let (k, v) = item.map_err(storage)?;
             if !f(key_of(k.value()), v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`Snapshot::for_each_raw`], starting at the first key `>= from` (`inclusive`) or `> from`.
+    pub fn for_each_raw_from(
+        &self,
+        cid: u64,
+        from: &str,
+        inclusive: bool,
+        mut f: impl FnMut(&str, &[u8]) -> bool,
+    ) -> ArangoResult<()> {
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let r = coll_range(cid);
+        let start = doc_key(cid, from);
+        for item in t
+            .range(start.as_slice()..r.end.as_slice())
+            .map_err(storage)?
+        {
+            let (k, v) = item.map_err(storage)?;
+            let key = key_of(k.value());
+            if key.is_empty() || (!inclusive && key == from) {
+                continue;
+            }
+            if !f(key, v.value()) {
                 break;
             }
         }
@@ -223,8 +250,42 @@ impl Snapshot {
         last_tick_of(&t)
     }
 
+    /// The snapshot's tick: its newest log marker, or the log floor when retention emptied the log. A
+    /// reader that has everything of this snapshot continues tailing after this tick.
+    pub fn tick(&self) -> ArangoResult<u64> {
+        let t = self.txn.open_table(LOG).map_err(storage)?;
+        let meta = self.txn.open_table(META).map_err(storage)?;
+        let floor = meta
+            .get(META_LOG_FLOOR)
+            .map_err(storage)?
+            .map(|g| g.value())
+            .unwrap_or(0);
+        Ok(last_tick_of(&t)?.unwrap_or(0).max(floor))
+    }
+
     /// Reads markers per the query (see [`LogQuery`]).
     pub fn read_log(&self, q: &LogQuery<'_>) -> ArangoResult<LogChunk> {
+        let mut records = Vec::new();
+        let mut chunk = self.scan_log(q, |e| records.push(e.to_record()))?;
+        chunk.records = records;
+        Ok(chunk)
+    }
+
+    /// Reads markers per the query, appending each as one line (`json\n`) to `out` — the body of a
+    /// `/_api/wal/tail` response, without an intermediate copy.
+    pub fn read_log_lines(&self, q: &LogQuery<'_>, out: &mut Vec<u8>) -> ArangoResult<LogChunk> {
+        self.scan_log(q, |e| {
+            out.extend_from_slice(e.json);
+            out.push(b'\n');
+        })
+    }
+
+    /// The scan behind [`Snapshot::read_log`]: calls `emit` for each marker the query selects.
+    fn scan_log(
+        &self,
+        q: &LogQuery<'_>,
+        mut emit: impl FnMut(&RawRecord<'_>),
+    ) -> ArangoResult<LogChunk> {
         let t = self.txn.open_table(LOG).map_err(storage)?;
         let mut chunk = LogChunk {
             last_scanned: q.from,
@@ -244,7 +305,18 @@ impl Snapshot {
             .map(|(k, _)| k.value())
             .unwrap_or(0);
         let mut bytes = 0usize;
+        let mut scanned = 0usize;
         let mut full = false;
+        // With a filter: the begin marker of the current transaction, held back until an operation of it
+        // is kept, and whether it was emitted.
+        let mut pending_begin: Option<LogRecord> = None;
+        let mut begin_emitted = false;
+        let mut out = |e: &RawRecord<'_>, chunk: &mut LogChunk, bytes: &mut usize| {
+            *bytes += e.json.len();
+            chunk.count += 1;
+            chunk.last_included = e.tick;
+            emit(e);
+        };
         for item in t.range(start..=q.to).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
             for e in log::entries(k.value(), v.value()) {
@@ -260,18 +332,70 @@ impl Snapshot {
                     return Ok(chunk);
                 }
                 chunk.last_scanned = e.tick;
+                scanned += 1;
+                let inside = q.whole_transactions && e.inside_transaction();
                 if q.db.is_some_and(|db| e.db != db.as_bytes()) {
+                    // another database's markers: scanned, not emitted; a long run of them still ends
+                    // the chunk so one request never scans the whole log
+                    full = !inside && scanned >= SCAN_LIMIT;
                     continue;
                 }
-                bytes += e.json.len();
-                let inside = q.whole_transactions && e.inside_transaction();
-                chunk.records.push(e.to_record());
-                full = !inside && (chunk.records.len() >= q.max_count || bytes >= q.max_bytes);
+                let emitted = match q.filter {
+                    None => {
+                        out(&e, &mut chunk, &mut bytes);
+                        true
+                    }
+                    Some(keep) => match e.mtype {
+                        marker::TRANSACTION_BEGIN => {
+                            pending_begin = Some(e.to_record());
+                            begin_emitted = false;
+                            false
+                        }
+                        marker::TRANSACTION_COMMIT | marker::TRANSACTION_ABORT => {
+                            let was = begin_emitted;
+                            if was {
+                                out(&e, &mut chunk, &mut bytes);
+                            }
+                            pending_begin = None;
+                            begin_emitted = false;
+                            was
+                        }
+                        _ if keep(&e) => {
+                            if e.tid != 0
+                                && let Some(b) = pending_begin.take()
+                            {
+                                let view = RawRecord {
+                                    tick: b.tick,
+                                    mtype: b.mtype,
+                                    tid: b.tid,
+                                    db: b.db.as_bytes(),
+                                    cuid: b.cuid.as_bytes(),
+                                    json: &b.json,
+                                };
+                                out(&view, &mut chunk, &mut bytes);
+                                begin_emitted = true;
+                            }
+                            out(&e, &mut chunk, &mut bytes);
+                            true
+                        }
+                        _ => false,
+                    },
+                };
+                if emitted || !inside {
+                    full = !inside
+                        && (chunk.count >= q.max_count
+                            || bytes >= q.max_bytes
+                            || scanned >= SCAN_LIMIT);
+                }
             }
         }
         Ok(chunk)
     }
 }
+
+/// At most this many markers are looked at per read (ending at a transaction boundary), however many
+/// a filter drops.
+const SCAN_LIMIT: usize = 1 << 20;
 
 /// The tick of the last marker in the LOG table.
 pub(crate) fn last_tick_of(

@@ -2,6 +2,7 @@
 //! that applies one store's replication log to another the way a follower applies a leader's log.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod server;
 
 use arangorepl::store::{
