@@ -5,92 +5,12 @@
 //! per client (default 2,000 × 16 clients), `BENCH_BATCHES` batches of 1,000 (default 200), `BENCH_READS`
 //! reads per client (default 5,000 × 16).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A minimal keep-alive HTTP/1.1 client, so the load generator costs little next to the server it
-/// measures (both share the machine).
-struct Client {
-    addr: String,
-    conn: Option<BufReader<TcpStream>>,
-}
-
-impl Client {
-    fn new(addr: &str) -> Client {
-        Client {
-            addr: addr.to_string(),
-            conn: None,
-        }
-    }
-
-    /// Sends a request, returns (status, body).
-    fn send(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        if self.conn.is_none() {
-            let s = TcpStream::connect(&self.addr).expect("connect");
-            s.set_nodelay(true).ok();
-            self.conn = Some(BufReader::new(s));
-        }
-        let conn = self.conn.as_mut().unwrap();
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        conn.get_mut().write_all(req.as_bytes()).expect("write");
-        let mut line = String::new();
-        conn.read_line(&mut line).expect("status line");
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            conn.read_line(&mut line).expect("header");
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut buf = vec![0u8; len];
-        conn.read_exact(&mut buf).expect("body");
-        (status, buf)
-    }
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
+use support::{Client, env_usize, percentile, rss_mib, start_server};
 
 fn doc(i: usize) -> Value {
     json!({"name": format!("user-{i:08}"), "email": format!("user{i}@example.org"), "age": i % 97,
@@ -130,38 +50,7 @@ fn main() {
     let single = env_usize("BENCH_SINGLE", 2000);
     let batches = env_usize("BENCH_BATCHES", 200);
     let reads = env_usize("BENCH_READS", 5000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    // BENCH_ADDR=host:port measures a server started elsewhere (e.g. under a profiler).
-    let external = std::env::var("BENCH_ADDR").ok();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-        .args([
-            "serve",
-            "--server.endpoint",
-            "tcp://127.0.0.1:0",
-            "--server.authentication",
-            "false",
-            "--log.level",
-            "warning",
-            "--database.directory",
-        ])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start server");
-    let ep = match external {
-        Some(a) => a,
-        None => {
-            let mut line = String::new();
-            BufReader::new(server.stdout.take().unwrap())
-                .read_line(&mut line)
-                .expect("endpoint line");
-            line.split("tcp://")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .expect("endpoint")
-                .to_string()
-        }
-    };
+    let (mut server, ep, _dir) = start_server(&[]);
     let pid = server.id();
     std::thread::sleep(Duration::from_millis(300));
     println!(

@@ -1,0 +1,153 @@
+//! Shared by the benchmarks: a minimal keep-alive HTTP/1.1 client (so the load generator costs little
+//! next to the server it measures, both sharing the machine), a server starter, and small helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A minimal keep-alive HTTP/1.1 client, so the load generator costs little next to the server it
+/// measures (both share the machine).
+pub struct Client {
+    addr: String,
+    conn: Option<BufReader<TcpStream>>,
+}
+
+impl Client {
+    pub fn new(addr: &str) -> Client {
+        Client {
+            addr: addr.to_string(),
+            conn: None,
+        }
+    }
+
+    /// Sends a request, returns (status, body).
+    pub fn send(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+        let (status, _, body) = self.send_full(method, path, body.as_bytes());
+        (status, body)
+    }
+
+    /// Sends a request, returns (status, headers with lower-case names, body).
+    pub fn send_full(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        if self.conn.is_none() {
+            let s = TcpStream::connect(&self.addr).expect("connect");
+            s.set_nodelay(true).ok();
+            self.conn = Some(BufReader::new(s));
+        }
+        let conn = self.conn.as_mut().unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        )
+        .into_bytes();
+        req.extend_from_slice(body);
+        conn.get_mut().write_all(&req).expect("write");
+        let mut line = String::new();
+        conn.read_line(&mut line).expect("status line");
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let mut len = 0usize;
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            conn.read_line(&mut line).expect("header");
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+                if k == "content-length" {
+                    len = v.parse().unwrap_or(0);
+                }
+                headers.push((k, v));
+            }
+        }
+        let mut buf = vec![0u8; len];
+        conn.read_exact(&mut buf).expect("body");
+        (status, headers, buf)
+    }
+}
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// Starts a release `arangorepl serve` without authentication on a free port (or uses `BENCH_ADDR`);
+/// returns the child, the `host:port` and the temporary directory (kept alive by the caller).
+pub fn start_server(extra: &[&str]) -> (Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+        .args([
+            "serve",
+            "--server.endpoint",
+            "tcp://127.0.0.1:0",
+            "--server.authentication",
+            "false",
+            "--log.level",
+            "warning",
+            "--database.directory",
+        ])
+        .arg(dir.path())
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    // BENCH_ADDR=host:port measures a server started elsewhere (e.g. under a profiler).
+    let ep = match std::env::var("BENCH_ADDR").ok() {
+        Some(a) => a,
+        None => {
+            let mut line = String::new();
+            BufReader::new(server.stdout.take().unwrap())
+                .read_line(&mut line)
+                .expect("endpoint line");
+            line.split("tcp://")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .expect("endpoint")
+                .to_string()
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    (server, ep, dir)
+}
+
+/// A header's value from [`Client::send_full`]'s list.
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
