@@ -866,6 +866,16 @@ fn batches_and_followers_hold_the_log_until_they_end_or_expire() {
     let r = tail(&api, &format!("from={now}&serverId=9001"));
     assert_eq!(h(&r, "x-arango-replication-frompresent"), "true");
     assert_eq!(lines(&r).len(), 5);
+    // frompresent around the first tick still there: at it and just before it the log is complete,
+    // long before it it is not
+    let first = tick_of(&api.get("/_api/replication/logger-first-tick").body["firstTick"]);
+    let at = tail(&api, &format!("from={first}"));
+    assert_eq!(h(&at, "x-arango-replication-frompresent"), "true");
+    assert!(lines(&at).iter().all(|m| tick_of(&m["tick"]) > first));
+    let before = tail(&api, &format!("from={}", first - 1));
+    assert_eq!(h(&before, "x-arango-replication-frompresent"), "true");
+    assert_eq!(tick_of(&lines(&before)[0]["tick"]), first);
+    assert_eq!(h(&tail(&api, "from=1"), "x-arango-replication-frompresent"), "false");
 }
 
 #[test]
