@@ -7,13 +7,14 @@
 //! - [`server`] — the ArangoDB-compatible HTTP API over a store, including the leader's replication API.
 //! - [`replication`] — replication wire types and rules shared by leader and follower; initial sync and
 //!   the continuous applier, writing through a `Follower` trait, arrive with the follower issues.
-//! - `client` — the one ArangoDB HTTP client, shared by the shell and the replication core.
+//! - [`client`] — the one ArangoDB HTTP client, shared by the shell and the replication core.
 //! - `js` — the boa JavaScript runtime with `db`, `arango` and `@arangodb/replication`.
 //! - `shell` — the REPL and script runner.
 //!
 //! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
 //! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them).
 
+pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod replication;

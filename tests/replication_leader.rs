@@ -875,7 +875,10 @@ fn batches_and_followers_hold_the_log_until_they_end_or_expire() {
     let before = tail(&api, &format!("from={}", first - 1));
     assert_eq!(h(&before, "x-arango-replication-frompresent"), "true");
     assert_eq!(tick_of(&lines(&before)[0]["tick"]), first);
-    assert_eq!(h(&tail(&api, "from=1"), "x-arango-replication-frompresent"), "false");
+    assert_eq!(
+        h(&tail(&api, "from=1"), "x-arango-replication-frompresent"),
+        "false"
+    );
 }
 
 #[test]

@@ -4,10 +4,12 @@
 //! authenticated, optionally turned into async jobs (`x-arango-async`), and finally routed. Store calls run
 //! on the blocking pool; no lock is held across network I/O.
 
+pub mod applier;
 pub mod auth;
 mod collections;
 mod databases;
 mod documents;
+pub mod follower;
 pub mod http;
 mod indexes;
 mod jobs;
@@ -55,6 +57,7 @@ pub struct AppState {
     pub jobs: jobs::Jobs,
     pub cursors: simple::Cursors,
     pub leader: leader::Leader,
+    pub appliers: applier::Appliers,
 }
 
 pub type Shared = Arc<AppState>;
@@ -424,6 +427,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
         jobs: jobs::Jobs::default(),
         cursors: simple::Cursors::default(),
         leader: leader::Leader::default(),
+        appliers: applier::Appliers::default(),
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await

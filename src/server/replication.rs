@@ -1,10 +1,11 @@
-//! Routing of `/_api/replication/*`: the leader's commands (see `leader.rs`); unknown commands and extra
+//! Routing of `/_api/replication/*`: the leader's commands (`leader.rs`), the follower's applier control
+//! (`applier.rs`); unknown commands and extra
 //! path segments get ArangoDB's errors.
 
 use crate::error::{ArangoError, codes};
 use crate::server::Shared;
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad};
-use crate::server::leader;
+use crate::server::{applier, leader};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -24,7 +25,10 @@ pub async fn command(
     body: Bytes,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref());
-    match leader::command(&st, &ctx, &method, &cmd, &p, &body).await {
+    if let Some(r) = leader::command(&st, &ctx, &method, &cmd, &p, &body).await {
+        return r;
+    }
+    match applier::command(&st, &ctx, &method, &cmd, &p, &body).await {
         Some(r) => r,
         None => Err(invalid_command(&cmd)),
     }

@@ -833,3 +833,64 @@ mod tests {
         assert_eq!(parse_doc_in(stored, "new").unwrap()["_id"], "new/k1");
     }
 }
+
+/// What applying a leader's document did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaOutcome {
+    Inserted,
+    Replaced,
+    Unchanged,
+}
+
+/// Applies a document as a follower does ("leader wins", spec §5.9): same `_rev` as the local version →
+/// nothing; otherwise insert or replace keeping the leader's `_key` and `_rev`; a local document that holds
+/// one of its unique index values under another key is removed first. Returns what happened and how many
+/// conflicting documents were removed.
+pub(crate) fn apply_replica(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    doc: Map<String, Value>,
+) -> ArangoResult<(ReplicaOutcome, u64)> {
+    let key = match doc.get("_key") {
+        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        _ => {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_INVALID_RESPONSE,
+                "invalid document from the leader: missing or empty _key",
+            ));
+        }
+    };
+    let existing = acc.get(coll.id, &key)?;
+    if let Some(old) = &existing
+        && let (Some(old_rev), Some(Value::String(new_rev))) = (stored_rev(old), doc.get("_rev"))
+        && old_rev == new_rev
+    {
+        return Ok((ReplicaOutcome::Unchanged, 0));
+    }
+    let mut removed = 0;
+    if coll.indexes.iter().any(|i| i.unique) {
+        let new = unique_keys(coll, Some(&doc));
+        for (idx, nk) in coll.indexes.iter().filter(|i| i.unique).zip(&new) {
+            let Some(nk) = nk else { continue };
+            if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
+                && other != key
+            {
+                remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
+                removed += 1;
+            }
+        }
+    }
+    let opts = WriteOptions {
+        overwrite_mode: OverwriteMode::Replace,
+        is_restore: true,
+        ..WriteOptions::default()
+    };
+    insert(acc, coll, clock, Value::Object(doc), &opts)?;
+    let outcome = if existing.is_some() {
+        ReplicaOutcome::Replaced
+    } else {
+        ReplicaOutcome::Inserted
+    };
+    Ok((outcome, removed))
+}

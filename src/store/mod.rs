@@ -22,7 +22,9 @@ pub use catalog::{
     Catalog, CollectionDef, CollectionOptions, CollectionType, DatabaseDef, IndexDef, KeyGenerator,
     KeyOptions, PropertiesChange,
 };
-pub use docs::{CollStats, DocRenderer, DocResult, OverwriteMode, WriteOptions, stored_rev};
+pub use docs::{
+    CollStats, DocRenderer, DocResult, OverwriteMode, ReplicaOutcome, WriteOptions, stored_rev,
+};
 pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;
 pub use txn::{TrxCollections, TrxOptions, TrxStatus};
@@ -405,6 +407,7 @@ impl Store {
         self.submit(true, true, move |ctx| {
             ctx.catalog.database(&name)?;
             ctx.erase_database(&name)?;
+            ctx.put_applier(&name, None)?;
             ctx.append(marker::DATABASE_DROP, 0, &name, "", None)?;
             Ok(())
         })
@@ -966,6 +969,71 @@ impl Store {
         snap.checksum_and_revision(def.id, with_revisions, with_data)
     }
 
+    // ----- follower side ---------------------------------------------------------------------------
+
+    /// Applies a leader's documents and removals to a collection in one atomic, logged transaction, as a
+    /// follower does ("leader wins", see `docs::apply_replica`). Not durable at return; see [`Store::sync`].
+    pub fn apply_replica(
+        &self,
+        db: &str,
+        coll: &str,
+        ops: Vec<ReplicaOp>,
+    ) -> ArangoResult<ReplicaStats> {
+        let cid = self.catalog().collection(db, coll)?.id;
+        self.submit(false, true, move |ctx| {
+            let def = ctx
+                .catalog
+                .collections
+                .get(&cid)
+                .cloned()
+                .ok_or_else(|| unknown_collection(&cid.to_string()))?;
+            let clock = &ctx.shared.clock;
+            let mut st = ReplicaStats::default();
+            for op in ops {
+                match op {
+                    ReplicaOp::Upsert(doc) => {
+                        let (outcome, removed) = docs::apply_replica(ctx, &def, clock, doc)?;
+                        st.removed += removed;
+                        match outcome {
+                            ReplicaOutcome::Inserted => st.inserted += 1,
+                            ReplicaOutcome::Replaced => st.replaced += 1,
+                            ReplicaOutcome::Unchanged => st.unchanged += 1,
+                        }
+                    }
+                    ReplicaOp::Remove(key) => {
+                        match docs::remove(ctx, &def, &Value::String(key), &WriteOptions::default())
+                        {
+                            Ok(_) => st.removed += 1,
+                            Err(e) if e.error_num == codes::ARANGO_DOCUMENT_NOT_FOUND => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+            ctx.flush_markers(None)?;
+            Ok(st)
+        })
+    }
+
+    /// The stored applier record of a database (configuration and state, JSON), if any.
+    pub fn applier_record(&self, db: &str) -> ArangoResult<Option<Vec<u8>>> {
+        let txn = self.shared().db.begin_read().map_err(storage)?;
+        let t = match txn.open_table(tables::APPLIER) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        Ok(t.get(db).map_err(storage)?.map(|g| g.value().to_vec()))
+    }
+
+    /// Stores (durably) or with `None` deletes a database's applier record.
+    pub fn set_applier_record(&self, db: &str, value: Option<Vec<u8>>) -> ArangoResult<()> {
+        let db = db.to_string();
+        self.submit(true, false, move |ctx| {
+            ctx.put_applier(&db, value.as_deref())
+        })
+    }
+
     // ----- replication log -------------------------------------------------------------------------
 
     /// The latest committed tick.
@@ -1175,6 +1243,25 @@ impl DocOp {
             DocOp::Remove => docs::remove(acc, def, &item, opts),
         }
     }
+}
+
+/// One change a follower applies (see [`Store::apply_replica`]).
+#[derive(Debug, Clone)]
+pub enum ReplicaOp {
+    /// Insert or replace with the leader's `_key` and `_rev`.
+    Upsert(serde_json::Map<String, Value>),
+    /// Remove by key (a missing document is fine).
+    Remove(String),
+}
+
+/// What [`Store::apply_replica`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicaStats {
+    pub inserted: u64,
+    pub replaced: u64,
+    pub unchanged: u64,
+    /// Removals, including local documents that stood in the way of a unique index value.
+    pub removed: u64,
 }
 
 /// Error 1228 for unknown databases, re-exported for the layers above.

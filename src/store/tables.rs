@@ -16,6 +16,9 @@ pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
 pub const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
 /// Tick → log record (see `store::log`).
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// Database name → the replication applier's stored configuration and state (JSON; holds the leader
+/// password, so the store file stays private). Created on first use.
+pub const APPLIER: TableDefinition<&str, &[u8]> = TableDefinition::new("applier");
 
 pub const META_FORMAT: &str = "format";
 pub const META_SERVER_ID: &str = "server_id";

@@ -194,6 +194,20 @@ impl<'t> WriteCtx<'t> {
 
     /// Writes the document markers collected by the current job: alone if there is one, wrapped in
     /// begin/commit with a fresh transaction id if there are several (or `tid` is given).
+    /// Stores (or with `None` removes) a database's applier record.
+    pub fn put_applier(&mut self, db: &str, value: Option<&[u8]>) -> ArangoResult<()> {
+        let mut t = self.txn.open_table(APPLIER).map_err(storage)?;
+        match value {
+            Some(v) => {
+                t.insert(db, v).map_err(storage)?;
+            }
+            None => {
+                t.remove(db).map_err(storage)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn flush_markers(&mut self, tid: Option<u64>) -> ArangoResult<()> {
         let pending = std::mem::take(&mut self.pending);
         let colls = std::mem::take(&mut self.pending_colls);

@@ -1,0 +1,153 @@
+//! What the replication core needs from the follower side. The applier and the initial sync write only
+//! through this trait; `arangorepl serve` implements it over its store, and an implementation that writes
+//! into a remote ArangoDB over HTTP can stand in its place — nothing here assumes the follower is local.
+
+use crate::error::ArangoResult;
+use bytes::Bytes;
+use serde_json::Value;
+use std::future::Future;
+
+/// A follower collection as the sync sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalCollection {
+    pub id: u64,
+    pub name: String,
+    pub globally_unique_id: String,
+    /// 2 = document, 3 = edge.
+    pub collection_type: u64,
+    pub is_system: bool,
+    pub count: u64,
+    /// Secondary indexes in inventory form (`id` without collection prefix).
+    pub indexes: Vec<Value>,
+}
+
+/// Documents to apply: a dump body (one JSON document per line, bare or in a `{"type":2300,"data":…}`
+/// envelope), or documents already parsed.
+#[derive(Debug, Clone)]
+pub enum Documents {
+    Lines(Bytes),
+    Parsed(Vec<Value>),
+}
+
+/// What applying documents did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub inserted: u64,
+    pub replaced: u64,
+    pub unchanged: u64,
+    pub removed: u64,
+}
+
+impl Applied {
+    pub fn add(&mut self, o: Applied) {
+        self.inserted += o.inserted;
+        self.replaced += o.replaced;
+        self.unchanged += o.unchanged;
+        self.removed += o.removed;
+    }
+
+    /// Documents that were written (inserted or replaced).
+    pub fn written(&self) -> u64 {
+        self.inserted + self.replaced
+    }
+}
+
+/// The follower's side of replication. Every method is a unit of its own: when it returns `Ok`, its
+/// change is applied (atomically for document batches).
+pub trait Follower: Send + Sync + 'static {
+    /// The follower server's id (a leader with the same id is this server: error 1405).
+    fn server_id(&self) -> u64;
+
+    /// Whether the database exists on the follower.
+    fn database_exists(&self, db: &str) -> impl Future<Output = ArangoResult<bool>> + Send;
+
+    /// The database's collections.
+    fn collections(
+        &self,
+        db: &str,
+    ) -> impl Future<Output = ArangoResult<Vec<LocalCollection>>> + Send;
+
+    /// Creates a collection from the leader's parameters, keeping its `globallyUniqueId`.
+    fn create_collection(
+        &self,
+        db: &str,
+        parameters: &Value,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Drops a collection (system collections too).
+    fn drop_collection(
+        &self,
+        db: &str,
+        name: &str,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Removes all documents of a collection.
+    fn truncate_collection(
+        &self,
+        db: &str,
+        name: &str,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Applies the leader's collection parameters to an existing collection (full property update).
+    fn change_collection(
+        &self,
+        db: &str,
+        name: &str,
+        parameters: &Value,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Creates an index from the leader's definition (keeping its id and name); an index with the same
+    /// id or name but another definition is dropped first.
+    fn ensure_index(
+        &self,
+        db: &str,
+        collection: &str,
+        spec: &Value,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Drops an index by id; a missing index is fine.
+    fn drop_index(
+        &self,
+        db: &str,
+        collection: &str,
+        id: &str,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Upserts documents keeping the leader's `_key` and `_rev` ("leader wins", spec §5.9), atomically.
+    fn apply_documents(
+        &self,
+        db: &str,
+        collection: &str,
+        docs: Documents,
+    ) -> impl Future<Output = ArangoResult<Applied>> + Send;
+
+    /// Removes documents by key, atomically; missing keys are fine.
+    fn remove_documents(
+        &self,
+        db: &str,
+        collection: &str,
+        keys: Vec<String>,
+    ) -> impl Future<Output = ArangoResult<Applied>> + Send;
+
+    /// Up to `limit` `(key, _rev)` pairs of a collection in byte-wise key order, after `after`.
+    fn key_revisions(
+        &self,
+        db: &str,
+        collection: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = ArangoResult<Vec<(String, String)>>> + Send;
+
+    /// Makes everything applied so far durable.
+    fn flush(&self) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// The stored applier record (configuration and state) of a database.
+    fn load_applier(&self, db: &str) -> impl Future<Output = ArangoResult<Option<Value>>> + Send;
+
+    /// Stores (durably) or with `None` removes a database's applier record.
+    fn save_applier(
+        &self,
+        db: &str,
+        record: Option<Value>,
+    ) -> impl Future<Output = ArangoResult<()>> + Send;
+}

@@ -1,0 +1,509 @@
+//! Initial synchronisation of one database (spec §6): a batch on the leader pins a snapshot; the inventory
+//! decides which collections to create, keep or drop on the follower; each collection is then copied with
+//! the dump (full) or reconciled with the keys protocol (incremental: only differing documents travel).
+//! The result's `lastLogTick` is where tailing continues.
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::config::ApplierConfig;
+use crate::replication::filter::excluded;
+use crate::replication::follower::{Applied, Documents, Follower, LocalCollection};
+use crate::replication::keys::ChunkHash;
+use crate::replication::leader_client::LeaderClient;
+use crate::replication::wire::{InventoryCollection, KeyRange};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// The batch lifetime asked for (seconds), as ArangoDB's followers.
+const BATCH_TTL: u64 = 7200;
+/// Dump chunks grow by a quarter per request up to this size.
+const MAX_DUMP_CHUNK: u64 = 10 << 20;
+/// Local keys are read in pages of this many during incremental sync.
+const LOCAL_PAGE: usize = 10_000;
+
+/// What a sync did.
+#[derive(Debug, Clone, Default)]
+pub struct SyncResult {
+    /// `(leader collection id, name)` of every collection synced.
+    pub collections: Vec<(u64, String)>,
+    /// The leader's snapshot tick: tailing continues after it.
+    pub last_log_tick: u64,
+    /// Documents received from the leader (dumped, or fetched by the keys protocol).
+    pub documents_fetched: u64,
+    /// Document changes on the follower.
+    pub applied: Applied,
+    pub bytes_fetched: u64,
+    /// Time spent waiting for the leader's answers.
+    pub leader_wait: Duration,
+    pub elapsed: Duration,
+}
+
+impl SyncResult {
+    /// The `sync` response (spec §2.4).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "collections": self.collections.iter()
+                .map(|(id, name)| serde_json::json!({"id": id.to_string(), "name": name}))
+                .collect::<Vec<_>>(),
+            "lastLogTick": self.last_log_tick.to_string(),
+        })
+    }
+}
+
+/// Where progress messages go (the applier state's `progress`, and the log when `verbose`).
+pub trait Progress: Send + Sync {
+    fn message(&self, text: String);
+}
+
+impl<F: Fn(String) + Send + Sync> Progress for F {
+    fn message(&self, text: String) {
+        self(text)
+    }
+}
+
+/// Runs the initial sync of `config.database` from the leader into `follower`.
+pub async fn initial_sync<F: Follower>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+) -> ArangoResult<SyncResult> {
+    let started = Instant::now();
+    let db = config.database.clone();
+    if !follower.database_exists(&db).await? {
+        return Err(ArangoError::with_message(
+            codes::ARANGO_DATABASE_NOT_FOUND,
+            format!("database not found: '{db}' does not exist on the follower"),
+        ));
+    }
+    progress.message(format!(
+        "fetching leader state information from {}",
+        leader.endpoint()
+    ));
+    let (batch, _state) = leader.create_batch(BATCH_TTL).await?;
+    let batch_id = batch.id.clone();
+    // keep the batch alive while the sync runs
+    let keeper = {
+        let (l, id) = (leader.clone(), batch_id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(BATCH_TTL / 2)).await;
+                let _ = l.extend_batch(&id, BATCH_TTL).await;
+            }
+        })
+    };
+    let mut result = SyncResult {
+        last_log_tick: batch.last_tick.0,
+        ..SyncResult::default()
+    };
+    let outcome = run(follower, leader, config, progress, &batch_id, &mut result).await;
+    keeper.abort();
+    // end the batch, also after a failure (but not when the leader is gone)
+    let leader_gone = matches!(&outcome, Err(e) if e.error_num == codes::REPLICATION_NO_RESPONSE);
+    if !leader_gone {
+        let _ = leader.delete_batch(&batch_id).await;
+    }
+    outcome?;
+    follower.flush().await?;
+    result.elapsed = started.elapsed();
+    result.leader_wait = Duration::from_nanos(
+        leader
+            .stats
+            .wait_nanos
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    progress.message(format!(
+        "initial sync of database '{db}' finished: {} collections, {} documents fetched, {} written, {} \
+         removed, leader tick {}",
+        result.collections.len(),
+        result.documents_fetched,
+        result.applied.written(),
+        result.applied.removed,
+        result.last_log_tick
+    ));
+    Ok(result)
+}
+
+fn invalid(what: &str) -> ArangoError {
+    ArangoError::with_message(
+        codes::REPLICATION_INVALID_RESPONSE,
+        format!("invalid response from leader: {what}"),
+    )
+}
+
+async fn run<F: Follower>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+    batch: &str,
+    result: &mut SyncResult,
+) -> ArangoResult<()> {
+    let db = &config.database;
+    progress.message("fetching the leader's inventory".into());
+    let inventory = leader
+        .inventory(batch, config.include_system, config.include_foxx_queues)
+        .await?;
+    // the work list: validated, filtered, `_analyzers` first
+    let mut work: Vec<&InventoryCollection> = Vec::new();
+    for c in &inventory.database.collections {
+        let name = c.name();
+        if name.is_empty() {
+            return Err(invalid("collection name is missing in response"));
+        }
+        if c.deleted()
+            || excluded(name, config.include_system, config.include_foxx_queues)
+            || !config.restriction_allows(name)
+        {
+            continue;
+        }
+        if c.id().is_none() {
+            return Err(invalid("collection id is missing in response"));
+        }
+        if !c.parameters.get("type").is_some_and(Value::is_number) {
+            return Err(invalid("collection type is missing in response"));
+        }
+        work.push(c);
+    }
+    work.sort_by_key(|c| (c.name() != "_analyzers", c.collection_type()));
+    for c in &work {
+        result
+            .collections
+            .push((c.id().unwrap_or(0), c.name().to_string()));
+    }
+
+    // drop and create
+    let local: Vec<LocalCollection> = follower.collections(db).await?;
+    let mut keep_local: HashMap<String, bool> = HashMap::new(); // name → has documents to reconcile
+    for c in &work {
+        let name = c.name();
+        let guid = c.globally_unique_id();
+        let by_guid = local
+            .iter()
+            .find(|l| !guid.is_empty() && l.globally_unique_id == guid);
+        let by_name = local.iter().find(|l| l.name == name);
+        let found = match (by_guid, by_name) {
+            (Some(g), _) if g.name == name => Some(g),
+            (Some(g), other) => {
+                // same collection under another name locally: it goes, and so does a namesake
+                if !config.skip_create_drop {
+                    follower.drop_collection(db, &g.name).await?;
+                    if let Some(n) = other {
+                        follower.drop_collection(db, &n.name).await?;
+                    }
+                }
+                None
+            }
+            (None, Some(n)) if !guid.is_empty() && n.globally_unique_id != guid => {
+                // a different collection with that name: replaced (system collections are kept)
+                if n.is_system {
+                    Some(n)
+                } else {
+                    if !config.skip_create_drop {
+                        follower.drop_collection(db, &n.name).await?;
+                    }
+                    None
+                }
+            }
+            (None, n) => n,
+        };
+        let kept = match found {
+            Some(l) if config.skip_create_drop => {
+                keep_local.insert(name.to_string(), l.count > 0);
+                true
+            }
+            Some(l) if config.incremental => {
+                follower.change_collection(db, name, &c.parameters).await?;
+                keep_local.insert(name.to_string(), l.count > 0);
+                true
+            }
+            Some(l) if l.is_system => {
+                follower.truncate_collection(db, name).await?;
+                keep_local.insert(name.to_string(), false);
+                true
+            }
+            Some(l) => {
+                follower.drop_collection(db, &l.name).await?;
+                false
+            }
+            None => false,
+        };
+        if !kept {
+            if config.skip_create_drop {
+                return Err(ArangoError::with_message(
+                    codes::ARANGO_DATA_SOURCE_NOT_FOUND,
+                    format!(
+                        "collection '{name}' does not exist on the follower and skipCreateDrop is set"
+                    ),
+                ));
+            }
+            progress.message(format!("creating collection '{name}'"));
+            follower.create_collection(db, &c.parameters).await?;
+            keep_local.insert(name.to_string(), false);
+        }
+    }
+
+    // copy the data
+    for c in &work {
+        let name = c.name();
+        let ident = match c.globally_unique_id() {
+            "" => c.id().unwrap_or(0).to_string(),
+            g => g.to_string(),
+        };
+        let reconcile = config.incremental && keep_local.get(name).copied().unwrap_or(false);
+        if reconcile {
+            incremental_collection(follower, leader, config, progress, batch, c, &ident, result)
+                .await?;
+        } else {
+            dump_collection(
+                follower, leader, config, progress, batch, name, &ident, result,
+            )
+            .await?;
+        }
+        if !config.skip_create_drop {
+            for idx in &c.indexes {
+                follower.ensure_index(db, name, idx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Full copy: dump chunks, the next one requested while the current one is applied.
+#[allow(clippy::too_many_arguments)]
+async fn dump_collection<F: Follower>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+    batch: &str,
+    name: &str,
+    ident: &str,
+    result: &mut SyncResult,
+) -> ArangoResult<()> {
+    let db = &config.database;
+    progress.message(format!("dumping collection '{name}' from the leader"));
+    let mut chunk_size = config.chunk_bytes();
+    let to = result.last_log_tick.saturating_add(1);
+    let fetch = |size: u64, from: u64| {
+        let (l, b, i) = (leader.clone(), batch.to_string(), ident.to_string());
+        let inc = config.include_system;
+        tokio::spawn(async move { l.dump(&b, &i, size, from, to, inc).await })
+    };
+    let mut pending = fetch(chunk_size, 0);
+    let mut last = 0u64;
+    let mut docs = 0u64;
+    loop {
+        let chunk = pending
+            .await
+            .map_err(|e| ArangoError::internal(format!("dump request failed: {e}")))??;
+        let more = chunk.check_more && chunk.last_included > last && chunk.last_included != 0;
+        last = chunk.last_included;
+        chunk_size = (chunk_size + chunk_size / 4).min(MAX_DUMP_CHUNK);
+        // prefetch the next chunk while this one is applied
+        if more {
+            pending = fetch(chunk_size, last);
+        } else {
+            pending = tokio::spawn(async {
+                Err(ArangoError::internal("no further dump chunk was requested"))
+            });
+        }
+        if !chunk.body.is_empty() {
+            let n = chunk.body.iter().filter(|b| **b == b'\n').count() as u64;
+            result.bytes_fetched += chunk.body.len() as u64;
+            let applied = follower
+                .apply_documents(db, name, Documents::Lines(chunk.body))
+                .await?;
+            result.applied.add(applied);
+            result.documents_fetched += n;
+            docs += n;
+            if config.verbose {
+                progress.message(format!("collection '{name}': {docs} documents dumped"));
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    progress.message(format!(
+        "collection '{name}': dump finished, {docs} documents"
+    ));
+    Ok(())
+}
+
+/// Walks the local keys of a collection in order, a page at a time.
+struct LocalKeys<'a, F: Follower> {
+    follower: &'a F,
+    db: &'a str,
+    name: &'a str,
+    page: std::collections::VecDeque<(String, String)>,
+    after: Option<String>,
+    done: bool,
+}
+
+impl<F: Follower> LocalKeys<'_, F> {
+    async fn peek(&mut self) -> ArangoResult<Option<&(String, String)>> {
+        if self.page.is_empty() && !self.done {
+            let next = self
+                .follower
+                .key_revisions(self.db, self.name, self.after.clone(), LOCAL_PAGE)
+                .await?;
+            self.done = next.len() < LOCAL_PAGE;
+            self.after = next.last().map(|(k, _)| k.clone());
+            self.page = next.into();
+        }
+        Ok(self.page.front())
+    }
+
+    async fn next(&mut self) -> ArangoResult<Option<(String, String)>> {
+        self.peek().await?;
+        Ok(self.page.pop_front())
+    }
+}
+
+/// Incremental reconciliation with the keys protocol (spec §6.2): ranges whose hashes match are skipped,
+/// the others are compared key by key and only missing or different documents are fetched.
+#[allow(clippy::too_many_arguments)]
+async fn incremental_collection<F: Follower>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+    batch: &str,
+    c: &InventoryCollection,
+    ident: &str,
+    result: &mut SyncResult,
+) -> ArangoResult<()> {
+    let db = &config.database;
+    let name = c.name();
+    progress.message(format!(
+        "incremental sync of collection '{name}': fetching the leader's keys"
+    ));
+    let keys = leader
+        .create_keys(batch, ident, result.last_log_tick)
+        .await?;
+    let kid = keys.id.clone().unwrap_or_default();
+    let outcome = async {
+        if keys.count == 0 {
+            follower.truncate_collection(db, name).await?;
+            return Ok((0u64, 0u64, 0u64));
+        }
+        let ranges: Vec<KeyRange> = leader.key_ranges(&kid).await?;
+        let mut local = LocalKeys {
+            follower,
+            db,
+            name,
+            page: Default::default(),
+            after: None,
+            done: false,
+        };
+        let mut to_remove: Vec<String> = Vec::new();
+        let (mut fetched, mut unequal) = (0u64, 0u64);
+        for (i, range) in ranges.iter().enumerate() {
+            // local keys before this range do not exist on the leader
+            let mut mine: Vec<(String, String)> = Vec::new();
+            loop {
+                let Some(k) = local.peek().await?.map(|(k, _)| k.clone()) else {
+                    break;
+                };
+                if k.as_bytes() > range.high.as_bytes() {
+                    break;
+                }
+                let pair = local.next().await?.unwrap_or_default();
+                if k.as_bytes() < range.low.as_bytes() {
+                    to_remove.push(pair.0);
+                } else {
+                    mine.push(pair);
+                }
+            }
+            if to_remove.len() >= LOCAL_PAGE {
+                let applied = follower
+                    .remove_documents(db, name, std::mem::take(&mut to_remove))
+                    .await?;
+                result.applied.add(applied);
+            }
+            let mut h = ChunkHash::default();
+            for (k, r) in &mine {
+                h.add(k, r);
+            }
+            let equal = mine.first().is_some_and(|(k, _)| *k == range.low)
+                && mine.last().is_some_and(|(k, _)| *k == range.high)
+                && h.value().to_string() == range.hash;
+            if equal {
+                continue;
+            }
+            unequal += 1;
+            let theirs = leader.chunk_keys(&kid, i, &range.low).await?;
+            if theirs.is_empty() {
+                return Err(invalid("response contains an empty chunk"));
+            }
+            let local_revs: HashMap<&str, &str> =
+                mine.iter().map(|(k, r)| (k.as_str(), r.as_str())).collect();
+            let leader_keys: std::collections::HashSet<&str> =
+                theirs.iter().map(|(k, _)| k.as_str()).collect();
+            for (k, _) in &mine {
+                if !leader_keys.contains(k.as_str()) {
+                    to_remove.push(k.clone());
+                }
+            }
+            let positions: Vec<usize> = theirs
+                .iter()
+                .enumerate()
+                .filter(|(_, (k, r))| local_revs.get(k.as_str()) != Some(&r.as_str()))
+                .map(|(p, _)| p)
+                .collect();
+            if !to_remove.is_empty() {
+                // removals first: a removed document may hold a unique value a fetched one needs
+                let applied = follower
+                    .remove_documents(db, name, std::mem::take(&mut to_remove))
+                    .await?;
+                result.applied.add(applied);
+            }
+            let mut got: Vec<Value> = Vec::with_capacity(positions.len());
+            while got.len() < positions.len() {
+                let offset = got.len();
+                let docs = leader
+                    .chunk_docs(&kid, i, &range.low, &positions, offset)
+                    .await?;
+                if docs.len() <= offset {
+                    return Err(invalid(
+                        "the leader returned fewer documents than asked for",
+                    ));
+                }
+                got.extend(docs.into_iter().skip(offset));
+            }
+            let docs: Vec<Value> = got.into_iter().filter(|d| d.is_object()).collect();
+            fetched += docs.len() as u64;
+            if !docs.is_empty() {
+                let applied = follower
+                    .apply_documents(db, name, Documents::Parsed(docs))
+                    .await?;
+                result.applied.add(applied);
+            }
+        }
+        // local keys after the last range
+        while let Some((k, _)) = local.next().await? {
+            to_remove.push(k);
+            if to_remove.len() >= LOCAL_PAGE {
+                let applied = follower
+                    .remove_documents(db, name, std::mem::take(&mut to_remove))
+                    .await?;
+                result.applied.add(applied);
+            }
+        }
+        if !to_remove.is_empty() {
+            let applied = follower.remove_documents(db, name, to_remove).await?;
+            result.applied.add(applied);
+        }
+        Ok((ranges.len() as u64, unequal, fetched))
+    }
+    .await;
+    let _ = leader.delete_keys(&kid).await;
+    let (ranges, unequal, fetched) = outcome?;
+    result.documents_fetched += fetched;
+    progress.message(format!(
+        "incremental sync statistics for collection '{name}': {ranges} key ranges, {unequal} differing, \
+         {fetched} documents fetched"
+    ));
+    Ok(())
+}

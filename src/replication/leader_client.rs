@@ -1,0 +1,525 @@
+//! The follower's requests to a leader (spec §4), on top of the project's one HTTP client: every URL under
+//! `/_db/<configured database>/`, authentication from the applier configuration, connection retries, async
+//! jobs for the keys protocol, and every failure mapped to the replication error numbers (1400 no response,
+//! 1401 invalid response, 1402 leader error, 1403 incompatible leader, 1405 loop).
+
+use crate::client::{ConnectOptions, Connection, Credentials, Response, TransportError};
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::config::ApplierConfig;
+use crate::replication::wire::{self, BatchCreated, Inventory, KeyRange, KeysCreated, LoggerState};
+use bytes::Bytes;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counters a caller can show (`failedConnects`, `totalRequests`).
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub requests: AtomicU64,
+    pub failed_connects: AtomicU64,
+    /// Consecutive failures (reset by a response).
+    pub consecutive_failures: AtomicU64,
+    /// Nanoseconds spent waiting for the leader.
+    pub wait_nanos: AtomicU64,
+}
+
+/// One chunk of a dump.
+#[derive(Debug, Clone)]
+pub struct DumpChunk {
+    pub body: Bytes,
+    pub check_more: bool,
+    pub last_included: u64,
+}
+
+/// A connection to the leader of one database.
+#[derive(Clone)]
+pub struct LeaderClient {
+    conn: Connection,
+    database: String,
+    endpoint: String,
+    own_server_id: u64,
+    max_retries: u64,
+    retry_wait: Duration,
+    job_wait: Duration,
+    pub stats: Arc<ClientStats>,
+}
+
+impl LeaderClient {
+    /// A client for the configuration's endpoint, database and credentials.
+    pub fn new(config: &ApplierConfig, own_server_id: u64) -> ArangoResult<Self> {
+        let endpoint = config.parsed_endpoint()?;
+        let credentials = if !config.username.is_empty() {
+            Credentials::Basic {
+                username: config.username.clone(),
+                password: config.password.clone(),
+            }
+        } else if !config.jwt.is_empty() {
+            Credentials::Jwt(config.jwt.clone())
+        } else {
+            Credentials::None
+        };
+        let opts = ConnectOptions {
+            credentials,
+            connect_timeout: Duration::from_secs_f64(config.connect_timeout),
+            request_timeout: Duration::from_secs_f64(config.request_timeout),
+            verify_tls: true,
+        };
+        Ok(LeaderClient {
+            conn: Connection::new(&endpoint, &opts)?,
+            database: config.database.clone(),
+            endpoint: config.endpoint.clone(),
+            own_server_id,
+            max_retries: config.max_connect_retries,
+            retry_wait: Duration::from_secs_f64(config.connection_retry_wait_time),
+            job_wait: Duration::from_secs_f64(config.initial_sync_max_wait_time),
+            stats: Arc::default(),
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn url(&self, path: &str) -> String {
+        Connection::db_path(&self.database, path)
+    }
+
+    fn no_response(&self, e: &TransportError) -> ArangoError {
+        ArangoError::with_message(
+            codes::REPLICATION_NO_RESPONSE,
+            format!("no response from leader at {}: {e}", self.endpoint),
+        )
+    }
+
+    fn invalid(&self, what: &str) -> ArangoError {
+        ArangoError::with_message(
+            codes::REPLICATION_INVALID_RESPONSE,
+            format!("invalid response from leader at {}: {what}", self.endpoint),
+        )
+    }
+
+    /// The leader answered with an error status.
+    fn leader_error(&self, path: &str, r: &Response) -> ArangoError {
+        let detail = match r.arango_error() {
+            Some(e) if r.status == 401 => format!(
+                "HTTP 401 (authentication failed: check the username and password configured for the \
+                 leader): {}",
+                e.message
+            ),
+            Some(e) => format!("HTTP {}, errorNum {}: {}", r.status, e.error_num, e.message),
+            None => format!("HTTP {}", r.status),
+        };
+        let path = path.split('?').next().unwrap_or(path);
+        ArangoError::with_message(
+            codes::REPLICATION_LEADER_ERROR,
+            format!(
+                "got invalid response from leader at {} for URL {path}: {detail}",
+                self.endpoint
+            ),
+        )
+    }
+
+    /// One request with connection retries (`maxConnectRetries` attempts after the first, waiting
+    /// `connectionRetryWaitTime` between them). Returns the response whatever its status.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> ArangoResult<Response> {
+        let url = self.url(path);
+        let mut attempt = 0u64;
+        loop {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let t = Instant::now();
+            let r = self
+                .conn
+                .request(method.clone(), &url, body.clone(), headers, None)
+                .await;
+            self.stats
+                .wait_nanos
+                .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            match r {
+                Ok(r) => {
+                    self.stats.consecutive_failures.store(0, Ordering::Relaxed);
+                    return Ok(r);
+                }
+                Err(e) => {
+                    self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .consecutive_failures
+                        .fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                    if attempt > self.max_retries {
+                        return Err(self.no_response(&e));
+                    }
+                    tokio::time::sleep(self.retry_wait).await;
+                }
+            }
+        }
+    }
+
+    /// A request whose answer must be a success; error statuses become 1402.
+    async fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> ArangoResult<Response> {
+        let r = self.send(method, path, body, headers).await?;
+        if r.status >= 400 {
+            return Err(self.leader_error(path, &r));
+        }
+        Ok(r)
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> ArangoResult<T> {
+        let r = self.ok(method, path, body, &[]).await?;
+        self.parse(path, &r.body)
+    }
+
+    fn parse<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> ArangoResult<T> {
+        serde_json::from_slice(body).map_err(|e| {
+            self.invalid(&format!(
+                "{} answered unexpected JSON: {e}",
+                path.split('?').next().unwrap_or(path)
+            ))
+        })
+    }
+
+    /// Checks a leader's state as a follower must before copying from it: major version 3, a server id,
+    /// and not this very server.
+    pub fn check_leader(&self, state: &LoggerState) -> ArangoResult<()> {
+        let major = state
+            .server
+            .version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u64>().ok());
+        if major != Some(3) {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_LEADER_INCOMPATIBLE,
+                format!(
+                    "leader at {} has version {}, but only 3.x leaders are supported",
+                    self.endpoint, state.server.version
+                ),
+            ));
+        }
+        let id: u64 = state.server.server_id.parse().unwrap_or(0);
+        if id == 0 {
+            return Err(self.invalid("leader server id is missing or zero"));
+        }
+        if id == self.own_server_id {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_LOOP,
+                format!(
+                    "the leader at {} is this server itself (server id {id}): refusing to replicate from \
+                     myself",
+                    self.endpoint
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `GET logger-state`, checked.
+    pub async fn logger_state(&self) -> ArangoResult<LoggerState> {
+        let s: LoggerState = self
+            .json(
+                Method::GET,
+                &format!(
+                    "/_api/replication/logger-state?serverId={}",
+                    self.own_server_id
+                ),
+                None,
+            )
+            .await?;
+        self.check_leader(&s)?;
+        Ok(s)
+    }
+
+    /// `POST batch?state=true`; the state is checked (and fetched separately from leaders before 3.8).
+    pub async fn create_batch(&self, ttl: u64) -> ArangoResult<(BatchCreated, LoggerState)> {
+        let b: BatchCreated = self
+            .json(
+                Method::POST,
+                &format!(
+                    "/_api/replication/batch?serverId={}&state=true",
+                    self.own_server_id
+                ),
+                Some(Bytes::from(format!("{{\"ttl\":{ttl}}}"))),
+            )
+            .await?;
+        let state = match b.state.clone() {
+            Some(s) => {
+                self.check_leader(&s)?;
+                s
+            }
+            None => self.logger_state().await?,
+        };
+        Ok((b, state))
+    }
+
+    pub async fn extend_batch(&self, id: &str, ttl: u64) -> ArangoResult<()> {
+        self.ok(
+            Method::PUT,
+            &format!(
+                "/_api/replication/batch/{id}?serverId={}",
+                self.own_server_id
+            ),
+            Some(Bytes::from(format!("{{\"ttl\":{ttl}}}"))),
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn delete_batch(&self, id: &str) -> ArangoResult<()> {
+        self.ok(
+            Method::DELETE,
+            &format!(
+                "/_api/replication/batch/{id}?serverId={}",
+                self.own_server_id
+            ),
+            None,
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn inventory(
+        &self,
+        batch: &str,
+        include_system: bool,
+        include_foxx_queues: bool,
+    ) -> ArangoResult<Inventory> {
+        let r = self
+            .ok(
+                Method::GET,
+                &format!(
+                    "/_api/replication/inventory?serverId={}&batchId={batch}&includeSystem={include_system}&includeFoxxQueues={include_foxx_queues}",
+                    self.own_server_id
+                ),
+                None,
+                &[],
+            )
+            .await?;
+        let v: Value = self.parse("/_api/replication/inventory", &r.body)?;
+        let Some(colls) = v.get("collections").and_then(Value::as_array) else {
+            return Err(self.invalid("collections section is missing in inventory"));
+        };
+        for c in colls {
+            if !c.get("parameters").is_some_and(Value::is_object) {
+                return Err(
+                    self.invalid("collection parameters declaration is invalid in response")
+                );
+            }
+            if !c.get("indexes").is_some_and(Value::is_array) {
+                return Err(self.invalid("collection indexes declaration is invalid in response"));
+            }
+        }
+        serde_json::from_value(v).map_err(|e| self.invalid(&format!("inventory: {e}")))
+    }
+
+    /// One chunk of a collection dump (`collection` is the leader's globallyUniqueId or id).
+    pub async fn dump(
+        &self,
+        batch: &str,
+        collection: &str,
+        chunk_size: u64,
+        from: u64,
+        to: u64,
+        include_system: bool,
+    ) -> ArangoResult<DumpChunk> {
+        let enc =
+            percent_encoding::utf8_percent_encode(collection, percent_encoding::NON_ALPHANUMERIC);
+        let path = format!(
+            "/_api/replication/dump?collection={enc}&batchId={batch}&includeSystem={include_system}&useEnvelope=false&serverId={}&from={from}&to={to}&chunkSize={chunk_size}",
+            self.own_server_id
+        );
+        let r = self.ok(Method::GET, &path, None, &[]).await?;
+        let check_more = r.header(wire::header::CHECK_MORE) == Some("true");
+        let last_included = match r.header(wire::header::LAST_INCLUDED) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| self.invalid("invalid x-arango-replication-lastincluded header"))?,
+            None if r.status == 204 => 0,
+            None => return Err(self.invalid("x-arango-replication-lastincluded header is missing")),
+        };
+        Ok(DumpChunk {
+            body: r.body,
+            check_more,
+            last_included,
+        })
+    }
+
+    /// Runs a request as an async job on the leader (`x-arango-async: store`) and polls for its result,
+    /// backing off as ArangoDB's followers do, for at most `initialSyncMaxWaitTime` (or `min_wait`).
+    async fn as_job(
+        &self,
+        method: Method,
+        path: &str,
+        min_wait: Duration,
+    ) -> ArangoResult<Response> {
+        let r = self
+            .ok(method, path, None, &[("x-arango-async", "store")])
+            .await?;
+        let Some(id) = r.header("x-arango-async-id").map(String::from) else {
+            return Err(self.invalid("async job id is missing (x-arango-async-id)"));
+        };
+        let started = Instant::now();
+        let budget = self.job_wait.max(min_wait);
+        loop {
+            let waited = started.elapsed();
+            let pause = match waited.as_secs() {
+                0 => Duration::from_millis(if waited < Duration::from_millis(200) {
+                    5
+                } else {
+                    100
+                }),
+                1..5 => Duration::from_millis(200),
+                5..20 => Duration::from_millis(500),
+                20..60 => Duration::from_secs(1),
+                _ => Duration::from_secs(2),
+            };
+            tokio::time::sleep(pause).await;
+            let f = self
+                .send(Method::PUT, &format!("/_api/job/{id}"), None, &[])
+                .await?;
+            if f.header("x-arango-async-id").is_some() {
+                if f.status >= 400 {
+                    return Err(self.leader_error(path, &f));
+                }
+                return Ok(f);
+            }
+            if f.status == 404 {
+                return Err(ArangoError::with_message(
+                    codes::REPLICATION_NO_RESPONSE,
+                    format!("job not found on leader at {}", self.endpoint),
+                ));
+            }
+            if started.elapsed() > budget {
+                return Err(ArangoError::with_message(
+                    codes::REPLICATION_NO_RESPONSE,
+                    format!(
+                        "timed out waiting for response from leader at {}",
+                        self.endpoint
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// `POST keys` (as an async job, `quick=true` first as ArangoDB's followers do).
+    pub async fn create_keys(
+        &self,
+        batch: &str,
+        collection: &str,
+        to: u64,
+    ) -> ArangoResult<KeysCreated> {
+        let enc =
+            percent_encoding::utf8_percent_encode(collection, percent_encoding::NON_ALPHANUMERIC);
+        let base = format!(
+            "/_api/replication/keys?collection={enc}&to={to}&serverId={}&batchId={batch}",
+            self.own_server_id
+        );
+        let r = self
+            .as_job(Method::POST, &format!("{base}&quick=true"), Duration::ZERO)
+            .await?;
+        let k: KeysCreated = self.parse("/_api/replication/keys", &r.body)?;
+        if k.id.is_some() {
+            return Ok(k);
+        }
+        // too many documents for a quick answer: ask again, with a budget that grows with the count
+        let wait = Duration::from_secs(180).max(Duration::from_micros(80 * k.count));
+        let r = self.as_job(Method::POST, &base, wait).await?;
+        let k: KeysCreated = self.parse("/_api/replication/keys", &r.body)?;
+        if k.id.is_none() {
+            return Err(self.invalid("keys id is missing in response"));
+        }
+        Ok(k)
+    }
+
+    pub async fn key_ranges(&self, keys_id: &str) -> ArangoResult<Vec<KeyRange>> {
+        self.json(
+            Method::GET,
+            &format!(
+                "/_api/replication/keys/{keys_id}?chunkSize=5000&serverId={}",
+                self.own_server_id
+            ),
+            None,
+        )
+        .await
+    }
+
+    /// The `[key, rev]` pairs of one range.
+    pub async fn chunk_keys(
+        &self,
+        keys_id: &str,
+        chunk: usize,
+        low: &str,
+    ) -> ArangoResult<Vec<(String, String)>> {
+        let low = percent_encoding::utf8_percent_encode(low, percent_encoding::NON_ALPHANUMERIC);
+        self.json(
+            Method::PUT,
+            &format!(
+                "/_api/replication/keys/{keys_id}?type=keys&chunk={chunk}&chunkSize=5000&low={low}&serverId={}",
+                self.own_server_id
+            ),
+            None,
+        )
+        .await
+    }
+
+    /// Documents at `positions` of one range; the first `offset` come back as null.
+    pub async fn chunk_docs(
+        &self,
+        keys_id: &str,
+        chunk: usize,
+        low: &str,
+        positions: &[usize],
+        offset: usize,
+    ) -> ArangoResult<Vec<Value>> {
+        let low = percent_encoding::utf8_percent_encode(low, percent_encoding::NON_ALPHANUMERIC);
+        let body =
+            serde_json::to_vec(positions).map_err(|e| ArangoError::internal(e.to_string()))?;
+        self.json(
+            Method::PUT,
+            &format!(
+                "/_api/replication/keys/{keys_id}?type=docs&chunk={chunk}&chunkSize=5000&low={low}&offset={offset}&serverId={}",
+                self.own_server_id
+            ),
+            Some(Bytes::from(body)),
+        )
+        .await
+    }
+
+    pub async fn delete_keys(&self, keys_id: &str) -> ArangoResult<()> {
+        self.ok(
+            Method::DELETE,
+            &format!(
+                "/_api/replication/keys/{keys_id}?serverId={}",
+                self.own_server_id
+            ),
+            None,
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+}

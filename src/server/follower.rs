@@ -1,0 +1,295 @@
+//! The replication core's [`Follower`] over this server's store: what an applier hosted in
+//! `arangorepl serve` writes into. Store calls run on the blocking pool.
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::follower::{Applied, Documents, Follower, LocalCollection};
+use crate::server::Shared;
+use crate::store::{CollectionOptions, PropertiesChange, ReplicaOp, stored_rev};
+use serde_json::{Map, Value};
+
+/// The local store as a follower.
+#[derive(Clone)]
+pub struct LocalFollower {
+    pub st: Shared,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ArangoResult<T> + Send + 'static,
+) -> ArangoResult<T> {
+    crate::server::blocking(f).await.map_err(|e| e.0)
+}
+
+/// Parses a dump body: bare documents or `{"type":2300,"data":…}` envelopes; removal envelopes
+/// (`2302`, from old leaders) become removals.
+fn parse_lines(body: &[u8]) -> ArangoResult<Vec<ReplicaOp>> {
+    let mut ops = Vec::new();
+    for line in body.split(|b| *b == b'\n') {
+        if line.len() < 2 {
+            continue;
+        }
+        let v: Map<String, Value> = serde_json::from_slice(line).map_err(|e| {
+            ArangoError::with_message(
+                codes::REPLICATION_INVALID_RESPONSE,
+                format!("invalid dump line from the leader: {e}"),
+            )
+        })?;
+        ops.push(op_of(v)?);
+    }
+    Ok(ops)
+}
+
+fn op_of(mut v: Map<String, Value>) -> ArangoResult<ReplicaOp> {
+    if v.contains_key("_key") {
+        return Ok(ReplicaOp::Upsert(v));
+    }
+    let mtype = v.get("type").and_then(Value::as_u64);
+    match (mtype, v.remove("data")) {
+        (Some(2300 | 2301), Some(Value::Object(d))) => Ok(ReplicaOp::Upsert(d)),
+        (Some(2302), Some(Value::Object(d))) => match d.get("_key") {
+            Some(Value::String(k)) => Ok(ReplicaOp::Remove(k.clone())),
+            _ => Err(bad_line()),
+        },
+        (Some(2302), None) => match v.get("key") {
+            Some(Value::String(k)) => Ok(ReplicaOp::Remove(k.clone())),
+            _ => Err(bad_line()),
+        },
+        _ => Err(bad_line()),
+    }
+}
+
+fn bad_line() -> ArangoError {
+    ArangoError::with_message(
+        codes::REPLICATION_INVALID_RESPONSE,
+        "invalid dump line from the leader: neither a document nor a document marker",
+    )
+}
+
+impl LocalFollower {
+    fn users_changed(&self, db: &str, collection: &str) {
+        if db == crate::store::names::SYSTEM_DATABASE && collection == "_users" {
+            let _ = self.st.auth.reload();
+        }
+    }
+}
+
+impl Follower for LocalFollower {
+    fn server_id(&self) -> u64 {
+        self.st.store.server_id()
+    }
+
+    async fn database_exists(&self, db: &str) -> ArangoResult<bool> {
+        Ok(self.st.store.catalog().database(db).is_ok())
+    }
+
+    async fn collections(&self, db: &str) -> ArangoResult<Vec<LocalCollection>> {
+        let (st, db) = (self.st.clone(), db.to_string());
+        blocking(move || {
+            let snap = st.store.snapshot()?;
+            let mut out = Vec::new();
+            for c in snap.catalog().collections_of(&db)? {
+                out.push(LocalCollection {
+                    id: c.id,
+                    name: c.name.clone(),
+                    globally_unique_id: c.guid.clone(),
+                    collection_type: c.ctype.number(),
+                    is_system: c.is_system,
+                    count: snap.stats(c.id)?.count,
+                    indexes: c.indexes.iter().map(|i| i.to_inventory_json()).collect(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn create_collection(&self, db: &str, parameters: &Value) -> ArangoResult<()> {
+        let mut opts = CollectionOptions::from_json(parameters)?;
+        // the leader's id may be taken here; its globallyUniqueId is what identifies the collection
+        opts.id = None;
+        let (st, db) = (self.st.clone(), db.to_string());
+        blocking(move || st.store.create_collection(&db, opts).map(|_| ())).await
+    }
+
+    async fn drop_collection(&self, db: &str, name: &str) -> ArangoResult<()> {
+        let (st, db, name) = (self.st.clone(), db.to_string(), name.to_string());
+        blocking(move || match st.store.drop_collection(&db, &name, true) {
+            Err(e) if e.error_num == codes::ARANGO_DATA_SOURCE_NOT_FOUND => Ok(()),
+            r => r,
+        })
+        .await
+    }
+
+    async fn truncate_collection(&self, db: &str, name: &str) -> ArangoResult<()> {
+        let (st, db2, name2) = (self.st.clone(), db.to_string(), name.to_string());
+        blocking(move || st.store.truncate_collection(&db2, &name2)).await?;
+        self.users_changed(db, name);
+        Ok(())
+    }
+
+    async fn change_collection(
+        &self,
+        db: &str,
+        name: &str,
+        parameters: &Value,
+    ) -> ArangoResult<()> {
+        let change = PropertiesChange::from_json(parameters)?;
+        let (st, db, name) = (self.st.clone(), db.to_string(), name.to_string());
+        blocking(move || st.store.change_collection(&db, &name, change).map(|_| ())).await
+    }
+
+    async fn ensure_index(&self, db: &str, collection: &str, spec: &Value) -> ArangoResult<()> {
+        let (st, db, coll, spec) = (
+            self.st.clone(),
+            db.to_string(),
+            collection.to_string(),
+            spec.clone(),
+        );
+        blocking(move || {
+            let def = st.store.collection(&db, &coll)?;
+            let (want_id, want_name, wanted) = crate::store::IndexDef::from_json(&spec)?;
+            // an index with the same id or name but another definition makes way
+            for i in &def.indexes {
+                let same_id = want_id == Some(i.id);
+                let same_name = want_name.as_deref() == Some(i.name.as_str());
+                if (same_id || same_name) && !i.same_definition(&wanted) {
+                    st.store.drop_index(&db, &coll, i.id)?;
+                }
+            }
+            st.store.ensure_index(&db, &coll, &spec).map(|_| ())
+        })
+        .await
+    }
+
+    async fn drop_index(&self, db: &str, collection: &str, id: &str) -> ArangoResult<()> {
+        let Some(iid) = id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok()) else {
+            return Ok(());
+        };
+        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        blocking(move || match st.store.drop_index(&db, &coll, iid) {
+            Err(e)
+                if e.error_num == codes::ARANGO_INDEX_NOT_FOUND
+                    || e.error_num == codes::ARANGO_DATA_SOURCE_NOT_FOUND =>
+            {
+                Ok(())
+            }
+            r => r,
+        })
+        .await
+    }
+
+    async fn apply_documents(
+        &self,
+        db: &str,
+        collection: &str,
+        docs: Documents,
+    ) -> ArangoResult<Applied> {
+        let (st, db2, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        let stats = blocking(move || {
+            let ops = match docs {
+                Documents::Lines(body) => parse_lines(&body)?,
+                Documents::Parsed(v) => v
+                    .into_iter()
+                    .map(|d| match d {
+                        Value::Object(m) => op_of(m),
+                        _ => Err(bad_line()),
+                    })
+                    .collect::<ArangoResult<Vec<_>>>()?,
+            };
+            st.store.apply_replica(&db2, &coll, ops)
+        })
+        .await?;
+        self.users_changed(db, collection);
+        Ok(Applied {
+            inserted: stats.inserted,
+            replaced: stats.replaced,
+            unchanged: stats.unchanged,
+            removed: stats.removed,
+        })
+    }
+
+    async fn remove_documents(
+        &self,
+        db: &str,
+        collection: &str,
+        keys: Vec<String>,
+    ) -> ArangoResult<Applied> {
+        let (st, db2, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        let stats = blocking(move || {
+            st.store.apply_replica(
+                &db2,
+                &coll,
+                keys.into_iter().map(ReplicaOp::Remove).collect(),
+            )
+        })
+        .await?;
+        self.users_changed(db, collection);
+        Ok(Applied {
+            removed: stats.removed,
+            ..Applied::default()
+        })
+    }
+
+    async fn key_revisions(
+        &self,
+        db: &str,
+        collection: &str,
+        after: Option<String>,
+        limit: usize,
+    ) -> ArangoResult<Vec<(String, String)>> {
+        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        blocking(move || {
+            let snap = st.store.snapshot()?;
+            let def = snap.catalog().collection(&db, &coll)?.clone();
+            let mut out = Vec::with_capacity(limit.min(1 << 16));
+            let mut err = None;
+            let mut visit = |key: &str, raw: &[u8]| {
+                if out.len() >= limit {
+                    return false;
+                }
+                match stored_rev(raw) {
+                    Some(r) => {
+                        out.push((key.to_string(), r.to_string()));
+                        true
+                    }
+                    None => {
+                        err = Some(ArangoError::internal(format!(
+                            "stored document '{key}' has no _rev"
+                        )));
+                        false
+                    }
+                }
+            };
+            match &after {
+                Some(a) => snap.for_each_raw_from(def.id, a, false, &mut visit)?,
+                None => snap.for_each_raw(def.id, &mut visit)?,
+            }
+            match err {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        })
+        .await
+    }
+
+    async fn flush(&self) -> ArangoResult<()> {
+        let st = self.st.clone();
+        blocking(move || st.store.sync()).await
+    }
+
+    async fn load_applier(&self, db: &str) -> ArangoResult<Option<Value>> {
+        let (st, db) = (self.st.clone(), db.to_string());
+        blocking(move || {
+            Ok(st
+                .store
+                .applier_record(&db)?
+                .and_then(|b| serde_json::from_slice(&b).ok()))
+        })
+        .await
+    }
+
+    async fn save_applier(&self, db: &str, record: Option<Value>) -> ArangoResult<()> {
+        let (st, db) = (self.st.clone(), db.to_string());
+        let bytes = record.map(|r| serde_json::to_vec(&r).unwrap_or_default());
+        blocking(move || st.store.set_applier_record(&db, bytes)).await
+    }
+}
