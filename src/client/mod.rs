@@ -101,7 +101,7 @@ impl TransportError {
 }
 
 /// Installs the TLS crypto provider once per process (ring; no C toolchain beyond ring's).
-fn install_tls_provider() {
+pub fn install_tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -76,7 +76,8 @@ async fn load_config(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<Applier
     let record = crate::replication::follower::Follower::load_applier(&f, db).await?;
     let c = match record.as_ref().and_then(|r| r.get("config")) {
         Some(v) => ApplierConfig::from_stored_json(v, db)?,
-        None => ApplierConfig::defaults(db),
+        // nothing configured yet: ArangoDB shows no database either
+        None => ApplierConfig::defaults(""),
     };
     *lock(&slot.config) = Some(c.clone());
     Ok(c)
@@ -171,7 +172,7 @@ async fn run_command(
             }
             let f = LocalFollower { st: st.clone() };
             crate::replication::follower::Follower::save_applier(&f, db, None).await?;
-            *lock(&slot.config) = Some(ApplierConfig::defaults(db));
+            *lock(&slot.config) = Some(ApplierConfig::defaults(""));
             *lock(&slot.state) = ApplierState::default();
             state_response(st, &slot, db).await
         }

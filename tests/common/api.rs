@@ -29,6 +29,8 @@ impl Resp {
 
 impl Api {
     pub fn new(s: &Server) -> Api {
+        // reqwest is built without a default TLS provider (see Cargo.toml): install ours first
+        arangorepl::client::install_tls_provider();
         Api {
             c: Client::new(),
             base: s.url.clone(),

@@ -1,0 +1,668 @@
+//! Initial synchronisation between two real `arangorepl serve` processes: full and incremental sync,
+//! filters, the applier configuration, and failures (leader down, wrong password, loops, bad input,
+//! concurrent syncs, a follower killed mid-sync).
+
+mod common;
+
+use common::api::{Api, Resp, assert_error};
+use common::server::Server;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn endpoint(s: &Server) -> String {
+    s.url.replace("http://", "tcp://")
+}
+
+fn enc(db: &str) -> String {
+    percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn sync(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
+    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
+                          "database": db});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    f.req(
+        Method::PUT,
+        &format!("/_db/{}/_api/replication/sync", enc(db)),
+        Some(&body.to_string()),
+        &[],
+    )
+}
+
+fn insert_many(api: &Api, db: &str, coll: &str, docs: Vec<Value>) {
+    for chunk in docs.chunks(5000) {
+        let r = api.post(
+            &format!("/_db/{}/_api/document/{coll}", enc(db)),
+            Value::Array(chunk.to_vec()),
+        );
+        assert!(r.status < 300, "{}", r.body);
+        assert!(
+            r.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d.get("error").is_none()),
+            "{}",
+            r.body
+        );
+    }
+}
+
+/// Everything that must be equal between leader and follower for one collection.
+fn fingerprint(api: &Api, db: &str, coll: &str) -> Value {
+    let base = format!("/_db/{}/_api/collection/{coll}", enc(db));
+    let sum = api.get(&format!("{base}/checksum?withRevisions=true&withData=true"));
+    assert_eq!(sum.status, 200, "{coll}: {}", sum.body);
+    let props = api.get(&format!("{base}/properties")).body;
+    let count = api.get(&format!("{base}/count")).body["count"].clone();
+    let idx = api.get(&format!("/_db/{}/_api/index?collection={coll}", enc(db)));
+    let mut indexes: Vec<Value> = idx.body["indexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            json!({"id": i["id"], "name": i["name"], "type": i["type"], "fields": i["fields"],
+                   "unique": i["unique"], "sparse": i["sparse"]})
+        })
+        .collect();
+    indexes.sort_by_key(|i| i["id"].to_string());
+    json!({
+        "checksum": sum.body["checksum"], "count": count, "indexes": indexes,
+        "type": props["type"], "globallyUniqueId": props["globallyUniqueId"],
+        "waitForSync": props["waitForSync"], "keyOptions.type": props["keyOptions"]["type"],
+        "isSystem": props["isSystem"],
+    })
+}
+
+fn collection_names(api: &Api, db: &str) -> Vec<String> {
+    let mut v: Vec<String> = api.get(&format!("/_db/{}/_api/collection", enc(db))).body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn state(api: &Api, db: &str) -> Value {
+    api.get(&format!("/_db/{}/_api/replication/applier-state", enc(db)))
+        .body
+}
+
+#[test]
+fn full_sync_copies_everything_exactly() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    let db = "Ünïcødé-Daten";
+    assert_eq!(la.post("/_api/database", json!({"name": db})).status, 201);
+    assert_eq!(fa.post("/_api/database", json!({"name": db})).status, 201);
+    let d = format!("/_db/{}", enc(db));
+    la.post(
+        &format!("{d}/_api/collection"),
+        json!({"name": "docs", "waitForSync": true}),
+    );
+    la.post(
+        &format!("{d}/_api/collection"),
+        json!({"name": "edges", "type": 3}),
+    );
+    la.post(
+        &format!("{d}/_api/collection"),
+        json!({"name": "auto", "keyOptions": {"type": "autoincrement"}}),
+    );
+    for (c, body) in [
+        ("_graphs", json!({"name": "_graphs", "isSystem": true})),
+        ("_jobs", json!({"name": "_jobs", "isSystem": true})),
+    ] {
+        let r = la.post(&format!("{d}/_api/collection"), body);
+        assert!(r.status < 300, "{c}: {}", r.body);
+    }
+    for spec in [
+        json!({"type": "hash", "fields": ["email"], "unique": true, "sparse": true, "name": "byEmail"}),
+        json!({"type": "skiplist", "fields": ["age", "name"], "name": "byAge"}),
+        json!({"type": "persistent", "fields": ["n"], "unique": true}),
+    ] {
+        let r = la.post(&format!("{d}/_api/index?collection=docs"), spec);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    insert_many(
+        &la,
+        db,
+        "docs",
+        (0..100_000)
+            .map(|i| {
+                let mut d = json!({"_key": format!("k{i:06}"), "n": i, "age": i % 90,
+                                   "name": format!("näme {i}"), "nested": {"a": [1, 2, {"b": i}]}});
+                if i % 3 == 0 {
+                    d["email"] = json!(format!("u{i}@example.org"));
+                }
+                d
+            })
+            .collect(),
+    );
+    insert_many(
+        &la,
+        db,
+        "edges",
+        (0..2000)
+            .map(|i| json!({"_from": format!("docs/k{:06}", i), "_to": format!("docs/k{:06}", i + 1)}))
+            .collect(),
+    );
+    insert_many(&la, db, "auto", (0..100).map(|i| json!({"i": i})).collect());
+    insert_many(
+        &la,
+        db,
+        "_graphs",
+        vec![json!({"_key": "g", "edgeDefinitions": []})],
+    );
+    insert_many(&la, db, "_jobs", vec![json!({"_key": "j"})]);
+    la.post(
+        "/_api/user",
+        json!({"user": "alice", "passwd": "wonderland"}),
+    );
+    // the follower has data of its own that the sync must replace
+    fa.post(&format!("{d}/_api/collection"), json!({"name": "docs"}));
+    insert_many(&fa, db, "docs", vec![json!({"_key": "stale"})]);
+    fa.post(&format!("{d}/_api/collection"), json!({"name": "onlyHere"}));
+
+    let t = Instant::now();
+    let r = sync(&fa, db, &l, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    eprintln!("full sync of 100,000+ documents: {:?}", t.elapsed());
+    let names: Vec<&str> = r.body["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"docs") && names.contains(&"_graphs"));
+    assert!(
+        !names.contains(&"_jobs"),
+        "foxx queues are left out by default"
+    );
+    let tick: u64 = r.body["lastLogTick"].as_str().unwrap().parse().unwrap();
+    assert!(tick > 0);
+    for c in ["docs", "edges", "auto", "_graphs"] {
+        assert_eq!(fingerprint(&la, db, c), fingerprint(&fa, db, c), "{c}");
+    }
+    let fnames = collection_names(&fa, db);
+    assert!(!fnames.contains(&"_jobs".to_string()));
+    assert!(
+        fnames.contains(&"onlyHere".to_string()),
+        "collections the leader does not have are left alone"
+    );
+    assert_eq!(fa.get(&format!("{d}/_api/document/docs/stale")).status, 404);
+    let doc = fa.get(&format!("{d}/_api/document/docs/k000003"));
+    assert_eq!(
+        doc.body,
+        la.get(&format!("{d}/_api/document/docs/k000003")).body
+    );
+    // the follower knows the leader's users now (the _system database was not synced: alice is absent)
+    assert_eq!(
+        fa.as_user("alice", "wonderland")
+            .get("/_api/version")
+            .status,
+        401
+    );
+    let st = state(&fa, db);
+    assert_eq!(st["state"]["phase"], "inactive");
+    assert_eq!(st["state"]["lastError"]["errorNum"], 0);
+    assert!(
+        st["state"]["progress"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("finished")
+    );
+
+    // with the foxx queues
+    let r = sync(&fa, db, &l, json!({"includeFoxxQueues": true}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(fingerprint(&la, db, "_jobs"), fingerprint(&fa, db, "_jobs"));
+
+    // _system with its users: afterwards alice can log in on the follower
+    let r = sync(&fa, "_system", &l, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        fa.as_user("alice", "wonderland")
+            .get("/_api/version")
+            .status,
+        200
+    );
+}
+
+#[test]
+fn incremental_sync_fetches_only_what_differs() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    let db = "inc";
+    la.post("/_api/database", json!({"name": db}));
+    fa.post("/_api/database", json!({"name": db}));
+    let d = "/_db/inc";
+    la.post(&format!("{d}/_api/collection"), json!({"name": "c"}));
+    la.post(
+        &format!("{d}/_api/index?collection=c"),
+        json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    );
+    insert_many(
+        &la,
+        db,
+        "c",
+        (0..12_000)
+            .map(|i| json!({"_key": format!("k{i:05}"), "u": i, "v": "x"}))
+            .collect(),
+    );
+    let written = |fa: &Api| state(fa, db)["state"]["totalDocuments"].as_u64().unwrap();
+    let removed = |fa: &Api| state(fa, db)["state"]["totalRemovals"].as_u64().unwrap();
+    let inc = json!({"incremental": true});
+    let same = |fa: &Api| assert_eq!(fingerprint(&la, db, "c"), fingerprint(fa, db, "c"));
+
+    // empty follower: everything comes over
+    let r = sync(&fa, db, &l, inc.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    same(&fa);
+    assert_eq!(written(&fa), 12_000);
+
+    // the same: nothing travels
+    let before = written(&fa);
+    assert_eq!(sync(&fa, db, &l, inc.clone()).status, 200);
+    same(&fa);
+    assert_eq!(
+        written(&fa) - before,
+        0,
+        "an unchanged collection transfers no documents"
+    );
+
+    // fewer on the follower
+    for i in (0..12_000).step_by(100) {
+        fa.delete(&format!("{d}/_api/document/c/k{i:05}"));
+    }
+    let before = written(&fa);
+    assert_eq!(sync(&fa, db, &l, inc.clone()).status, 200);
+    same(&fa);
+    assert_eq!(written(&fa) - before, 120);
+
+    // more on the follower (before, inside and after the leader's key range)
+    insert_many(
+        &fa,
+        db,
+        "c",
+        vec![
+            json!({"_key": "a-first", "u": -100}),
+            json!({"_key": "k05000x", "u": -101}),
+            json!({"_key": "zzz", "u": -102}),
+        ],
+    );
+    let (before, rem) = (written(&fa), removed(&fa));
+    assert_eq!(sync(&fa, db, &l, inc.clone()).status, 200);
+    same(&fa);
+    assert_eq!(written(&fa) - before, 0);
+    assert_eq!(removed(&fa) - rem, 3);
+
+    // different values under the same keys
+    for i in 0..50 {
+        fa.patch(
+            &format!("{d}/_api/document/c/k{:05}", i * 200),
+            json!({"v": "changed"}),
+        );
+    }
+    let before = written(&fa);
+    assert_eq!(sync(&fa, db, &l, inc.clone()).status, 200);
+    same(&fa);
+    assert_eq!(written(&fa) - before, 50);
+
+    // different keys: the follower's collection holds other documents entirely
+    fa.put(&format!("{d}/_api/collection/c/truncate"), json!({}));
+    insert_many(
+        &fa,
+        db,
+        "c",
+        (0..500)
+            .map(|i| json!({"_key": format!("other{i}"), "u": -1000 - i}))
+            .collect(),
+    );
+    assert_eq!(sync(&fa, db, &l, inc.clone()).status, 200);
+    same(&fa);
+
+    // unique values swapped between two documents on the leader
+    la.patch(&format!("{d}/_api/document/c/k00001"), json!({"u": -1}));
+    la.patch(&format!("{d}/_api/document/c/k00002"), json!({"u": 1}));
+    la.patch(&format!("{d}/_api/document/c/k00001"), json!({"u": 2}));
+    let r = sync(&fa, db, &l, inc.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    same(&fa);
+    assert_eq!(fa.get(&format!("{d}/_api/document/c/k00001")).body["u"], 2);
+
+    // the leader's collection emptied
+    la.put(&format!("{d}/_api/collection/c/truncate"), json!({}));
+    assert_eq!(sync(&fa, db, &l, inc).status, 200);
+    same(&fa);
+}
+
+#[test]
+fn restrictions_system_collections_and_skip_create_drop() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    for c in ["a", "b", "c"] {
+        la.post("/_api/collection", json!({"name": c}));
+        insert_many(&la, "_system", c, vec![json!({"_key": "x"})]);
+    }
+    la.post(
+        "/_api/collection",
+        json!({"name": "_jobs", "isSystem": true}),
+    );
+    let has = |name: &str| collection_names(&fa, "_system").contains(&name.to_string());
+    let r = sync(
+        &fa,
+        "_system",
+        &l,
+        json!({"restrictType": "include", "restrictCollections": ["a", "b"], "includeSystem": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["collections"].as_array().unwrap().len(), 2);
+    assert!(has("a") && has("b") && !has("c"));
+    fa.delete("/_api/collection/a");
+    fa.delete("/_api/collection/b");
+    let r = sync(
+        &fa,
+        "_system",
+        &l,
+        json!({"restrictType": "exclude", "restrictCollections": ["a"], "includeSystem": false}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!has("a") && has("b") && has("c") && !has("_jobs"));
+    // includeFoxxQueues brings _jobs along
+    let r = sync(
+        &fa,
+        "_system",
+        &l,
+        json!({"includeFoxxQueues": true, "restrictType": "include", "restrictCollections": ["_jobs"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(has("_jobs"));
+    // skipCreateDrop: existing collections are filled, missing ones are an error
+    let r = sync(
+        &fa,
+        "_system",
+        &l,
+        json!({"skipCreateDrop": true, "restrictType": "include", "restrictCollections": ["b"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = sync(
+        &fa,
+        "_system",
+        &l,
+        json!({"skipCreateDrop": true, "restrictType": "include", "restrictCollections": ["a"]}),
+    );
+    assert_error(&r, 404, 1203);
+    // invalid restrictions
+    assert_error(
+        &sync(&fa, "_system", &l, json!({"restrictType": "include"})),
+        400,
+        1410,
+    );
+    assert_error(
+        &sync(
+            &fa,
+            "_system",
+            &l,
+            json!({"restrictType": "sometimes", "restrictCollections": ["a"]}),
+        ),
+        400,
+        1410,
+    );
+}
+
+#[test]
+fn applier_configuration_is_validated_merged_and_keeps_secrets() {
+    let f = Server::start(&[]);
+    let fa = Api::new(&f);
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/arangodb/replication-applier-config-get.3.11.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let got = fa.get("/_api/replication/applier-config");
+    assert_eq!(got.status, 200);
+    let ours: Vec<&String> = got.body.as_object().unwrap().keys().collect();
+    let theirs: Vec<&String> = fixture.as_object().unwrap().keys().collect();
+    assert_eq!(ours, theirs, "same attributes in the same order");
+    for (k, v) in fixture.as_object().unwrap() {
+        if k != "endpoint" && k != "database" && k != "username" {
+            assert_eq!(&got.body[k], v, "default of {k}");
+        }
+    }
+    let put = fa.put(
+        "/_api/replication/applier-config",
+        json!({"endpoint": "tcp://127.0.0.1:1", "username": "replicator", "password": "s3cret!",
+               "chunkSize": 4194304, "autoStart": false}),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert!(!put.body.to_string().contains("s3cret"));
+    let put2 = fa.put("/_api/replication/applier-config", json!({"verbose": true}));
+    assert_eq!(
+        put2.body["chunkSize"], 4194304,
+        "merged into the stored configuration"
+    );
+    assert_eq!(put2.body["username"], "replicator");
+    assert_eq!(put2.body["verbose"], true);
+    for bad in [
+        json!({"chunkSize": "x"}),
+        json!({"autoResync": "yes"}),
+        json!({"restrictType": "include"}),
+        json!({"endpoint": "nonsense"}),
+        json!({"connectTimeout": -1}),
+        json!({"noSuchAttribute": true}),
+    ] {
+        let r = fa.put("/_api/replication/applier-config", bad.clone());
+        assert_error(&r, 400, 1410);
+        assert!(
+            r.body["errorMessage"].as_str().unwrap().contains('<'),
+            "{bad}: names the attribute"
+        );
+    }
+    assert_error(
+        &fa.req(
+            Method::PUT,
+            "/_api/replication/applier-config",
+            Some("{nope"),
+            &[],
+        ),
+        400,
+        600,
+    );
+    assert_eq!(fa.get("/_api/replication/applier-config").body, put2.body);
+    assert_error(
+        &fa.get("/_api/replication/applier-config?global=true"),
+        501,
+        9,
+    );
+    // persisted across a restart, and the password is not in the server's output
+    let mut f = f;
+    let dir = f.keep_dir().unwrap();
+    f.terminate();
+    let f2 = Server::start_in(dir.path(), &[]);
+    let fa2 = Api::new(&f2);
+    assert_eq!(fa2.get("/_api/replication/applier-config").body, put2.body);
+    let st = fa2.get("/_api/replication/applier-state").body.to_string();
+    assert!(!st.contains("s3cret"));
+    // forget: back to defaults
+    let r = fa2.delete("/_api/replication/applier-state");
+    assert_eq!(r.status, 200);
+    assert!(
+        fa2.get("/_api/replication/applier-config")
+            .body
+            .get("endpoint")
+            .is_none()
+    );
+}
+
+#[test]
+fn failures_are_clear_and_leave_the_follower_usable() {
+    let mut l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    la.post("/_api/database", json!({"name": "d"}));
+    fa.post("/_api/database", json!({"name": "d"}));
+    la.post("/_db/d/_api/collection", json!({"name": "big"}));
+    insert_many(
+        &la,
+        "d",
+        "big",
+        (0..60_000)
+            .map(|i| json!({"_key": format!("b{i:06}"), "pad": "p".repeat(100)}))
+            .collect(),
+    );
+    // wrong password: a 401 from the leader, said so
+    let r = sync(&fa, "d", &l, json!({"password": "wrong"}));
+    assert_error(&r, 500, 1402);
+    assert!(r.body["errorMessage"].as_str().unwrap().contains("401"));
+    assert!(!r.body["errorMessage"].as_str().unwrap().contains("wrong"));
+    // the follower itself as leader
+    assert_error(&sync(&fa, "d", &f, json!({})), 500, 1405);
+    // a database the follower does not have / the leader does not have
+    assert_error(&sync(&fa, "nope", &l, json!({})), 404, 1228);
+    fa.post("/_api/database", json!({"name": "onlyfollower"}));
+    let r = sync(&fa, "onlyfollower", &l, json!({}));
+    assert_error(&r, 500, 1402);
+    // no endpoint, bad attributes
+    let r = fa.put("/_db/d/_api/replication/sync", json!({"username": "root"}));
+    assert_error(&r, 400, 400);
+    assert_error(
+        &sync(&fa, "d", &l, json!({"incremental": "yes"})),
+        400,
+        1410,
+    );
+    // an unreachable leader: retried, then 1400
+    let t = Instant::now();
+    let r = fa.put(
+        "/_db/d/_api/replication/sync",
+        json!({"endpoint": "tcp://127.0.0.1:1", "maxConnectRetries": 2, "connectionRetryWaitTime": 0.1}),
+    );
+    assert_error(&r, 500, 1400);
+    assert!(t.elapsed() >= Duration::from_millis(200));
+
+    // a second sync while one runs: 1411
+    let job = fa.req(
+        Method::PUT,
+        "/_db/d/_api/replication/sync",
+        Some(&json!({"endpoint": endpoint(&l), "username": "root", "password": "pw", "chunkSize": 16384}).to_string()),
+        &[("x-arango-async", "store")],
+    );
+    assert_eq!(job.status, 202);
+    let id = job.header("x-arango-async-id").unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(50));
+    let second = sync(&fa, "d", &l, json!({}));
+    assert_error(&second, 400, 1411);
+    assert_error(
+        &fa.put(
+            "/_db/d/_api/replication/applier-config",
+            json!({"verbose": true}),
+        ),
+        400,
+        1411,
+    );
+    let done = wait_job(&fa, "d", &id);
+    assert_eq!(done.status, 200, "{}", done.body);
+
+    // the leader dies during a sync: a clear error, a usable follower, and a later sync succeeds
+    let job = fa.req(
+        Method::PUT,
+        "/_db/d/_api/replication/sync",
+        Some(
+            &json!({"endpoint": endpoint(&l), "username": "root", "password": "pw",
+                     "chunkSize": 16384, "maxConnectRetries": 1, "connectionRetryWaitTime": 0.2,
+                     "connectTimeout": 1, "requestTimeout": 5})
+            .to_string(),
+        ),
+        &[("x-arango-async", "store")],
+    );
+    let id = job.header("x-arango-async-id").unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(30));
+    let dir = l.keep_dir().unwrap();
+    l.kill9();
+    let failed = wait_job(&fa, "d", &id);
+    if failed.status != 200 {
+        assert_error(&failed, 500, 1400);
+        let st = state(&fa, "d");
+        assert_eq!(st["state"]["lastError"]["errorNum"], 1400);
+    }
+    assert_eq!(fa.get("/_db/d/_api/collection").status, 200);
+    assert_eq!(
+        fa.post("/_db/d/_api/collection", json!({"name": "mine"}))
+            .status,
+        200
+    );
+    let l2 = Server::start_in(dir.path(), &[]);
+    let r = sync(&fa, "d", &l2, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        fingerprint(&Api::new(&l2), "d", "big"),
+        fingerprint(&fa, "d", "big")
+    );
+}
+
+fn wait_job(api: &Api, db: &str, id: &str) -> Resp {
+    for _ in 0..3000 {
+        let r = api.req(Method::PUT, &format!("/_db/{db}/_api/job/{id}"), None, &[]);
+        if r.status != 204 {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("job {id} did not finish");
+}
+
+#[test]
+fn a_follower_killed_during_a_sync_syncs_again_after_restart() {
+    let l = Server::start(&[]);
+    let mut f = Server::start(&[]);
+    let la = Api::new(&l);
+    la.post("/_api/collection", json!({"name": "c"}));
+    la.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    );
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..50_000)
+            .map(|i| json!({"_key": format!("c{i:06}"), "u": i, "pad": "q".repeat(80)}))
+            .collect(),
+    );
+    let fa = Api::new(&f);
+    let job = fa.req(
+        Method::PUT,
+        "/_api/replication/sync",
+        Some(&json!({"endpoint": endpoint(&l), "username": "root", "password": "pw", "chunkSize": 16384, "includeSystem": false}).to_string()),
+        &[("x-arango-async", "store")],
+    );
+    assert_eq!(job.status, 202);
+    std::thread::sleep(Duration::from_millis(150));
+    let dir = f.keep_dir().unwrap();
+    f.kill9();
+    let f2 = Server::start_in(dir.path(), &[]);
+    let fa2 = Api::new(&f2);
+    for incremental in [false, true] {
+        let r = sync(
+            &fa2,
+            "_system",
+            &l,
+            json!({"incremental": incremental, "includeSystem": false}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            fingerprint(&la, "_system", "c"),
+            fingerprint(&fa2, "_system", "c")
+        );
+    }
+}
