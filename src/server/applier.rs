@@ -258,6 +258,12 @@ async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult
             Ok(res) => {
                 s.total_documents += res.applied.written();
                 s.total_removals += res.applied.removed;
+                // the sync's time: waiting for the leader vs. everything else
+                let wait = res.leader_wait.as_secs_f64();
+                s.total_fetch_time += wait;
+                s.fetch_count += 1;
+                s.total_apply_time += (res.elapsed.as_secs_f64() - wait).max(0.0);
+                s.apply_count += 1;
                 tracing::info!(
                     "initial sync of database '{db}' from {}: {} documents in {:.1} s",
                     config.endpoint,

@@ -4,7 +4,9 @@
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::follower::{Applied, Documents, Follower, LocalCollection};
 use crate::server::Shared;
-use crate::store::{CollectionOptions, PropertiesChange, ReplicaOp, stored_rev};
+use crate::store::{
+    CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout, stored_rev,
+};
 use serde_json::{Map, Value};
 
 /// The local store as a follower.
@@ -20,11 +22,44 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Parses a dump body: bare documents or `{"type":2300,"data":…}` envelopes; removal envelopes
-/// (`2302`, from old leaders) become removals.
-fn parse_lines(body: &[u8]) -> ArangoResult<Vec<ReplicaOp>> {
+/// (`2302`, from old leaders) become removals. Documents already laid out as the store keeps them are
+/// only checked, not parsed, and stored as they came (`with_values`: parse them anyway, for unique
+/// indexes).
+fn parse_lines(
+    body: &bytes::Bytes,
+    collection: &str,
+    with_values: bool,
+) -> ArangoResult<Vec<ReplicaOp>> {
     let mut ops = Vec::new();
-    for line in body.split(|b| *b == b'\n') {
+    let mut start = 0;
+    while start < body.len() {
+        let end = body[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(body.len(), |p| start + p);
+        let line = &body[start..end];
+        let range = (start, end);
+        start = end + 1;
         if line.len() < 2 {
+            continue;
+        }
+        if let Some((key, rev)) = check_stored_layout(line, collection) {
+            let doc = if with_values {
+                Some(serde_json::from_slice(line).map_err(|e| {
+                    ArangoError::with_message(
+                        codes::REPLICATION_INVALID_RESPONSE,
+                        format!("invalid dump line from the leader: {e}"),
+                    )
+                })?)
+            } else {
+                None
+            };
+            ops.push(ReplicaOp::Raw(RawReplica {
+                line: body.slice(range.0..range.1),
+                key,
+                rev,
+                doc,
+            }));
             continue;
         }
         let v: Map<String, Value> = serde_json::from_slice(line).map_err(|e| {
@@ -185,8 +220,10 @@ impl Follower for LocalFollower {
     ) -> ArangoResult<Applied> {
         let (st, db2, coll) = (self.st.clone(), db.to_string(), collection.to_string());
         let stats = blocking(move || {
+            let def = st.store.collection(&db2, &coll)?;
+            let unique = def.indexes.iter().any(|i| i.unique);
             let ops = match docs {
-                Documents::Lines(body) => parse_lines(&body)?,
+                Documents::Lines(body) => parse_lines(&body, &def.name, unique)?,
                 Documents::Parsed(v) => v
                     .into_iter()
                     .map(|d| match d {

@@ -36,6 +36,12 @@ pub(crate) trait DocAccess {
     fn exists(&self, cid: u64, key: &str) -> ArangoResult<bool> {
         Ok(self.get(cid, key)?.is_some())
     }
+    /// Stores a document and returns the version it replaced (one tree walk where the storage allows).
+    fn put_replacing(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<Option<Vec<u8>>> {
+        let old = self.get(cid, key)?;
+        self.put(cid, key, doc)?;
+        Ok(old)
+    }
     /// Stores a document only if its key is free; `false` (and nothing changed) if it exists.
     fn put_new(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<bool> {
         if self.exists(cid, key)? {
@@ -214,6 +220,17 @@ impl DocRenderer {
 /// The `_rev` of a stored document, read without parsing it: stored documents have `_rev` right after
 /// `_key`, `_id` (and `_from`/`_to`), and an unescaped `,"_rev":"` can only appear at the top level.
 pub fn stored_rev(bytes: &[u8]) -> Option<&str> {
+    // the common layout first: `{"_key":"<k>","_id":"<c>/<k>","_rev":"<r>"` (keys and names need no
+    // escaping, so the first quotes end the values)
+    if let Some(rest) = bytes.strip_prefix(br#"{"_key":""#)
+        && let Some(k) = rest.iter().position(|b| *b == b'"')
+        && let Some(rest) = rest[k + 1..].strip_prefix(br#","_id":""#)
+        && let Some(i) = rest.iter().position(|b| *b == b'"')
+        && let Some(rest) = rest[i + 1..].strip_prefix(br#","_rev":""#)
+        && let Some(r) = rest.iter().position(|b| *b == b'"')
+    {
+        return std::str::from_utf8(&rest[..r]).ok();
+    }
     const PAT: &[u8] = br#","_rev":""#;
     let at = bytes.windows(PAT.len()).position(|w| w == PAT)? + PAT.len();
     let len = bytes[at..].iter().position(|b| *b == b'"')?;
@@ -887,6 +904,109 @@ pub(crate) fn apply_replica(
         ..WriteOptions::default()
     };
     insert(acc, coll, clock, Value::Object(doc), &opts)?;
+    let outcome = if existing.is_some() {
+        ReplicaOutcome::Replaced
+    } else {
+        ReplicaOutcome::Inserted
+    };
+    Ok((outcome, removed))
+}
+
+/// A leader's document line checked on the caller's thread, ready for the writer to store as it is.
+#[derive(Debug, Clone)]
+pub struct RawReplica {
+    /// The line (a slice of the response body), which is also the stored form.
+    pub line: bytes::Bytes,
+    pub key: String,
+    pub rev: String,
+    /// The parsed document, for collections whose unique indexes need its values.
+    pub doc: Option<Map<String, Value>>,
+}
+
+/// Checks that `line` is one JSON object laid out as this store keeps documents —
+/// `{"_key":"<key>","_id":"<collection>/<key>","_rev":"<rev>",…}` — which is how ArangoDB and
+/// arangorepl leaders dump them. `None` when it is laid out otherwise (the caller then parses it).
+pub fn check_stored_layout(line: &[u8], collection: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix(br#"{"_key":""#)?;
+    let kend = rest.iter().position(|b| *b == b'"')?;
+    let key = std::str::from_utf8(&rest[..kend]).ok()?;
+    if key.contains('\\') || validate_key(key).is_err() {
+        return None;
+    }
+    let rest = rest[kend + 1..].strip_prefix(br#","_id":"#)?;
+    let quoted = serde_json::to_string(&format!("{collection}/{key}")).ok()?;
+    let rest = rest.strip_prefix(quoted.as_bytes())?;
+    let rest = rest.strip_prefix(br#","_rev":""#)?;
+    let rend = rest.iter().position(|b| *b == b'"')?;
+    let rev = std::str::from_utf8(&rest[..rend]).ok()?;
+    rev_from_string(rev)?;
+    if !matches!(rest.get(rend + 1), Some(b',' | b'}')) {
+        return None;
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).ok()?;
+    Some((key.to_string(), rev.to_string()))
+}
+
+/// Applies a checked line like [`apply_replica`], storing its bytes without re-serializing them.
+pub(crate) fn apply_replica_raw(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    clock: &Clock,
+    r: RawReplica,
+) -> ArangoResult<(ReplicaOutcome, u64)> {
+    let unique = coll.indexes.iter().any(|i| i.unique);
+    let existing = if unique {
+        acc.get(coll.id, &r.key)?
+    } else {
+        // without unique indexes the write itself tells what was there (one tree walk, not two)
+        let old = acc.put_replacing(coll.id, &r.key, &r.line)?;
+        if let Some(o) = &old
+            && stored_rev(o) == Some(r.rev.as_str())
+        {
+            if o.as_slice() != &r.line[..] {
+                acc.put(coll.id, &r.key, o)?;
+            }
+            return Ok((ReplicaOutcome::Unchanged, 0));
+        }
+        old
+    };
+    if unique
+        && let Some(old) = &existing
+        && stored_rev(old) == Some(r.rev.as_str())
+    {
+        return Ok((ReplicaOutcome::Unchanged, 0));
+    }
+    if let Some(v) = rev_from_string(&r.rev) {
+        clock.observe(v);
+    }
+    let mut removed = 0;
+    if unique {
+        let doc = match r.doc {
+            Some(d) => d,
+            None => parse_doc(&r.line)?,
+        };
+        let new = unique_keys(coll, Some(&doc));
+        let old_doc = existing.as_deref().map(parse_doc).transpose()?;
+        let old = unique_keys(coll, old_doc.as_ref());
+        for (idx, nk) in coll.indexes.iter().filter(|i| i.unique).zip(&new) {
+            let Some(nk) = nk else { continue };
+            if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
+                && other != r.key
+            {
+                remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
+                removed += 1;
+            }
+        }
+        write_unique(acc, coll, &r.key, &new, &old)?;
+        acc.put(coll.id, &r.key, &r.line)?;
+    }
+    if existing.is_none() {
+        let mut stats = acc.stats(coll.id)?;
+        keygen::track(&coll.key_options, &mut stats.last_value, &r.key);
+        stats.count += 1;
+        acc.set_stats(coll.id, stats)?;
+    }
+    acc.log_doc(coll, marker::DOCUMENT_UPSERT, r.line.to_vec())?;
     let outcome = if existing.is_some() {
         ReplicaOutcome::Replaced
     } else {

@@ -23,7 +23,8 @@ pub use catalog::{
     KeyOptions, PropertiesChange,
 };
 pub use docs::{
-    CollStats, DocRenderer, DocResult, OverwriteMode, ReplicaOutcome, WriteOptions, stored_rev,
+    CollStats, DocRenderer, DocResult, OverwriteMode, RawReplica, ReplicaOutcome, WriteOptions,
+    check_stored_layout, stored_rev,
 };
 pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;
@@ -1000,6 +1001,25 @@ impl Store {
                             ReplicaOutcome::Unchanged => st.unchanged += 1,
                         }
                     }
+                    ReplicaOp::Raw(r) if def.ctype == catalog::CollectionType::Document => {
+                        let (outcome, removed) = docs::apply_replica_raw(ctx, &def, clock, r)?;
+                        st.removed += removed;
+                        match outcome {
+                            ReplicaOutcome::Inserted => st.inserted += 1,
+                            ReplicaOutcome::Replaced => st.replaced += 1,
+                            ReplicaOutcome::Unchanged => st.unchanged += 1,
+                        }
+                    }
+                    ReplicaOp::Raw(r) => {
+                        let doc = docs::parse_doc(&r.line)?;
+                        let (outcome, removed) = docs::apply_replica(ctx, &def, clock, doc)?;
+                        st.removed += removed;
+                        match outcome {
+                            ReplicaOutcome::Inserted => st.inserted += 1,
+                            ReplicaOutcome::Replaced => st.replaced += 1,
+                            ReplicaOutcome::Unchanged => st.unchanged += 1,
+                        }
+                    }
                     ReplicaOp::Remove(key) => {
                         match docs::remove(ctx, &def, &Value::String(key), &WriteOptions::default())
                         {
@@ -1250,6 +1270,8 @@ impl DocOp {
 pub enum ReplicaOp {
     /// Insert or replace with the leader's `_key` and `_rev`.
     Upsert(serde_json::Map<String, Value>),
+    /// Insert or replace with a line already checked by [`docs::check_stored_layout`], stored as it is.
+    Raw(RawReplica),
     /// Remove by key (a missing document is fine).
     Remove(String),
 }

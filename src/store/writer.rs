@@ -439,6 +439,13 @@ impl DocAccess for WriteCtx<'_> {
             .map_err(storage)?;
         Ok(())
     }
+    fn put_replacing(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<Option<Vec<u8>>> {
+        Ok(self
+            .docs_mut()?
+            .insert(doc_key(cid, key).as_slice(), doc)
+            .map_err(storage)?
+            .map(|g| g.value().to_vec()))
+    }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
         self.docs_mut()?
             .remove(doc_key(cid, key).as_slice())
