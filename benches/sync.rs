@@ -56,8 +56,11 @@ fn cpu_secs(pid: u32) -> f64 {
 fn main() {
     let docs = env_usize("BENCH_DOCS", 1_000_000);
     let per = docs / COLLECTIONS.len();
-    let (mut leader, lep, _ld) = start_server(&[]);
-    let (mut follower, fep, _fd) = start_server(&[]);
+    // BENCH_SERVER_ARGS: extra options for both servers (e.g. "--store.cache-size 268435456")
+    let extra = std::env::var("BENCH_SERVER_ARGS").unwrap_or_default();
+    let extra: Vec<&str> = extra.split_whitespace().collect();
+    let (mut leader, lep, _ld) = start_server(&extra);
+    let (mut follower, fep, _fd) = start_server(&extra);
     let mut l = Client::new(&lep);
     for c in COLLECTIONS {
         l.send("POST", "/_api/collection", &format!(r#"{{"name":"{c}"}}"#));
