@@ -247,7 +247,12 @@ async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult
         }
         let report = {
             let (slot, db, verbose) = (slot.clone(), db.clone(), config.verbose);
-            move |text: String| progress(&slot, &db, verbose, text)
+            let stats = leader.stats.clone();
+            move |text: String| {
+                lock(&slot.state).failed_connects =
+                    stats.consecutive_failures.load(Ordering::Relaxed);
+                progress(&slot, &db, verbose, text)
+            }
         };
         let r = initial_sync(&follower, &leader, &config, &report).await;
         let mut s = lock(&slot.state);
