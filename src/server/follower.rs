@@ -296,10 +296,7 @@ impl Follower for LocalFollower {
                     }
                 }
             };
-            match &after {
-                Some(a) => snap.for_each_raw_from(def.id, a, false, &mut visit)?,
-                None => snap.for_each_raw(def.id, &mut visit)?,
-            }
+            snap.for_each_raw_from(def.id, after.as_deref().unwrap_or(""), false, &mut visit)?;
             match err {
                 Some(e) => Err(e),
                 None => Ok(out),

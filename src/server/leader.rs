@@ -312,6 +312,18 @@ fn ttl_of(body: &Bytes) -> Result<Option<Duration>, ApiError> {
     }
 }
 
+/// Records the follower named in the request's `serverId`/`syncerId`/`clientInfo` as served `tick`.
+pub fn track(st: &Shared, ctx: &Ctx, p: &Params, tick: u64) {
+    st.leader.track_client(
+        &st.store,
+        &ctx.db,
+        p.str("serverId"),
+        p.str("syncerId"),
+        p.str("clientInfo"),
+        tick,
+    );
+}
+
 fn batch_id(p: &Params) -> Result<Option<u64>, ApiError> {
     p.u64("batchId")
 }
@@ -452,14 +464,7 @@ async fn create_batch(st: &Shared, ctx: &Ctx, p: &Params, body: &Bytes) -> ApiRe
     let ttl = ttl_of(body)?.unwrap_or(DEFAULT_TTL);
     let s = st.clone();
     let batch = blocking(move || s.leader.create_batch(&s.store, ttl).map_err(|e| e.0)).await?;
-    st.leader.track_client(
-        &st.store,
-        &ctx.db,
-        p.str("serverId"),
-        p.str("syncerId"),
-        p.str("clientInfo"),
-        batch.tick,
-    );
+    track(st, ctx, p, batch.tick);
     let resp = BatchCreated {
         id: batch.id.to_string(),
         last_tick: Tick(batch.tick),
@@ -487,14 +492,7 @@ fn extend_batch(st: &Shared, ctx: &Ctx, id: &str, p: &Params, body: &Bytes) -> A
         return Err(batch_not_found("batch not found (it may have expired)"));
     }
     if let Some(b) = st.leader.batch(&st.store, id) {
-        st.leader.track_client(
-            &st.store,
-            &ctx.db,
-            p.str("serverId"),
-            p.str("syncerId"),
-            p.str("clientInfo"),
-            b.tick,
-        );
+        track(st, ctx, p, b.tick);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -669,12 +667,10 @@ async fn dump(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
                 }
             }
         };
-        match &cursor.after {
-            Some(after) => batch
-                .snapshot
-                .for_each_raw_from(def.id, after, false, &mut visit)?,
-            None => batch.snapshot.for_each_raw(def.id, &mut visit)?,
-        }
+        let after = cursor.after.as_deref().unwrap_or("");
+        batch
+            .snapshot
+            .for_each_raw_from(def.id, after, false, &mut visit)?;
         if let Some(e) = err {
             return Err(e);
         }
@@ -905,12 +901,10 @@ async fn keys_chunk(st: &Shared, ctx: &Ctx, id: &str, p: &Params, body: &Bytes) 
             // paged answers stop after about 8 MiB; the follower asks again with a larger offset
             !(offset.is_some() && out.len() >= DOCS_RESPONSE_LIMIT)
         };
-        match &low {
-            Some(l) => batch
-                .snapshot
-                .for_each_raw_from(def.id, l, true, &mut visit)?,
-            None => batch.snapshot.for_each_raw(def.id, &mut visit)?,
-        }
+        let low = low.as_deref().unwrap_or("");
+        batch
+            .snapshot
+            .for_each_raw_from(def.id, low, true, &mut visit)?;
         if let Some(e) = err {
             return Err(e);
         }

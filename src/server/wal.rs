@@ -222,14 +222,7 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
             _ => break read,
         }
     };
-    st.leader.track_client(
-        &st.store,
-        &ctx.db,
-        p.str("serverId"),
-        p.str("syncerId"),
-        p.str("clientInfo"),
-        from,
-    );
+    crate::server::leader::track(st, ctx, p, from);
     let last_tick = st.store.last_tick();
     let from_present = from >= st.store.log_floor();
     let check_more = read.last_included > 0 && read.last_included < last_tick;

@@ -993,32 +993,14 @@ impl Store {
             for op in ops {
                 match op {
                     ReplicaOp::Upsert(doc) => {
-                        let (outcome, removed) = docs::apply_replica(ctx, &def, clock, doc)?;
-                        st.removed += removed;
-                        match outcome {
-                            ReplicaOutcome::Inserted => st.inserted += 1,
-                            ReplicaOutcome::Replaced => st.replaced += 1,
-                            ReplicaOutcome::Unchanged => st.unchanged += 1,
-                        }
+                        st.count(docs::apply_replica(ctx, &def, clock, doc)?);
                     }
                     ReplicaOp::Raw(r) if def.ctype == catalog::CollectionType::Document => {
-                        let (outcome, removed) = docs::apply_replica_raw(ctx, &def, clock, r)?;
-                        st.removed += removed;
-                        match outcome {
-                            ReplicaOutcome::Inserted => st.inserted += 1,
-                            ReplicaOutcome::Replaced => st.replaced += 1,
-                            ReplicaOutcome::Unchanged => st.unchanged += 1,
-                        }
+                        st.count(docs::apply_replica_raw(ctx, &def, clock, r)?);
                     }
                     ReplicaOp::Raw(r) => {
                         let doc = docs::parse_doc(&r.line)?;
-                        let (outcome, removed) = docs::apply_replica(ctx, &def, clock, doc)?;
-                        st.removed += removed;
-                        match outcome {
-                            ReplicaOutcome::Inserted => st.inserted += 1,
-                            ReplicaOutcome::Replaced => st.replaced += 1,
-                            ReplicaOutcome::Unchanged => st.unchanged += 1,
-                        }
+                        st.count(docs::apply_replica(ctx, &def, clock, doc)?);
                     }
                     ReplicaOp::Remove(key) => {
                         match docs::remove(ctx, &def, &Value::String(key), &WriteOptions::default())
@@ -1284,6 +1266,17 @@ pub struct ReplicaStats {
     pub unchanged: u64,
     /// Removals, including local documents that stood in the way of a unique index value.
     pub removed: u64,
+}
+
+impl ReplicaStats {
+    fn count(&mut self, (outcome, removed): (ReplicaOutcome, u64)) {
+        self.removed += removed;
+        match outcome {
+            ReplicaOutcome::Inserted => self.inserted += 1,
+            ReplicaOutcome::Replaced => self.replaced += 1,
+            ReplicaOutcome::Unchanged => self.unchanged += 1,
+        }
+    }
 }
 
 /// Error 1228 for unknown databases, re-exported for the layers above.

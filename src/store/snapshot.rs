@@ -80,7 +80,8 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Like [`Snapshot::for_each_raw`], starting at the first key `>= from` (`inclusive`) or `> from`.
+    /// Like [`Snapshot::for_each_raw`], starting at the first key `>= from` (`inclusive`) or `> from`;
+    /// `from` "" starts at the beginning.
     pub fn for_each_raw_from(
         &self,
         cid: u64,
