@@ -3,6 +3,7 @@
 //! into a remote ArangoDB over HTTP can stand in its place — nothing here assumes the follower is local.
 
 use crate::error::ArangoResult;
+use crate::replication::wire::KeyRange;
 use bytes::Bytes;
 use serde_json::Value;
 use std::future::Future;
@@ -137,6 +138,15 @@ pub trait Follower: Send + Sync + 'static {
         after: Option<String>,
         limit: usize,
     ) -> impl Future<Output = ArangoResult<Vec<(String, String)>>> + Send;
+
+    /// The collection's keys cut into ranges of `chunk_size` keys with their chunk hashes, exactly as a
+    /// leader computes them for the keys protocol (see [`crate::replication::keys::RangeBuilder`]).
+    fn key_ranges(
+        &self,
+        db: &str,
+        collection: &str,
+        chunk_size: usize,
+    ) -> impl Future<Output = ArangoResult<Vec<KeyRange>>> + Send;
 
     /// Makes everything applied so far durable.
     fn flush(&self) -> impl Future<Output = ArangoResult<()>> + Send;

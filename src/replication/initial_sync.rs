@@ -19,6 +19,8 @@ const BATCH_TTL: u64 = 7200;
 /// Dump chunks grow by a quarter per request up to this size (ArangoDB: 10 MiB; smaller chunks keep
 /// the follower's transactions and memory small at no cost in speed).
 const MAX_DUMP_CHUNK: u64 = 4 << 20;
+/// Keys per range of the keys protocol (what ArangoDB's followers ask for).
+pub const KEYS_CHUNK: usize = 5000;
 /// Local keys are read in pages of this many during incremental sync.
 const LOCAL_PAGE: usize = 10_000;
 
@@ -432,9 +434,20 @@ async fn incremental_collection<F: Follower + Clone>(
             follower.truncate_collection(db, name).await?;
             return Ok((0u64, 0u64, 0u64));
         }
-        // the first local page is read while the leader computes its ranges
-        let mut local = LocalKeys::new(follower, db, name);
+        // the follower cuts its own keys into ranges while the leader computes its ranges: when they
+        // are the same, the collections are (the common case of an unchanged collection)
+        let mine = {
+            let (f, db, name) = (follower.clone(), db.clone(), name.to_string());
+            tokio::spawn(async move { f.key_ranges(&db, &name, KEYS_CHUNK).await })
+        };
         let ranges: Vec<KeyRange> = leader.key_ranges(&kid).await?;
+        let mine = mine.await.map_err(|e| {
+            ArangoError::internal(format!("reading local key ranges failed: {e}"))
+        })??;
+        if mine == ranges {
+            return Ok((ranges.len() as u64, 0, 0));
+        }
+        let mut local = LocalKeys::new(follower, db, name);
         let mut to_remove: Vec<String> = Vec::new();
         let (mut fetched, mut unequal) = (0u64, 0u64);
         for (i, range) in ranges.iter().enumerate() {

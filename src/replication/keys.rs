@@ -1,6 +1,7 @@
 //! The chunk hash of incremental sync by keys (spec §1.8, §7.2): both sides hash a key range the same
 //! way, so a follower can tell which chunks differ without fetching them.
 
+use crate::replication::wire::KeyRange;
 use xxhash_rust::xxh64::xxh64;
 
 /// The seed of VelocyPack's string hash.
@@ -47,6 +48,63 @@ impl ChunkHash {
     }
 }
 
+/// Cuts a key-ordered stream of `(key, rev)` pairs into ranges of `size` keys with their hashes, as a
+/// leader answers `GET /_api/replication/keys/<id>` (and as a follower checks its own copy).
+#[derive(Debug)]
+pub struct RangeBuilder {
+    size: usize,
+    ranges: Vec<KeyRange>,
+    low: String,
+    high: String,
+    n: usize,
+    h: ChunkHash,
+}
+
+impl RangeBuilder {
+    pub fn new(size: usize) -> Self {
+        RangeBuilder {
+            size: size.max(1),
+            ranges: Vec::new(),
+            low: String::new(),
+            high: String::new(),
+            n: 0,
+            h: ChunkHash::default(),
+        }
+    }
+
+    /// Adds the next document (keys must come in ascending byte order).
+    pub fn add(&mut self, key: &str, rev: &str) {
+        if self.n == 0 {
+            self.low = key.to_string();
+        }
+        self.h.add(key, rev);
+        self.n += 1;
+        if self.n == self.size {
+            self.ranges.push(KeyRange {
+                low: std::mem::take(&mut self.low),
+                high: key.to_string(),
+                hash: self.h.value().to_string(),
+            });
+            self.n = 0;
+            self.h = ChunkHash::default();
+        } else {
+            self.high.clear();
+            self.high.push_str(key);
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<KeyRange> {
+        if self.n > 0 {
+            self.ranges.push(KeyRange {
+                low: self.low,
+                high: self.high,
+                hash: self.h.value().to_string(),
+            });
+        }
+        self.ranges
+    }
+}
+
 /// The hash of a whole range of `(key, rev)` pairs.
 pub fn chunk_hash<'a>(docs: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
     let mut h = ChunkHash::default();
@@ -77,6 +135,24 @@ mod tests {
             chunk_hash([("2", "_gky3lJG--C"), ("1", "_gky3lJC---")]),
             4_456_567_171_705_816_812
         );
+    }
+
+    #[test]
+    fn ranges_have_size_keys_each_but_the_last() {
+        let keys: Vec<String> = (0..7).map(|i| format!("k{i}")).collect();
+        let mut b = RangeBuilder::new(3);
+        for k in &keys {
+            b.add(k, "_r");
+        }
+        let r = b.finish();
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].low.as_str(), r[0].high.as_str()), ("k0", "k2"));
+        assert_eq!((r[2].low.as_str(), r[2].high.as_str()), ("k6", "k6"));
+        assert_eq!(
+            r[1].hash,
+            chunk_hash(keys[3..6].iter().map(|k| (k.as_str(), "_r"))).to_string()
+        );
+        assert!(RangeBuilder::new(3).finish().is_empty());
     }
 
     #[test]

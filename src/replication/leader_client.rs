@@ -459,7 +459,8 @@ impl LeaderClient {
         self.json(
             Method::GET,
             &format!(
-                "/_api/replication/keys/{keys_id}?chunkSize=5000&serverId={}",
+                "/_api/replication/keys/{keys_id}?chunkSize={}&serverId={}",
+                crate::replication::initial_sync::KEYS_CHUNK,
                 self.own_server_id
             ),
             None,

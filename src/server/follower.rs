@@ -3,6 +3,8 @@
 
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::follower::{Applied, Documents, Follower, LocalCollection};
+use crate::replication::keys::RangeBuilder;
+use crate::replication::wire::KeyRange;
 use crate::server::Shared;
 use crate::store::{
     CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout, stored_rev,
@@ -300,6 +302,38 @@ impl Follower for LocalFollower {
             match err {
                 Some(e) => Err(e),
                 None => Ok(out),
+            }
+        })
+        .await
+    }
+
+    async fn key_ranges(
+        &self,
+        db: &str,
+        collection: &str,
+        chunk_size: usize,
+    ) -> ArangoResult<Vec<KeyRange>> {
+        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        blocking(move || {
+            let snap = st.store.snapshot()?;
+            let def = snap.catalog().collection(&db, &coll)?.clone();
+            let mut ranges = RangeBuilder::new(chunk_size);
+            let mut err = None;
+            snap.for_each_raw(def.id, |key, raw| match stored_rev(raw) {
+                Some(rev) => {
+                    ranges.add(key, rev);
+                    true
+                }
+                None => {
+                    err = Some(ArangoError::internal(format!(
+                        "stored document '{key}' has no _rev"
+                    )));
+                    false
+                }
+            })?;
+            match err {
+                Some(e) => Err(e),
+                None => Ok(ranges.finish()),
             }
         })
         .await

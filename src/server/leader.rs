@@ -8,9 +8,9 @@
 
 use crate::error::{ArangoError, codes};
 use crate::replication::filter::excluded;
-use crate::replication::keys::ChunkHash;
+use crate::replication::keys::RangeBuilder;
 use crate::replication::wire::{
-    self, BatchCreated, DatabaseInventory, FirstTick, InventoryCollection, KeyRange, KeysCreated,
+    self, BatchCreated, DatabaseInventory, FirstTick, InventoryCollection, KeysCreated,
     LoggerState, LoggerStateState, ReplicationClient, ServerInfo, TickRange,
 };
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json_or_empty, json};
@@ -765,47 +765,26 @@ async fn key_ranges(st: &Shared, ctx: &Ctx, id: &str, p: &Params) -> ApiResult {
     let (batch, def) = keys_context(st, ctx, id)?;
     let size = keys_chunk_size(p)?;
     let ranges = blocking(move || {
-        let mut ranges: Vec<KeyRange> = Vec::new();
-        let (mut low, mut high, mut n, mut h) =
-            (String::new(), String::new(), 0, ChunkHash::default());
+        let mut ranges = RangeBuilder::new(size);
         let mut err = None;
-        batch.snapshot.for_each_raw(def.id, |key, raw| {
-            let Some(rev) = stored_rev(raw) else {
-                err = Some(ArangoError::internal(format!(
-                    "stored document '{key}' has no _rev"
-                )));
-                return false;
-            };
-            if n == 0 {
-                low = key.to_string();
-            }
-            h.add(key, rev);
-            n += 1;
-            if n == size {
-                ranges.push(KeyRange {
-                    low: std::mem::take(&mut low),
-                    high: key.to_string(),
-                    hash: h.value().to_string(),
-                });
-                n = 0;
-                h = ChunkHash::default();
-            } else {
-                high.clear();
-                high.push_str(key);
-            }
-            true
-        })?;
-        if let Some(e) = err {
-            return Err(e);
+        batch
+            .snapshot
+            .for_each_raw(def.id, |key, raw| match stored_rev(raw) {
+                Some(rev) => {
+                    ranges.add(key, rev);
+                    true
+                }
+                None => {
+                    err = Some(ArangoError::internal(format!(
+                        "stored document '{key}' has no _rev"
+                    )));
+                    false
+                }
+            })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(ranges.finish()),
         }
-        if n > 0 {
-            ranges.push(KeyRange {
-                low,
-                high,
-                hash: h.value().to_string(),
-            });
-        }
-        Ok(ranges)
     })
     .await?;
     Ok(json(StatusCode::OK, &to_json(&ranges)))
