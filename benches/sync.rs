@@ -159,14 +159,17 @@ fn main() {
         "\"includeSystem\"",
         "\"incremental\":true,\"includeSystem\"",
     );
+    let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(lpid));
     let t = Instant::now();
     let (st, body) = f.send("PUT", "/_api/replication/sync", &inc_body);
     let inc = t.elapsed().as_secs_f64();
+    let (f_cpu, l_cpu) = (cpu_secs(fpid) - f_cpu, cpu_secs(lpid) - l_cpu);
     assert_eq!(st, 200, "sync: {}", String::from_utf8_lossy(&body));
     println!(
         "incremental re-sync of the unchanged {total} docs: {inc:.2} s ({:.1} % of the full sync)",
         inc / full * 100.0
     );
+    println!("  CPU during the incremental sync: follower {f_cpu:.2} s, leader {l_cpu:.2} s");
     let _ = leader.kill();
     let _ = follower.kill();
     let _ = leader.wait();
