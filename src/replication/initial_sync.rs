@@ -425,6 +425,12 @@ async fn incremental_collection<F: Follower + Clone>(
         "incremental sync of collection '{name}': fetching the leader's keys"
     ));
     let t0 = Instant::now();
+    // the follower cuts its own keys into ranges while the leader prepares and computes its ranges:
+    // when they are the same, so are the collections (the common case of an unchanged collection)
+    let mine = {
+        let (f, db, name) = (follower.clone(), db.clone(), name.to_string());
+        tokio::spawn(async move { f.key_ranges(&db, &name, KEYS_CHUNK).await })
+    };
     let keys = leader
         .create_keys(batch, ident, result.last_log_tick)
         .await?;
@@ -434,12 +440,6 @@ async fn incremental_collection<F: Follower + Clone>(
             follower.truncate_collection(db, name).await?;
             return Ok((0u64, 0u64, 0u64));
         }
-        // the follower cuts its own keys into ranges while the leader computes its ranges: when they
-        // are the same, the collections are (the common case of an unchanged collection)
-        let mine = {
-            let (f, db, name) = (follower.clone(), db.clone(), name.to_string());
-            tokio::spawn(async move { f.key_ranges(&db, &name, KEYS_CHUNK).await })
-        };
         let ranges: Vec<KeyRange> = leader.key_ranges(&kid).await?;
         let mine = mine.await.map_err(|e| {
             ArangoError::internal(format!("reading local key ranges failed: {e}"))

@@ -171,7 +171,22 @@ impl Follower for LocalFollower {
     ) -> ArangoResult<()> {
         let change = PropertiesChange::from_json(parameters)?;
         let (st, db, name) = (self.st.clone(), db.to_string(), name.to_string());
-        blocking(move || st.store.change_collection(&db, &name, change).map(|_| ())).await
+        blocking(move || {
+            // nothing to change: no catalog write, no marker
+            let def = st.store.collection(&db, &name)?;
+            let same = change.wait_for_sync.is_none_or(|w| w == def.wait_for_sync)
+                && change.schema.as_ref().is_none_or(|s| *s == def.schema)
+                && change.cache_enabled.is_none_or(|c| c == def.cache_enabled)
+                && change
+                    .computed_values
+                    .as_ref()
+                    .is_none_or(|c| *c == def.computed_values);
+            if same {
+                return Ok(());
+            }
+            st.store.change_collection(&db, &name, change).map(|_| ())
+        })
+        .await
     }
 
     async fn ensure_index(&self, db: &str, collection: &str, spec: &Value) -> ArangoResult<()> {
