@@ -148,6 +148,14 @@ pub trait Follower: Send + Sync + 'static {
         chunk_size: usize,
     ) -> impl Future<Output = ArangoResult<Vec<KeyRange>>> + Send;
 
+    /// The collection's document count and, if the follower keeps one, the fingerprint of its
+    /// `(_key, _rev)` pairs as an arangorepl leader reports it with `POST keys`.
+    fn fingerprint(
+        &self,
+        db: &str,
+        collection: &str,
+    ) -> impl Future<Output = ArangoResult<(u64, Option<u64>)>> + Send;
+
     /// Makes everything applied so far durable.
     fn flush(&self) -> impl Future<Output = ArangoResult<()>> + Send;
 

@@ -183,6 +183,11 @@ pub struct KeysCreated {
     pub count: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tick: Option<Tick>,
+    /// Beyond ArangoDB: an arangorepl leader's fingerprint of the collection's `(_key, _rev)` pairs (a u64
+    /// as a decimal string). A follower with the same count and fingerprint has the same documents and
+    /// needs no key ranges; other leaders do not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// One range of `GET /_api/replication/keys/<id>`: its first and last key and the chunk hash.

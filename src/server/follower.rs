@@ -354,6 +354,11 @@ impl Follower for LocalFollower {
         .await
     }
 
+    async fn fingerprint(&self, db: &str, collection: &str) -> ArangoResult<(u64, Option<u64>)> {
+        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        blocking(move || st.store.fingerprint(&db, &coll)).await
+    }
+
     async fn flush(&self) -> ArangoResult<()> {
         let st = self.st.clone();
         blocking(move || st.store.sync()).await

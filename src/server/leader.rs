@@ -706,18 +706,26 @@ async fn create_keys(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
     let def = snapshot_collection(&batch, &ctx.db, &coll)?;
     let quick = p.bool("quick", false);
     let b = batch.clone();
-    let count = blocking(move || Ok(b.snapshot.stats(def.id)?.count)).await?;
+    let (count, fingerprint) = blocking(move || {
+        Ok((
+            b.snapshot.stats(def.id)?.count,
+            b.snapshot.fingerprint(def.id)?,
+        ))
+    })
+    .await?;
     let resp = if quick && count > QUICK_KEYS_LIMIT {
         KeysCreated {
             id: None,
             count,
             tick: None,
+            fingerprint: None,
         }
     } else {
         KeysCreated {
             id: Some(format!("{}-{}", batch.id, def.id)),
             count,
             tick: Some(Tick(batch.tick)),
+            fingerprint: fingerprint.map(|f| f.to_string()),
         }
     };
     Ok(json(StatusCode::OK, &to_json(&resp)))

@@ -1014,3 +1014,25 @@ pub(crate) fn apply_replica_raw(
     };
     Ok((outcome, removed))
 }
+
+/// One document's share of its collection's fingerprint: the XOR of these over all documents identifies
+/// the set of `(_key, _rev)` pairs, so two stores can tell in O(1) whether a collection is the same.
+pub fn fingerprint_of(key: &str, rev: &str) -> u64 {
+    let mut buf = [0u8; 320];
+    let (k, r) = (key.as_bytes(), rev.as_bytes());
+    if k.len() + r.len() < buf.len() {
+        buf[..k.len()].copy_from_slice(k);
+        buf[k.len() + 1..k.len() + 1 + r.len()].copy_from_slice(r);
+        xxhash_rust::xxh64::xxh64(&buf[..k.len() + 1 + r.len()], 0x5eed_f00d)
+    } else {
+        let mut v = k.to_vec();
+        v.push(0);
+        v.extend_from_slice(r);
+        xxhash_rust::xxh64::xxh64(&v, 0x5eed_f00d)
+    }
+}
+
+/// The fingerprint share of a stored document (`None` if it has no `_rev`, which cannot happen).
+pub(crate) fn stored_fingerprint(key: &str, doc: &[u8]) -> Option<u64> {
+    stored_rev(doc).map(|r| fingerprint_of(key, r))
+}

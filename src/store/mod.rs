@@ -24,7 +24,7 @@ pub use catalog::{
 };
 pub use docs::{
     CollStats, DocRenderer, DocResult, OverwriteMode, RawReplica, ReplicaOutcome, WriteOptions,
-    check_stored_layout, stored_rev,
+    check_stored_layout, fingerprint_of, stored_rev,
 };
 pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;
@@ -284,6 +284,35 @@ impl Store {
                 let def: CollectionDef = serde_json::from_slice(v.value())
                     .map_err(|e| ArangoError::internal(format!("corrupt collection entry: {e}")))?;
                 catalog.add_collection(def);
+            }
+            // counters written before fingerprints existed get one now
+            {
+                let mut docs_t = txn.open_table(DOCS).map_err(storage)?;
+                for cid in catalog.collections.keys().copied().collect::<Vec<_>>() {
+                    let stats = docs_t
+                        .get(stats_key(cid).as_slice())
+                        .map_err(storage)?
+                        .map(|g| g.value().to_vec());
+                    let Some(stats) = stats.filter(|s| decode_fingerprint(s).is_none()) else {
+                        continue;
+                    };
+                    let mut fp = 0u64;
+                    let r = coll_range(cid);
+                    for item in docs_t
+                        .range(r.start.as_slice()..r.end.as_slice())
+                        .map_err(storage)?
+                    {
+                        let (k, v) = item.map_err(storage)?;
+                        fp ^= docs::stored_fingerprint(key_of(k.value()), v.value()).unwrap_or(0);
+                    }
+                    let (count, last) = decode_stats(&stats);
+                    docs_t
+                        .insert(
+                            stats_key(cid).as_slice(),
+                            encode_stats_with(count, last, Some(fp)).as_slice(),
+                        )
+                        .map_err(storage)?;
+                }
             }
             let log = txn.open_table(LOG).map_err(storage)?;
             let floor = meta_vals.get(META_LOG_FLOOR).copied().unwrap_or(0);
@@ -1015,6 +1044,13 @@ impl Store {
             ctx.flush_markers(None)?;
             Ok(st)
         })
+    }
+
+    /// A collection's document count and fingerprint (see [`docs::fingerprint_of`]), from one snapshot.
+    pub fn fingerprint(&self, db: &str, coll: &str) -> ArangoResult<(u64, Option<u64>)> {
+        let snap = self.snapshot()?;
+        let cid = snap.catalog().collection(db, coll)?.id;
+        Ok((snap.stats(cid)?.count, snap.fingerprint(cid)?))
     }
 
     /// The stored applier record of a database (configuration and state, JSON), if any.

@@ -169,6 +169,15 @@ impl Snapshot {
             .unwrap_or_default())
     }
 
+    /// The collection's fingerprint: the XOR of `docs::fingerprint_of(_key, _rev)` over its documents.
+    pub fn fingerprint(&self, cid: u64) -> ArangoResult<Option<u64>> {
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        Ok(match t.get(stats_key(cid).as_slice()).map_err(storage)? {
+            None => Some(0),
+            Some(g) => decode_fingerprint(g.value()),
+        })
+    }
+
     /// The key holding a unique index value.
     pub fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         let t = self.txn.open_table(UNIQUE).map_err(storage)?;

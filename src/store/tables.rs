@@ -10,7 +10,8 @@ pub const DATABASES: TableDefinition<&str, &[u8]> = TableDefinition::new("databa
 pub const COLLECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("collections");
 /// collection id (8 bytes big-endian) ++ `_key` → document (JSON). Plain byte keys sort like the tuple
 /// (collection, key) and compare faster than redb tuples. The bare collection id (an empty `_key`, which
-/// no document can have) holds the collection's counters, so a document write touches one table, not two.
+/// no document can have) holds the collection's counters (count, key generator value, and the fingerprint
+/// of its `(_key, _rev)` pairs), so a document write touches one table, not two.
 pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
 /// collection id ++ index id (8 bytes each, big-endian) ++ canonical values → `_key` of the document.
 pub const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
@@ -65,6 +66,22 @@ pub fn encode_stats(count: u64, last_value: u64) -> [u8; 16] {
     b[..8].copy_from_slice(&count.to_le_bytes());
     b[8..].copy_from_slice(&last_value.to_le_bytes());
     b
+}
+
+/// Counters with the collection's fingerprint (see `docs::fingerprint_of`) after them.
+pub fn encode_stats_with(count: u64, last_value: u64, fingerprint: Option<u64>) -> Vec<u8> {
+    let mut b = encode_stats(count, last_value).to_vec();
+    if let Some(f) = fingerprint {
+        b.extend_from_slice(&f.to_le_bytes());
+    }
+    b
+}
+
+/// The fingerprint stored after the counters; `None` for counters written without one.
+pub fn decode_fingerprint(b: &[u8]) -> Option<u64> {
+    b.get(16..24)
+        .and_then(|s| s.try_into().ok())
+        .map(u64::from_le_bytes)
 }
 
 /// The inverse of [`encode_stats`] (zeros for anything malformed).

@@ -8,7 +8,7 @@
 
 use crate::error::{ArangoError, ArangoResult};
 use crate::store::catalog::{Catalog, CollectionDef};
-use crate::store::docs::{CollStats, DocAccess};
+use crate::store::docs::{self, CollStats, DocAccess};
 use crate::store::log::{self, marker};
 use crate::store::tables::*;
 use crate::store::{Shared, storage};
@@ -57,6 +57,8 @@ pub(crate) struct WriteCtx<'t> {
     databases: OnceCell<Table<'t, &'static str, &'static [u8]>>,
     meta: OnceCell<Table<'t, &'static str, u64>>,
     stats_cache: std::collections::BTreeMap<u64, CollStats>,
+    /// Collection fingerprints changed in this transaction (`None`: unknown, an old store's counters).
+    fp_cache: std::collections::BTreeMap<u64, Option<u64>>,
     pending: Vec<PendingMarker>,
     pending_colls: Vec<(String, String)>,
     pub catalog: &'t mut Catalog,
@@ -142,6 +144,7 @@ impl<'t> WriteCtx<'t> {
             databases: OnceCell::new(),
             meta: OnceCell::new(),
             stats_cache: std::collections::BTreeMap::new(),
+            fp_cache: std::collections::BTreeMap::new(),
             pending: Vec::new(),
             pending_colls: Vec::new(),
             catalog,
@@ -267,6 +270,7 @@ impl<'t> WriteCtx<'t> {
             .remove(stats_key(cid).as_slice())
             .map_err(storage)?;
         self.stats_cache.remove(&cid);
+        self.fp_cache.remove(&cid);
         self.collections_mut()?.remove(cid).map_err(storage)?;
         self.catalog.remove_collection(cid);
         self.catalog_changed = true;
@@ -285,7 +289,40 @@ impl<'t> WriteCtx<'t> {
             .map_err(storage)?;
         let mut s = self.stats(cid)?;
         s.count = 0;
+        self.fp_cache.insert(cid, Some(0));
         self.set_stats(cid, s)
+    }
+
+    /// Folds a document change into its collection's fingerprint (`old`/`new`: the stored versions).
+    fn fingerprint_change(
+        &mut self,
+        cid: u64,
+        key: &str,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> ArangoResult<()> {
+        let mut delta = Some(0u64);
+        for d in [old, new].into_iter().flatten() {
+            delta = delta
+                .zip(docs::stored_fingerprint(key, d))
+                .map(|(a, b)| a ^ b);
+        }
+        if !self.fp_cache.contains_key(&cid) {
+            let loaded = match self
+                .docs_t()?
+                .get(stats_key(cid).as_slice())
+                .map_err(storage)?
+            {
+                // no counters yet: a new collection, empty
+                None => Some(0),
+                Some(g) => decode_fingerprint(g.value()),
+            };
+            self.fp_cache.insert(cid, loaded);
+        }
+        if let Some(slot) = self.fp_cache.get_mut(&cid) {
+            *slot = slot.zip(delta).map(|(a, b)| a ^ b);
+        }
+        Ok(())
     }
 
     /// Deletes the entries of one unique index.
@@ -345,16 +382,35 @@ impl<'t> WriteCtx<'t> {
     /// with durable commits (after a crash it may lag by the last interval's markers: retention only).
     fn finish(&mut self, durable: bool) -> ArangoResult<()> {
         self.flush_log()?;
-        for (cid, s) in std::mem::take(&mut self.stats_cache) {
+        let mut stats = std::mem::take(&mut self.stats_cache);
+        let fps = std::mem::take(&mut self.fp_cache);
+        for cid in fps.keys() {
+            if !stats.contains_key(cid) {
+                stats.insert(*cid, self.stats(*cid)?);
+            }
+        }
+        for (cid, s) in stats {
             if self.catalog.collections.contains_key(&cid) {
+                let fp = match fps.get(&cid) {
+                    Some(f) => *f,
+                    None => match self
+                        .docs_t()?
+                        .get(stats_key(cid).as_slice())
+                        .map_err(storage)?
+                    {
+                        None => Some(0),
+                        Some(g) => decode_fingerprint(g.value()),
+                    },
+                };
                 self.docs_mut()?
                     .insert(
                         stats_key(cid).as_slice(),
-                        encode_stats(s.count, s.last_value).as_slice(),
+                        encode_stats_with(s.count, s.last_value, fp).as_slice(),
                     )
                     .map_err(storage)?;
             }
         }
+        self.stats_cache.clear();
         if self.catalog_changed {
             let next_id = self
                 .shared
@@ -434,23 +490,24 @@ impl DocAccess for WriteCtx<'_> {
             .map(|g| g.value().to_vec()))
     }
     fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
-        self.docs_mut()?
-            .insert(doc_key(cid, key).as_slice(), doc)
-            .map_err(storage)?;
-        Ok(())
+        self.put_replacing(cid, key, doc).map(|_| ())
     }
     fn put_replacing(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<Option<Vec<u8>>> {
-        Ok(self
+        let old = self
             .docs_mut()?
             .insert(doc_key(cid, key).as_slice(), doc)
             .map_err(storage)?
-            .map(|g| g.value().to_vec()))
+            .map(|g| g.value().to_vec());
+        self.fingerprint_change(cid, key, old.as_deref(), Some(doc))?;
+        Ok(old)
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
-        self.docs_mut()?
+        let old = self
+            .docs_mut()?
             .remove(doc_key(cid, key).as_slice())
-            .map_err(storage)?;
-        Ok(())
+            .map_err(storage)?
+            .map(|g| g.value().to_vec());
+        self.fingerprint_change(cid, key, old.as_deref(), None)
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         Ok(self
@@ -506,7 +563,10 @@ impl DocAccess for WriteCtx<'_> {
             .map_err(storage)?
             .map(|g| g.value().to_vec());
         match old {
-            None => Ok(true),
+            None => {
+                self.fingerprint_change(cid, key, None, Some(doc))?;
+                Ok(true)
+            }
             Some(old) => {
                 self.docs_mut()?
                     .insert(k.as_slice(), old.as_slice())
