@@ -74,6 +74,10 @@ struct ServeArgs {
     /// The replication log is pruned from its start while larger than this many bytes.
     #[arg(long = "replication.log-max-size", default_value_t = 1 << 30, value_name = "BYTES")]
     log_max_size: u64,
+    /// Offer followers the fingerprint of a collection with `POST /_api/replication/keys`, so an
+    /// unchanged collection needs no key comparison (false: answer exactly as ArangoDB).
+    #[arg(long = "replication.fingerprints", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    fingerprints: bool,
     /// Writes without waitForSync become durable within this many milliseconds.
     #[arg(long = "store.sync-interval", default_value_t = 100, value_name = "MS")]
     sync_interval: u64,
@@ -134,6 +138,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         authentication: a.authentication,
         jwt_secret,
         root_password,
+        offer_fingerprints: a.fingerprints,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

@@ -344,6 +344,53 @@ fn incremental_sync_fetches_only_what_differs() {
 }
 
 #[test]
+fn without_fingerprints_unchanged_collections_are_compared_by_key_ranges() {
+    // a leader that answers exactly as ArangoDB (no fingerprints)
+    let l = Server::start(&["--replication.fingerprints", "false"]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    la.post("/_api/collection", json!({"name": "c"}));
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..12_000)
+            .map(|i| json!({"_key": format!("k{i:05}")}))
+            .collect(),
+    );
+    let bid = la.post("/_api/replication/batch", json!({"ttl": 30})).body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let k = la.post(
+        &format!("/_api/replication/keys?collection=c&batchId={bid}"),
+        json!(null),
+    );
+    assert!(k.body.get("fingerprint").is_none(), "{}", k.body);
+    let opts = json!({"incremental": true, "includeSystem": false});
+    assert_eq!(sync(&fa, "_system", &l, opts.clone()).status, 200);
+    let written = |fa: &Api| {
+        state(fa, "_system")["state"]["totalDocuments"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = written(&fa);
+    let r = sync(&fa, "_system", &l, opts.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(written(&fa) - before, 0);
+    let msg = state(&fa, "_system")["state"]["progress"]["message"].to_string();
+    assert!(msg.contains("finished"), "{msg}");
+    // one changed document: found through the ranges
+    fa.patch("/_api/document/c/k00042", json!({"x": 1}));
+    assert_eq!(sync(&fa, "_system", &l, opts).status, 200);
+    assert_eq!(written(&fa) - before, 1);
+    assert_eq!(
+        fingerprint(&la, "_system", "c"),
+        fingerprint(&fa, "_system", "c")
+    );
+}
+
+#[test]
 fn restrictions_system_collections_and_skip_create_drop() {
     let l = Server::start(&[]);
     let f = Server::start(&[]);

@@ -725,7 +725,9 @@ async fn create_keys(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
             id: Some(format!("{}-{}", batch.id, def.id)),
             count,
             tick: Some(Tick(batch.tick)),
-            fingerprint: fingerprint.map(|f| f.to_string()),
+            fingerprint: fingerprint
+                .filter(|_| st.offer_fingerprints)
+                .map(|f| f.to_string()),
         }
     };
     Ok(json(StatusCode::OK, &to_json(&resp)))

@@ -47,6 +47,8 @@ pub struct ServeConfig {
     pub authentication: bool,
     pub jwt_secret: Option<String>,
     pub root_password: String,
+    /// Send collection fingerprints with `POST /_api/replication/keys` (beyond ArangoDB).
+    pub offer_fingerprints: bool,
     pub store: StoreConfig,
 }
 
@@ -58,6 +60,7 @@ pub struct AppState {
     pub cursors: simple::Cursors,
     pub leader: leader::Leader,
     pub appliers: applier::Appliers,
+    pub offer_fingerprints: bool,
 }
 
 pub type Shared = Arc<AppState>;
@@ -428,6 +431,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
         cursors: simple::Cursors::default(),
         leader: leader::Leader::default(),
         appliers: applier::Appliers::default(),
+        offer_fingerprints: config.offer_fingerprints,
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
