@@ -7,7 +7,7 @@ use crate::replication::keys::RangeBuilder;
 use crate::replication::wire::KeyRange;
 use crate::server::Shared;
 use crate::store::{
-    CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout, stored_rev,
+    CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout,
 };
 use serde_json::{Map, Value};
 
@@ -295,29 +295,12 @@ impl Follower for LocalFollower {
             let snap = st.store.snapshot()?;
             let def = snap.catalog().collection(&db, &coll)?.clone();
             let mut out = Vec::with_capacity(limit.min(1 << 16));
-            let mut err = None;
-            let mut visit = |key: &str, raw: &[u8]| {
-                if out.len() >= limit {
-                    return false;
-                }
-                match stored_rev(raw) {
-                    Some(r) => {
-                        out.push((key.to_string(), r.to_string()));
-                        true
-                    }
-                    None => {
-                        err = Some(ArangoError::internal(format!(
-                            "stored document '{key}' has no _rev"
-                        )));
-                        false
-                    }
-                }
-            };
-            snap.for_each_raw_from(def.id, after.as_deref().unwrap_or(""), false, &mut visit)?;
-            match err {
-                Some(e) => Err(e),
-                None => Ok(out),
-            }
+            let after = after.as_deref().unwrap_or("");
+            snap.for_each_key_rev(def.id, after, false, |k, r| {
+                out.push((k.to_string(), r.to_string()));
+                out.len() < limit
+            })?;
+            Ok(out)
         })
         .await
     }
@@ -333,23 +316,11 @@ impl Follower for LocalFollower {
             let snap = st.store.snapshot()?;
             let def = snap.catalog().collection(&db, &coll)?.clone();
             let mut ranges = RangeBuilder::new(chunk_size);
-            let mut err = None;
-            snap.for_each_raw(def.id, |key, raw| match stored_rev(raw) {
-                Some(rev) => {
-                    ranges.add(key, rev);
-                    true
-                }
-                None => {
-                    err = Some(ArangoError::internal(format!(
-                        "stored document '{key}' has no _rev"
-                    )));
-                    false
-                }
+            snap.for_each_key_rev(def.id, "", true, |k, r| {
+                ranges.add(k, r);
+                true
             })?;
-            match err {
-                Some(e) => Err(e),
-                None => Ok(ranges.finish()),
-            }
+            Ok(ranges.finish())
         })
         .await
     }

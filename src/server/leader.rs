@@ -776,25 +776,11 @@ async fn key_ranges(st: &Shared, ctx: &Ctx, id: &str, p: &Params) -> ApiResult {
     let size = keys_chunk_size(p)?;
     let ranges = blocking(move || {
         let mut ranges = RangeBuilder::new(size);
-        let mut err = None;
-        batch
-            .snapshot
-            .for_each_raw(def.id, |key, raw| match stored_rev(raw) {
-                Some(rev) => {
-                    ranges.add(key, rev);
-                    true
-                }
-                None => {
-                    err = Some(ArangoError::internal(format!(
-                        "stored document '{key}' has no _rev"
-                    )));
-                    false
-                }
-            })?;
-        match err {
-            Some(e) => Err(e),
-            None => Ok(ranges.finish()),
-        }
+        batch.snapshot.for_each_key_rev(def.id, "", true, |k, r| {
+            ranges.add(k, r);
+            true
+        })?;
+        Ok(ranges.finish())
     })
     .await?;
     Ok(json(StatusCode::OK, &to_json(&ranges)))

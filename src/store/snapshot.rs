@@ -108,6 +108,33 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Calls `f(key, _rev)` for the documents from `from` on (see [`Snapshot::for_each_raw_from`]) until
+    /// it returns `false`; a stored document without `_rev` is an internal error.
+    pub fn for_each_key_rev(
+        &self,
+        cid: u64,
+        from: &str,
+        inclusive: bool,
+        mut f: impl FnMut(&str, &str) -> bool,
+    ) -> ArangoResult<()> {
+        let mut err = None;
+        self.for_each_raw_from(
+            cid,
+            from,
+            inclusive,
+            |key, raw| match crate::store::docs::stored_rev(raw) {
+                Some(rev) => f(key, rev),
+                None => {
+                    err = Some(crate::error::ArangoError::internal(format!(
+                        "stored document '{key}' has no _rev"
+                    )));
+                    false
+                }
+            },
+        )?;
+        err.map_or(Ok(()), Err)
+    }
+
     /// Documents of a collection whose key is greater than `after` (`None`: from the start), at most
     /// `limit` of them, in key order — for paging through big collections.
     pub fn documents_after(
