@@ -162,9 +162,7 @@ impl Connection {
 
     /// `/_db/<database>/<path>` with the database name percent-encoded.
     pub fn db_path(database: &str, path: &str) -> String {
-        let enc =
-            percent_encoding::utf8_percent_encode(database, percent_encoding::NON_ALPHANUMERIC);
-        format!("/_db/{enc}{path}")
+        format!("/_db/{}{path}", encode(database))
     }
 
     /// Sends a request; `path` includes the query string. Any HTTP status is a response; only a missing
@@ -218,6 +216,11 @@ impl Connection {
             body,
         })
     }
+}
+
+/// A value percent-encoded for a URL path segment or query parameter.
+pub fn encode(s: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
 }
 
 /// The innermost error message (reqwest wraps hyper wraps io).

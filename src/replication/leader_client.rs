@@ -3,7 +3,7 @@
 //! jobs for the keys protocol, and every failure mapped to the replication error numbers (1400 no response,
 //! 1401 invalid response, 1402 leader error, 1403 incompatible leader, 1405 loop).
 
-use crate::client::{ConnectOptions, Connection, Credentials, Response, TransportError};
+use crate::client::{ConnectOptions, Connection, Credentials, Response, TransportError, encode};
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::config::ApplierConfig;
 use crate::replication::wire::{self, BatchCreated, Inventory, KeyRange, KeysCreated, LoggerState};
@@ -22,8 +22,6 @@ pub struct ClientStats {
     pub failed_connects: AtomicU64,
     /// Consecutive failures (reset by a response).
     pub consecutive_failures: AtomicU64,
-    /// Nanoseconds spent waiting for the leader.
-    pub wait_nanos: AtomicU64,
 }
 
 /// One chunk of a dump.
@@ -139,14 +137,10 @@ impl LeaderClient {
         let mut attempt = 0u64;
         loop {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let t = Instant::now();
             let r = self
                 .conn
                 .request(method.clone(), &url, body.clone(), headers, None)
                 .await;
-            self.stats
-                .wait_nanos
-                .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             match r {
                 Ok(r) => {
                     self.stats.consecutive_failures.store(0, Ordering::Relaxed);
@@ -346,8 +340,7 @@ impl LeaderClient {
         to: u64,
         include_system: bool,
     ) -> ArangoResult<DumpChunk> {
-        let enc =
-            percent_encoding::utf8_percent_encode(collection, percent_encoding::NON_ALPHANUMERIC);
+        let enc = encode(collection);
         let path = format!(
             "/_api/replication/dump?collection={enc}&batchId={batch}&includeSystem={include_system}&useEnvelope=false&serverId={}&from={from}&to={to}&chunkSize={chunk_size}",
             self.own_server_id
@@ -432,8 +425,7 @@ impl LeaderClient {
         collection: &str,
         to: u64,
     ) -> ArangoResult<KeysCreated> {
-        let enc =
-            percent_encoding::utf8_percent_encode(collection, percent_encoding::NON_ALPHANUMERIC);
+        let enc = encode(collection);
         let base = format!(
             "/_api/replication/keys?collection={enc}&to={to}&serverId={}&batchId={batch}",
             self.own_server_id
@@ -475,7 +467,7 @@ impl LeaderClient {
         chunk: usize,
         low: &str,
     ) -> ArangoResult<Vec<(String, String)>> {
-        let low = percent_encoding::utf8_percent_encode(low, percent_encoding::NON_ALPHANUMERIC);
+        let low = encode(low);
         self.json(
             Method::PUT,
             &format!(
@@ -496,7 +488,7 @@ impl LeaderClient {
         positions: &[usize],
         offset: usize,
     ) -> ArangoResult<Vec<Value>> {
-        let low = percent_encoding::utf8_percent_encode(low, percent_encoding::NON_ALPHANUMERIC);
+        let low = encode(low);
         let body =
             serde_json::to_vec(positions).map_err(|e| ArangoError::internal(e.to_string()))?;
         self.json(

@@ -8,7 +8,7 @@ use crate::replication::initial_sync::initial_sync;
 use crate::replication::leader_client::LeaderClient;
 use crate::replication::state::{ApplierState, Phase};
 use crate::server::follower::LocalFollower;
-use crate::server::http::{ApiError, ApiResult, Ctx, Params, body_json, json};
+use crate::server::http::{ApiError, ApiResult, Ctx, Params, body_json, json, method_not_allowed};
 use crate::server::leader::server_info;
 use crate::server::{Shared, VERSION};
 use axum::body::Bytes;
@@ -128,10 +128,10 @@ async fn run_command(
         _ => *method == Method::PUT,
     };
     if !allowed {
-        return Err(ApiError(ArangoError::with_message(
-            codes::HTTP_METHOD_NOT_ALLOWED,
-            format!("method {method} not supported for '/_api/replication/{command}'"),
-        )));
+        return Err(method_not_allowed(
+            method,
+            &format!("/_api/replication/{command}"),
+        ));
     }
     ctx.require_superuser()?;
     if p.bool("global", false) {

@@ -209,6 +209,14 @@ impl Ctx {
     }
 }
 
+/// 405 in ArangoDB's envelope for a known path asked with a verb it does not take.
+pub fn method_not_allowed(method: &axum::http::Method, path: &str) -> ApiError {
+    ApiError(ArangoError::with_message(
+        codes::HTTP_METHOD_NOT_ALLOWED,
+        format!("method {method} not supported for '{path}'"),
+    ))
+}
+
 pub fn forbidden() -> ApiError {
     ApiError(ArangoError::with_message(
         codes::FORBIDDEN,

@@ -264,10 +264,15 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn method_not_allowed(method: &Method, what: &str) -> ApiError {
+fn method_not_allowed(method: &Method, command: &str) -> ApiError {
+    crate::server::http::method_not_allowed(method, &format!("/_api/replication/{command}"))
+}
+
+/// 501 for `/_api/replication/revisions/*`: followers then use the keys protocol.
+pub fn revisions_unsupported() -> ApiError {
     ApiError(ArangoError::with_message(
-        codes::HTTP_METHOD_NOT_ALLOWED,
-        format!("method {method} not supported for '/_api/replication/{what}'"),
+        codes::NOT_IMPLEMENTED,
+        "this collection doesn't support revision-based replication",
     ))
 }
 
@@ -360,10 +365,7 @@ pub async fn command(
         "inventory" if get => inventory(st, ctx, p).await,
         "dump" if get => dump(st, ctx, p).await,
         "keys" if method == Method::POST => create_keys(st, ctx, p).await,
-        "revisions" => Err(ApiError(ArangoError::with_message(
-            codes::NOT_IMPLEMENTED,
-            "this collection doesn't support revision-based replication",
-        ))),
+        "revisions" => Err(revisions_unsupported()),
         "logger-state"
         | "logger-first-tick"
         | "logger-tick-ranges"
@@ -397,10 +399,7 @@ pub async fn command_with_id(
         ("keys", Method::DELETE) => require_replication(ctx)
             .map(|_| crate::server::http::ok_with(StatusCode::ACCEPTED, json!({"id": id}))),
         ("keys", _) => Err(method_not_allowed(method, command)),
-        ("revisions", _) => Err(ApiError(ArangoError::with_message(
-            codes::NOT_IMPLEMENTED,
-            "this collection doesn't support revision-based replication",
-        ))),
+        ("revisions", _) => Err(revisions_unsupported()),
         _ => return None,
     })
 }

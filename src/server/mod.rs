@@ -214,15 +214,7 @@ async fn not_found(req: Request) -> Response {
 
 /// 405 in ArangoDB's envelope for a known path with a wrong verb.
 async fn wrong_method(req: Request) -> Response {
-    ApiError(ArangoError::with_message(
-        codes::HTTP_METHOD_NOT_ALLOWED,
-        format!(
-            "method {} not supported for '{}'",
-            req.method(),
-            req.uri().path()
-        ),
-    ))
-    .into_response()
+    http::method_not_allowed(req.method(), req.uri().path()).into_response()
 }
 
 /// Rejections produced below our handlers (body too large, bad path encoding, …) come as plain text;

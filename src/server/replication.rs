@@ -57,10 +57,7 @@ pub async fn command_with_id(
 pub async fn too_deep(Path(parts): Path<std::collections::HashMap<String, String>>) -> ApiResult {
     let cmd = parts.get("cmd").cloned().unwrap_or_default();
     if cmd == "revisions" {
-        return Err(ApiError(ArangoError::with_message(
-            codes::NOT_IMPLEMENTED,
-            "this collection doesn't support revision-based replication",
-        )));
+        return Err(leader::revisions_unsupported());
     }
     Err(too_many_segments(&cmd))
 }

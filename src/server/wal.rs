@@ -8,7 +8,7 @@
 use crate::error::{ArangoError, codes};
 use crate::replication::filter::excluded;
 use crate::replication::wire::{self, WalLastTick, WalRange};
-use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json};
+use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json, method_not_allowed};
 use crate::server::leader::{dump_response, require_replication, server_info};
 use crate::server::{Shared, blocking};
 use crate::store::{LogQuery, RawRecord, marker, names};
@@ -59,10 +59,7 @@ pub async fn command(
         _ => method == Method::GET,
     };
     if !allowed {
-        return Err(ApiError(ArangoError::with_message(
-            codes::HTTP_METHOD_NOT_ALLOWED,
-            format!("method {method} not supported for '/_api/wal/{cmd}'"),
-        )));
+        return Err(method_not_allowed(&method, &format!("/_api/wal/{cmd}")));
     }
     require_replication(&ctx)?;
     match cmd.as_str() {
