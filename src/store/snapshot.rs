@@ -199,10 +199,8 @@ impl Snapshot {
     /// The collection's fingerprint: the XOR of `docs::fingerprint_of(_key, _rev)` over its documents.
     pub fn fingerprint(&self, cid: u64) -> ArangoResult<Option<u64>> {
         let t = self.txn.open_table(DOCS).map_err(storage)?;
-        Ok(match t.get(stats_key(cid).as_slice()).map_err(storage)? {
-            None => Some(0),
-            Some(g) => decode_fingerprint(g.value()),
-        })
+        let counters = t.get(stats_key(cid).as_slice()).map_err(storage)?;
+        Ok(stored_fingerprint(counters.as_ref().map(|g| g.value())))
     }
 
     /// The key holding a unique index value.

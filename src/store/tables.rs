@@ -84,6 +84,11 @@ pub fn decode_fingerprint(b: &[u8]) -> Option<u64> {
         .map(u64::from_le_bytes)
 }
 
+/// A collection's fingerprint from its stored counters: no counters yet means a new, empty collection.
+pub fn stored_fingerprint(counters: Option<&[u8]>) -> Option<u64> {
+    counters.map_or(Some(0), decode_fingerprint)
+}
+
 /// The inverse of [`encode_stats`] (zeros for anything malformed).
 pub fn decode_stats(b: &[u8]) -> (u64, u64) {
     let word = |r: std::ops::Range<usize>| {

@@ -293,6 +293,26 @@ impl<'t> WriteCtx<'t> {
         self.set_stats(cid, s)
     }
 
+    /// Reads a collection's stored counters once into both caches (entries already cached stay).
+    fn load_counters(&mut self, cid: u64) -> ArangoResult<()> {
+        if self.stats_cache.contains_key(&cid) && self.fp_cache.contains_key(&cid) {
+            return Ok(());
+        }
+        let stored = self
+            .docs_t()?
+            .get(stats_key(cid).as_slice())
+            .map_err(storage)?
+            .map(|g| g.value().to_vec());
+        let (count, last_value) = stored.as_deref().map(decode_stats).unwrap_or_default();
+        self.stats_cache
+            .entry(cid)
+            .or_insert(CollStats { count, last_value });
+        self.fp_cache
+            .entry(cid)
+            .or_insert_with(|| stored_fingerprint(stored.as_deref()));
+        Ok(())
+    }
+
     /// Folds a document change into its collection's fingerprint (`old`/`new`: the stored versions).
     fn fingerprint_change(
         &mut self,
@@ -307,18 +327,7 @@ impl<'t> WriteCtx<'t> {
                 .zip(docs::stored_fingerprint(key, d))
                 .map(|(a, b)| a ^ b);
         }
-        if !self.fp_cache.contains_key(&cid) {
-            let loaded = match self
-                .docs_t()?
-                .get(stats_key(cid).as_slice())
-                .map_err(storage)?
-            {
-                // no counters yet: a new collection, empty
-                None => Some(0),
-                Some(g) => decode_fingerprint(g.value()),
-            };
-            self.fp_cache.insert(cid, loaded);
-        }
+        self.load_counters(cid)?;
         if let Some(slot) = self.fp_cache.get_mut(&cid) {
             *slot = slot.zip(delta).map(|(a, b)| a ^ b);
         }
@@ -382,26 +391,20 @@ impl<'t> WriteCtx<'t> {
     /// with durable commits (after a crash it may lag by the last interval's markers: retention only).
     fn finish(&mut self, durable: bool) -> ArangoResult<()> {
         self.flush_log()?;
-        let mut stats = std::mem::take(&mut self.stats_cache);
-        let fps = std::mem::take(&mut self.fp_cache);
-        for cid in fps.keys() {
-            if !stats.contains_key(cid) {
-                stats.insert(*cid, self.stats(*cid)?);
-            }
+        let touched: Vec<u64> = self
+            .stats_cache
+            .keys()
+            .chain(self.fp_cache.keys())
+            .copied()
+            .collect();
+        for cid in &touched {
+            self.load_counters(*cid)?;
         }
+        let stats = std::mem::take(&mut self.stats_cache);
+        let fps = std::mem::take(&mut self.fp_cache);
         for (cid, s) in stats {
             if self.catalog.collections.contains_key(&cid) {
-                let fp = match fps.get(&cid) {
-                    Some(f) => *f,
-                    None => match self
-                        .docs_t()?
-                        .get(stats_key(cid).as_slice())
-                        .map_err(storage)?
-                    {
-                        None => Some(0),
-                        Some(g) => decode_fingerprint(g.value()),
-                    },
-                };
+                let fp = fps.get(&cid).copied().flatten();
                 self.docs_mut()?
                     .insert(
                         stats_key(cid).as_slice(),
@@ -410,7 +413,7 @@ impl<'t> WriteCtx<'t> {
                     .map_err(storage)?;
             }
         }
-        self.stats_cache.clear();
+
         if self.catalog_changed {
             let next_id = self
                 .shared
@@ -535,17 +538,8 @@ impl DocAccess for WriteCtx<'_> {
         if let Some(s) = self.stats_cache.get(&cid) {
             return Ok(*s);
         }
-        let s = self
-            .docs_t()?
-            .get(stats_key(cid).as_slice())
-            .map_err(storage)?
-            .map(|g| {
-                let (count, last_value) = decode_stats(g.value());
-                CollStats { count, last_value }
-            })
-            .unwrap_or_default();
-        self.stats_cache.insert(cid, s);
-        Ok(s)
+        self.load_counters(cid)?;
+        Ok(self.stats_cache.get(&cid).copied().unwrap_or_default())
     }
     fn set_stats(&mut self, cid: u64, stats: CollStats) -> ArangoResult<()> {
         self.stats_cache.insert(cid, stats);
