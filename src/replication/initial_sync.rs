@@ -406,6 +406,23 @@ impl<F: Follower + Clone> LocalKeys<F> {
     }
 }
 
+/// Removes the collected local keys (if any) and counts what that did.
+async fn remove_keys<F: Follower>(
+    follower: &F,
+    db: &str,
+    name: &str,
+    keys: &mut Vec<String>,
+    result: &mut SyncResult,
+) -> ArangoResult<()> {
+    if !keys.is_empty() {
+        let applied = follower
+            .remove_documents(db, name, std::mem::take(keys))
+            .await?;
+        result.applied.add(applied);
+    }
+    Ok(())
+}
+
 /// Incremental reconciliation with the keys protocol (spec §6.2): ranges whose hashes match are skipped,
 /// the others are compared key by key and only missing or different documents are fetched.
 #[allow(clippy::too_many_arguments)]
@@ -473,10 +490,7 @@ async fn incremental_collection<F: Follower + Clone>(
                 }
             }
             if to_remove.len() >= LOCAL_PAGE {
-                let applied = follower
-                    .remove_documents(db, name, std::mem::take(&mut to_remove))
-                    .await?;
-                result.applied.add(applied);
+                remove_keys(follower, db, name, &mut to_remove, result).await?;
             }
             let mut h = ChunkHash::default();
             for (k, r) in &mine {
@@ -508,13 +522,8 @@ async fn incremental_collection<F: Follower + Clone>(
                 .filter(|(_, (k, r))| local_revs.get(k.as_str()) != Some(&r.as_str()))
                 .map(|(p, _)| p)
                 .collect();
-            if !to_remove.is_empty() {
-                // removals first: a removed document may hold a unique value a fetched one needs
-                let applied = follower
-                    .remove_documents(db, name, std::mem::take(&mut to_remove))
-                    .await?;
-                result.applied.add(applied);
-            }
+            // removals first: a removed document may hold a unique value a fetched one needs
+            remove_keys(follower, db, name, &mut to_remove, result).await?;
             let mut got: Vec<Value> = Vec::with_capacity(positions.len());
             while got.len() < positions.len() {
                 let offset = got.len();
@@ -541,16 +550,10 @@ async fn incremental_collection<F: Follower + Clone>(
         while let Some((k, _)) = local.next().await? {
             to_remove.push(k);
             if to_remove.len() >= LOCAL_PAGE {
-                let applied = follower
-                    .remove_documents(db, name, std::mem::take(&mut to_remove))
-                    .await?;
-                result.applied.add(applied);
+                remove_keys(follower, db, name, &mut to_remove, result).await?;
             }
         }
-        if !to_remove.is_empty() {
-            let applied = follower.remove_documents(db, name, to_remove).await?;
-            result.applied.add(applied);
-        }
+        remove_keys(follower, db, name, &mut to_remove, result).await?;
         Ok((ranges.len() as u64, unequal, fetched))
     }
     .await;

@@ -166,21 +166,7 @@ pub fn document_bytes_in<'a>(
     bytes: &'a [u8],
     collection: &str,
 ) -> ArangoResult<std::borrow::Cow<'a, [u8]>> {
-    // Stored documents start with `{"_key":"<key>","_id":"<collection>/<key>"`; keys need no escaping.
-    if let Some(rest) = bytes.strip_prefix(br#"{"_key":""#)
-        && let Some(end) = rest.iter().position(|b| *b == b'"')
-        && let Some(id_part) = rest[end + 1..].strip_prefix(br#","_id":"#)
-    {
-        let key = std::str::from_utf8(&rest[..end]).unwrap_or("");
-        let expect = serde_json::to_string(&format!("{collection}/{key}")).unwrap_or_default();
-        if id_part.starts_with(expect.as_bytes()) {
-            return Ok(std::borrow::Cow::Borrowed(bytes));
-        }
-    }
-    let doc = parse_doc_in(bytes, collection)?;
-    serde_json::to_vec(&doc)
-        .map(std::borrow::Cow::Owned)
-        .map_err(|e| ArangoError::internal(e.to_string()))
+    DocRenderer::new(collection).render(bytes)
 }
 
 /// Renders stored documents of one collection as they are sent (`_id` with the collection's current
@@ -213,7 +199,10 @@ impl DocRenderer {
         {
             return Ok(std::borrow::Cow::Borrowed(bytes));
         }
-        document_bytes_in(bytes, &self.name)
+        let doc = parse_doc_in(bytes, &self.name)?;
+        serde_json::to_vec(&doc)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| ArangoError::internal(e.to_string()))
     }
 }
 
