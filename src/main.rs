@@ -78,6 +78,13 @@ struct ServeArgs {
     /// unchanged collection needs no key comparison (false: answer exactly as ArangoDB).
     #[arg(long = "replication.fingerprints", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     fingerprints: bool,
+    /// Start, at boot, every database's replication applier whose configuration has autoStart.
+    #[arg(long = "replication.auto-start", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    auto_start: bool,
+    /// Let followers wait on `wal/tail` for the next commit (`longPollTimeout`); false answers at once,
+    /// exactly as ArangoDB does, and followers poll.
+    #[arg(long = "replication.long-poll", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    long_poll: bool,
     /// Writes without waitForSync become durable within this many milliseconds.
     #[arg(long = "store.sync-interval", default_value_t = 100, value_name = "MS")]
     sync_interval: u64,
@@ -139,6 +146,8 @@ fn serve(a: ServeArgs) -> ExitCode {
         jwt_secret,
         root_password,
         offer_fingerprints: a.fingerprints,
+        auto_start: a.auto_start,
+        long_poll: a.long_poll,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

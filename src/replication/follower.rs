@@ -2,7 +2,7 @@
 //! through this trait; `arangorepl serve` implements it over its store, and an implementation that writes
 //! into a remote ArangoDB over HTTP can stand in its place — nothing here assumes the follower is local.
 
-use crate::error::ArangoResult;
+use crate::error::{ArangoError, ArangoResult};
 use crate::replication::wire::KeyRange;
 use bytes::Bytes;
 use serde_json::Value;
@@ -51,6 +51,37 @@ impl Applied {
     pub fn written(&self) -> u64 {
         self.inserted + self.replaced
     }
+}
+
+/// One change from the leader's log in the follower's terms (markers 2000–2004, 2100/2101, 2300/2302).
+/// Collections are named by `cuid`, the `globallyUniqueId` a follower shares with its leader.
+#[derive(Debug, Clone)]
+pub enum TailChange {
+    /// 2000: the leader's full collection definition (with `globallyUniqueId` and `indexes`).
+    CreateCollection(Value),
+    /// 2001; a missing collection is fine.
+    DropCollection { cuid: String },
+    /// 2002.
+    RenameCollection { cuid: String, name: String },
+    /// 2003: the full new definition.
+    ChangeCollection { cuid: String, data: Value },
+    /// 2004.
+    TruncateCollection { cuid: String },
+    /// 2100: the index definition (an index with its id or name but another definition makes way).
+    CreateIndex { cuid: String, data: Value },
+    /// 2101: the index id (`<id>` or `<collection>/<id>`); a missing index is fine.
+    DropIndex { cuid: String, id: String },
+    /// 2300: the complete document as the leader sent it (JSON bytes).
+    Upsert { cuid: String, doc: Bytes },
+    /// 2302: removal by key; a missing document is fine.
+    Remove { cuid: String, key: String },
+}
+
+/// Why [`Follower::apply_changes`] applied nothing: the error, and which change caused it if one did.
+#[derive(Debug, Clone)]
+pub struct ChangesFailed {
+    pub index: Option<usize>,
+    pub error: ArangoError,
 }
 
 /// The follower's side of replication. Every method is a unit of its own: when it returns `Ok`, its
@@ -168,4 +199,14 @@ pub trait Follower: Send + Sync + 'static {
         db: &str,
         record: Option<Value>,
     ) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Applies changes from the leader's log in order, all or nothing, and stores the applier record
+    /// `record` (configuration and progress) in the same atomic step — so a crash can never separate what
+    /// was applied from the progress that says so.
+    fn apply_changes(
+        &self,
+        db: &str,
+        changes: Vec<TailChange>,
+        record: Value,
+    ) -> impl Future<Output = Result<Applied, ChangesFailed>> + Send;
 }

@@ -32,6 +32,19 @@ pub struct DumpChunk {
     pub last_included: u64,
 }
 
+/// One answer of `PUT wal/tail` (spec §1.10).
+#[derive(Debug, Clone)]
+pub struct TailChunk {
+    pub body: Bytes,
+    pub check_more: bool,
+    pub from_present: bool,
+    pub last_included: u64,
+    pub last_scanned: u64,
+    pub last_tick: u64,
+    /// The leader held the request open waiting for a commit (an arangorepl leader's long-poll).
+    pub long_poll: bool,
+}
+
 /// A connection to the leader of one database.
 #[derive(Clone)]
 pub struct LeaderClient {
@@ -42,6 +55,7 @@ pub struct LeaderClient {
     max_retries: u64,
     retry_wait: Duration,
     job_wait: Duration,
+    request_timeout: Duration,
     pub stats: Arc<ClientStats>,
 }
 
@@ -73,6 +87,7 @@ impl LeaderClient {
             max_retries: config.max_connect_retries,
             retry_wait: Duration::from_secs_f64(config.connection_retry_wait_time),
             job_wait: Duration::from_secs_f64(config.initial_sync_max_wait_time),
+            request_timeout: opts.request_timeout,
             stats: Arc::default(),
         })
     }
@@ -159,6 +174,120 @@ impl LeaderClient {
                 }
             }
         }
+    }
+
+    /// One attempt, no retries (the applier's loop has its own backoff). Error statuses become 1402.
+    pub async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        timeout: Option<Duration>,
+    ) -> ArangoResult<Response> {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        match self
+            .conn
+            .request(method, &self.url(path), body, &[], timeout)
+            .await
+        {
+            Ok(r) => {
+                self.stats.consecutive_failures.store(0, Ordering::Relaxed);
+                if r.status >= 400 {
+                    return Err(self.leader_error(path, &r));
+                }
+                Ok(r)
+            }
+            Err(e) => {
+                self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .consecutive_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(self.no_response(&e))
+            }
+        }
+    }
+
+    /// `GET logger-state`, one attempt, checked (the applier's handshake, spec §5.3).
+    pub async fn logger_state_once(&self) -> ArangoResult<LoggerState> {
+        let path = format!(
+            "/_api/replication/logger-state?serverId={}",
+            self.own_server_id
+        );
+        let r = self.send_once(Method::GET, &path, None, None).await?;
+        let s: LoggerState = self.parse(&path, &r.body)?;
+        self.check_leader(&s)?;
+        Ok(s)
+    }
+
+    fn tick_header(&self, r: &Response, name: &str) -> ArangoResult<u64> {
+        match r.header(name) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| self.invalid(&format!("invalid {name} header: '{v}'"))),
+            None => Err(self.invalid(&format!("{name} header is missing"))),
+        }
+    }
+
+    /// `GET wal/open-transactions` (spec §5.4): whether the leader still has `from`, and the last
+    /// included tick (always 0 with RocksDB and arangorepl leaders).
+    pub async fn open_transactions(&self, from: u64, to: u64) -> ArangoResult<(bool, u64)> {
+        let path = format!(
+            "/_api/wal/open-transactions?serverId={}&from={from}&to={to}",
+            self.own_server_id
+        );
+        let r = self.send_once(Method::GET, &path, None, None).await?;
+        let present = r.header(wire::header::FROM_PRESENT) != Some("false");
+        let last = r
+            .header(wire::header::LAST_INCLUDED)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok((present, last))
+    }
+
+    /// One `PUT wal/tail` (spec §1.10, §4); `long_poll` asks an arangorepl leader to wait that long
+    /// for a commit when there is nothing new (other leaders ignore it).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn tail(
+        &self,
+        from: u64,
+        last_scanned: u64,
+        chunk_size: u64,
+        include_system: bool,
+        include_foxx_queues: bool,
+        long_poll: Option<Duration>,
+    ) -> ArangoResult<TailChunk> {
+        let mut path = format!(
+            "/_api/wal/tail?chunkSize={chunk_size}&from={from}&lastScanned={last_scanned}&serverId={}&includeSystem={include_system}&includeFoxxQueues={include_foxx_queues}",
+            self.own_server_id
+        );
+        let mut timeout = None;
+        if let Some(d) = long_poll {
+            path.push_str(&format!("&longPollTimeout={:.3}", d.as_secs_f64()));
+            // the request may legitimately take as long as the wait, plus the usual allowance
+            timeout = Some(d + self.request_timeout);
+        }
+        let r = self
+            .send_once(Method::PUT, &path, Some(Bytes::from_static(b"[]")), timeout)
+            .await?;
+        let check_more = match r.header(wire::header::CHECK_MORE) {
+            Some(v) => v == "true",
+            None => return Err(self.invalid("x-arango-replication-checkmore header is missing")),
+        };
+        let last_included = self.tick_header(&r, wire::header::LAST_INCLUDED)?;
+        let last_tick = self.tick_header(&r, wire::header::LAST_TICK)?;
+        let last_scanned = r
+            .header(wire::header::LAST_SCANNED)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(TailChunk {
+            check_more,
+            from_present: r.header(wire::header::FROM_PRESENT) != Some("false"),
+            last_included,
+            last_scanned,
+            last_tick,
+            long_poll: r.header(wire::header::LONG_POLL).is_some(),
+            body: r.body,
+        })
     }
 
     /// A request whose answer must be a success; error statuses become 1402.

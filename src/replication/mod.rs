@@ -3,6 +3,7 @@
 //! `includeSystem`/`includeFoxxQueues`, and the key-chunk hash of incremental sync. Both sides use them:
 //! the leader endpoints in `server/` produce these shapes and a follower parses them.
 
+pub mod applier;
 pub mod config;
 pub mod filter;
 pub mod follower;

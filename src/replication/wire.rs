@@ -16,6 +16,9 @@ pub mod header {
     pub const ACTIVE: &str = "x-arango-replication-active";
     /// The content type of dump and tail bodies: one compact JSON object per line.
     pub const DUMP_CONTENT_TYPE: &str = "application/x-arango-dump";
+    /// arangorepl only: set on a `wal/tail` answer when the server honoured `longPollTimeout` (seconds
+    /// it was willing to wait), so a follower knows it need not poll.
+    pub const LONG_POLL: &str = "x-arangorepl-long-poll";
 }
 
 /// `state` of `logger-state` (also inside batches and inventories).
@@ -278,4 +281,26 @@ pub fn parse_lines<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>
         );
     }
     Ok(out)
+}
+
+/// A marker of a `wal/tail` (or `logger-follow`) body as the applier reads it: strings borrowed from the
+/// body where possible and `data` left unparsed, so a document can be stored as the leader sent it.
+#[derive(Debug, Deserialize)]
+pub struct TailMarker<'a> {
+    #[serde(default)]
+    pub tick: Option<Tick>,
+    #[serde(rename = "type")]
+    pub mtype: u16,
+    #[serde(default, borrow)]
+    pub db: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub database: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub cuid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub cid: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    pub tid: Option<Tick>,
+    #[serde(default, borrow)]
+    pub data: Option<&'a serde_json::value::RawValue>,
 }

@@ -3,6 +3,7 @@
 //! the store; the live state (phase, progress, counters, last error) is in memory.
 
 use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::applier::{Control, Start, run as run_applier};
 use crate::replication::config::ApplierConfig;
 use crate::replication::initial_sync::initial_sync;
 use crate::replication::leader_client::LeaderClient;
@@ -21,11 +22,34 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// One database's applier.
 #[derive(Default)]
 pub struct Slot {
-    pub state: Mutex<ApplierState>,
+    pub ctl: Arc<Control>,
     /// The configuration, once loaded from the store.
     config: Mutex<Option<ApplierConfig>>,
-    /// A sync (or, later, the continuous applier) owns the slot.
+    /// A one-shot `sync` owns the slot.
     busy: AtomicBool,
+    /// The running applier.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Serialises start, stop, forget and make-follower.
+    control: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    /// Whether the continuous applier (or its initial sync) is running.
+    pub fn running(&self) -> bool {
+        lock(&self.task).as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the applier and waits for it to end.
+    async fn stop(&self) {
+        let task = lock(&self.task).take();
+        if let Some(t) = task {
+            if !t.is_finished() {
+                self.ctl.state().phase = Phase::Shutdown;
+            }
+            self.ctl.request_stop();
+            let _ = t.await;
+        }
+    }
 }
 
 /// The appliers of all databases.
@@ -42,9 +66,17 @@ impl Appliers {
     pub fn slot(&self, db: &str) -> Arc<Slot> {
         lock(&self.slots).entry(db.to_string()).or_default().clone()
     }
+
+    /// Stops every running applier (server shutdown).
+    pub async fn stop_all(&self) {
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        for s in slots {
+            s.stop().await;
+        }
+    }
 }
 
-/// Releases a slot when the work that owns it ends, however it ends.
+/// Releases a slot when the sync that owns it ends, however it ends.
 struct Busy(Arc<Slot>);
 
 impl Drop for Busy {
@@ -57,14 +89,72 @@ fn running_error() -> ApiError {
     ApiError(ArangoError::new(codes::REPLICATION_RUNNING))
 }
 
-/// Records progress in the state, and in the log when the configuration asks for `verbose`.
-fn progress(slot: &Slot, db: &str, verbose: bool, text: String) {
-    if verbose {
-        tracing::info!("replication applier for database '{db}': {text}");
-    } else {
-        tracing::debug!("replication applier for database '{db}': {text}");
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2).
+pub async fn auto_start(st: &Shared) {
+    for db in st.store.catalog().database_names() {
+        let slot = st.appliers.slot(&db);
+        let config = match load_config(st, &slot, &db).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cannot read the applier configuration of database '{db}': {e}");
+                continue;
+            }
+        };
+        if !config.auto_start || config.endpoint.is_empty() {
+            continue;
+        }
+        let _g = slot.control.lock().await;
+        match start_applier(st, &slot, config, Start::Resume) {
+            Ok(()) => tracing::info!("replication applier for database '{db}' started (autoStart)"),
+            Err(e) => tracing::warn!("cannot start the applier of database '{db}': {}", e.0),
+        }
     }
-    lock(&slot.state).progress(text);
+}
+
+/// Launches the applier task; the caller holds `slot.control`.
+fn start_applier(
+    st: &Shared,
+    slot: &Arc<Slot>,
+    config: ApplierConfig,
+    start: Start,
+) -> Result<(), ApiError> {
+    if config.endpoint.is_empty() {
+        return Err(ApiError(ArangoError::with_message(
+            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+            "no endpoint configured",
+        )));
+    }
+    if config.database.is_empty() {
+        return Err(ApiError(ArangoError::with_message(
+            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+            "no database configured",
+        )));
+    }
+    if slot.busy.load(Ordering::Acquire) {
+        return Err(ApiError(ArangoError::with_message(
+            codes::LOCKED,
+            "cannot start the applier while an initial sync is running",
+        )));
+    }
+    if slot.running() {
+        return Ok(());
+    }
+    slot.ctl.reset_stop();
+    {
+        let mut s = slot.ctl.state();
+        s.phase = if start == Start::Sync {
+            Phase::Initial
+        } else {
+            Phase::Running
+        };
+        s.last_error = None;
+        s.failed_connects = 0;
+    }
+    let follower = LocalFollower { st: st.clone() };
+    let ctl = slot.ctl.clone();
+    let task = tokio::spawn(run_applier(follower, config, ctl, start));
+    *lock(&slot.task) = Some(task);
+    Ok(())
 }
 
 /// The stored configuration of `db` (defaults if none).
@@ -105,7 +195,14 @@ pub async fn command(
 ) -> Option<ApiResult> {
     let known = matches!(
         command,
-        "applier-config" | "applier-state" | "applier-state-all" | "sync"
+        "applier-config"
+            | "applier-state"
+            | "applier-state-all"
+            | "applier-start"
+            | "applier-stop"
+            | "sync"
+            | "make-follower"
+            | "make-slave"
     );
     if !known {
         return None;
@@ -150,7 +247,8 @@ async fn run_command(
         }
         ("applier-config", _) => {
             let v = body_json(body)?;
-            if slot.busy.load(Ordering::Acquire) {
+            let _g = slot.control.lock().await;
+            if slot.busy.load(Ordering::Acquire) || slot.running() {
                 return Err(running_error());
             }
             let mut c = load_config(st, &slot, db).await?;
@@ -166,14 +264,14 @@ async fn run_command(
         }
         ("applier-state", Method::GET) => state_response(st, &slot, db).await,
         ("applier-state", _) => {
-            // forget: the stored configuration and state go, the configuration is back to defaults
+            // forget: stop, then the stored configuration and state go, the configuration is back to
+            // defaults
+            let _g = slot.control.lock().await;
             if slot.busy.load(Ordering::Acquire) {
                 return Err(running_error());
             }
-            let f = LocalFollower { st: st.clone() };
-            crate::replication::follower::Follower::save_applier(&f, db, None).await?;
-            *lock(&slot.config) = Some(ApplierConfig::defaults(""));
-            *lock(&slot.state) = ApplierState::default();
+            slot.stop().await;
+            forget(st, &slot, db).await?;
             state_response(st, &slot, db).await
         }
         ("applier-state-all", _) => {
@@ -190,16 +288,94 @@ async fn run_command(
             }
             Ok(json(StatusCode::OK, &Value::Object(all)))
         }
+        ("applier-start", _) => {
+            let from = p.u64("from")?;
+            if from == Some(0) {
+                return Err(ApiError(ArangoError::with_message(
+                    codes::HTTP_BAD_PARAMETER,
+                    "invalid value for parameter 'from': expecting a tick greater than 0",
+                )));
+            }
+            let _g = slot.control.lock().await;
+            let c = load_config(st, &slot, db).await?;
+            if !slot.running() {
+                let start = from.map_or(Start::Resume, Start::From);
+                start_applier(st, &slot, c, start)?;
+            }
+            state_response(st, &slot, db).await
+        }
+        ("applier-stop", _) => {
+            let _g = slot.control.lock().await;
+            slot.stop().await;
+            state_response(st, &slot, db).await
+        }
+        ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body).await,
         _ => sync(st, slot, db, body).await,
     }
+}
+
+/// Deletes the stored configuration and state; the configuration is back to defaults.
+async fn forget(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<()> {
+    let f = LocalFollower { st: st.clone() };
+    crate::replication::follower::Follower::save_applier(&f, db, None).await?;
+    *lock(&slot.config) = Some(ApplierConfig::defaults(""));
+    *slot.ctl.state() = ApplierState::default();
+    Ok(())
+}
+
+/// A `sync` or `make-follower` body on defaults; `endpoint` is required.
+fn body_config(db: &str, body: &Bytes) -> Result<(ApplierConfig, Value), ApiError> {
+    let v = body_json(body)?;
+    let mut config = ApplierConfig::defaults(db);
+    config.merge(&v, db)?;
+    if config.endpoint.is_empty() {
+        return Err(ApiError(ArangoError::with_message(
+            codes::HTTP_BAD_PARAMETER,
+            "<endpoint> must be a valid endpoint",
+        )));
+    }
+    Ok((config, v))
+}
+
+/// `PUT make-follower`: stop and forget, store the configuration (with `autoStart` unless the body says
+/// otherwise), then initial sync and tailing in the background. Answers once the initial sync is over,
+/// with the applier state (its `lastError` tells of a failed sync).
+async fn make_follower(st: &Shared, slot: &Arc<Slot>, db: &str, body: &Bytes) -> ApiResult {
+    let (mut config, v) = body_config(db, body)?;
+    config.skip_create_drop = false;
+    if v.get("autoStart").is_none() {
+        config.auto_start = true;
+    }
+    {
+        let _g = slot.control.lock().await;
+        if slot.busy.load(Ordering::Acquire) {
+            return Err(ApiError(ArangoError::with_message(
+                codes::LOCKED,
+                "cannot set up replication while an initial sync is running",
+            )));
+        }
+        slot.stop().await;
+        forget(st, slot, db).await?;
+        save_config(st, slot, db, &config).await?;
+        start_applier(st, slot, config, Start::Sync)?;
+    }
+    loop {
+        let initial = slot.ctl.state().phase == Phase::Initial;
+        if !initial || !slot.running() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    state_response(st, slot, db).await
 }
 
 async fn state_json(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<Value> {
     let c = load_config(st, slot, db).await?;
     let mut server = serde_json::to_value(server_info(st, false)).unwrap_or(Value::Null);
     server["version"] = json!(VERSION);
+    let state = slot.ctl.state().state_json();
     let mut v = json!({
-        "state": lock(&slot.state).state_json(),
+        "state": state,
         "server": server,
     });
     if !c.endpoint.is_empty() {
@@ -217,21 +393,19 @@ async fn state_response(st: &Shared, slot: &Slot, db: &str) -> ApiResult {
 
 /// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
 async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult {
-    let v = body_json(body)?;
-    let mut config = ApplierConfig::defaults(db);
-    config.merge(&v, db)?;
-    if config.endpoint.is_empty() {
-        return Err(ApiError(ArangoError::with_message(
-            codes::HTTP_BAD_PARAMETER,
-            "<endpoint> must be a valid endpoint",
-        )));
+    let (config, _) = body_config(db, body)?;
+    if slot.running() {
+        return Err(running_error());
     }
     if slot
         .busy
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
-        return Err(running_error());
+        return Err(ApiError(ArangoError::with_message(
+            codes::LOCKED,
+            "another initial sync of this database is running",
+        )));
     }
     let busy = Busy(slot.clone());
     let follower = LocalFollower { st: st.clone() };
@@ -240,35 +414,30 @@ async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult
     // the sync runs on its own task: a client that hangs up does not cut it short
     let task = tokio::spawn(async move {
         let _busy = busy;
+        let ctl = slot.ctl.clone();
         {
-            let mut s = lock(&slot.state);
+            let mut s = ctl.state();
             s.phase = Phase::Initial;
             s.last_error = None;
         }
         let report = {
-            let (slot, db, verbose) = (slot.clone(), db.clone(), config.verbose);
+            let (ctl, db, verbose) = (ctl.clone(), db.clone(), config.verbose);
             let stats = leader.stats.clone();
             move |text: String| {
-                lock(&slot.state).failed_connects =
-                    stats.consecutive_failures.load(Ordering::Relaxed);
-                progress(&slot, &db, verbose, text)
+                ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
+                ctl.progress(&db, verbose, text)
             }
         };
         let r = initial_sync(&follower, &leader, &config, &report).await;
-        let mut s = lock(&slot.state);
-        s.phase = Phase::Inactive;
-        s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
-        s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Inactive;
+            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
+            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
+        }
         match &r {
             Ok(res) => {
-                s.total_documents += res.applied.written();
-                s.total_removals += res.applied.removed;
-                // the sync's time: waiting for the leader vs. everything else
-                let wait = res.leader_wait.as_secs_f64();
-                s.total_fetch_time += wait;
-                s.fetch_count += 1;
-                s.total_apply_time += (res.elapsed.as_secs_f64() - wait).max(0.0);
-                s.apply_count += 1;
+                ctl.record_sync(res);
                 tracing::info!(
                     "initial sync of database '{db}' from {}: {} documents in {:.1} s",
                     config.endpoint,
@@ -277,8 +446,8 @@ async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult
                 );
             }
             Err(e) => {
-                s.set_error(e.clone());
-                s.progress(format!("initial sync failed: {}", e.message));
+                ctl.state().set_error(e.clone());
+                ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
                 tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
             }
         }

@@ -2,12 +2,14 @@
 //! `arangorepl serve` writes into. Store calls run on the blocking pool.
 
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::replication::follower::{Applied, Documents, Follower, LocalCollection};
+use crate::replication::follower::{
+    Applied, ChangesFailed, Documents, Follower, LocalCollection, TailChange,
+};
 use crate::replication::keys::RangeBuilder;
 use crate::replication::wire::KeyRange;
 use crate::server::Shared;
 use crate::store::{
-    CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout,
+    Change, CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout,
 };
 use serde_json::{Map, Value};
 
@@ -99,6 +101,77 @@ fn bad_line() -> ArangoError {
         codes::REPLICATION_INVALID_RESPONSE,
         "invalid dump line from the leader: neither a document nor a document marker",
     )
+}
+
+/// The store's form of a change from the leader's log; `names` maps a collection guid to its current name
+/// here (to recognise documents laid out as the store keeps them).
+fn store_change(
+    change: TailChange,
+    names: &dyn Fn(&str) -> Option<String>,
+) -> ArangoResult<Change> {
+    let index_id = |id: &str| id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok());
+    Ok(match change {
+        TailChange::CreateCollection(data) => {
+            let mut opts = CollectionOptions::from_json(&data)?;
+            opts.id = None;
+            opts.guid = match data.get("globallyUniqueId") {
+                Some(Value::String(g)) if !g.is_empty() => Some(g.clone()),
+                _ => Some(opts.name.clone()),
+            };
+            let indexes = match data.get("indexes") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter(|i| {
+                        !matches!(
+                            i.get("type").and_then(Value::as_str),
+                            Some("primary" | "edge")
+                        )
+                    })
+                    .cloned()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Change::CreateCollection { opts, indexes }
+        }
+        TailChange::DropCollection { cuid } => Change::DropCollection { guid: cuid },
+        TailChange::RenameCollection { cuid, name } => {
+            Change::RenameCollection { guid: cuid, name }
+        }
+        TailChange::ChangeCollection { cuid, data } => Change::ChangeCollection {
+            guid: cuid,
+            change: PropertiesChange::from_json(&data)?,
+        },
+        TailChange::TruncateCollection { cuid } => Change::Truncate { guid: cuid },
+        TailChange::CreateIndex { cuid, data } => Change::EnsureIndex {
+            guid: cuid,
+            spec: data,
+        },
+        TailChange::DropIndex { cuid, id } => Change::DropIndex {
+            guid: cuid,
+            // an id that is no number names no index here
+            id: index_id(&id).unwrap_or(0),
+        },
+        TailChange::Upsert { cuid, doc } => {
+            let raw = names(&cuid).and_then(|n| check_stored_layout(&doc, &n));
+            let op = match raw {
+                Some((key, rev)) => ReplicaOp::Raw(RawReplica {
+                    line: doc,
+                    key,
+                    rev,
+                    doc: None,
+                }),
+                None => match serde_json::from_slice::<Value>(&doc) {
+                    Ok(Value::Object(m)) => op_of(m)?,
+                    _ => return Err(bad_line()),
+                },
+            };
+            Change::Document { guid: cuid, op }
+        }
+        TailChange::Remove { cuid, key } => Change::Document {
+            guid: cuid,
+            op: ReplicaOp::Remove(key),
+        },
+    })
 }
 
 impl LocalFollower {
@@ -350,5 +423,72 @@ impl Follower for LocalFollower {
         let (st, db) = (self.st.clone(), db.to_string());
         let bytes = record.map(|r| serde_json::to_vec(&r).unwrap_or_default());
         blocking(move || st.store.set_applier_record(&db, bytes)).await
+    }
+
+    async fn apply_changes(
+        &self,
+        db: &str,
+        changes: Vec<TailChange>,
+        record: Value,
+    ) -> Result<Applied, ChangesFailed> {
+        let (st, db2) = (self.st.clone(), db.to_string());
+        let users = db == crate::store::names::SYSTEM_DATABASE;
+        let r = crate::server::blocking(move || {
+            let catalog = st.store.catalog();
+            let names = |guid: &str| {
+                catalog
+                    .collection(&db2, guid)
+                    .ok()
+                    .filter(|c| c.guid == guid)
+                    .map(|c| c.name.clone())
+            };
+            let mut users_touched = false;
+            let mut out = Vec::with_capacity(changes.len());
+            for (i, c) in changes.into_iter().enumerate() {
+                match store_change(c, &names) {
+                    Ok(c) => out.push(c),
+                    Err(error) => {
+                        return Ok(Err(ChangesFailed {
+                            index: Some(i),
+                            error,
+                        }));
+                    }
+                }
+            }
+            if users {
+                let g = catalog
+                    .collection(&db2, "_users")
+                    .ok()
+                    .map(|c| c.guid.clone());
+                users_touched = out.iter().any(|c| match c {
+                    Change::Document { guid, .. }
+                    | Change::Truncate { guid }
+                    | Change::DropCollection { guid } => Some(guid) == g.as_ref(),
+                    Change::CreateCollection { opts, .. } => opts.name == "_users",
+                    _ => false,
+                });
+            }
+            let bytes = serde_json::to_vec(&record).unwrap_or_default();
+            Ok(st
+                .store
+                .apply_changes(&db2, out, Some(bytes))
+                .map(|s| (s, users_touched))
+                .map_err(|(index, error)| ChangesFailed { index, error }))
+        })
+        .await
+        .map_err(|e| ChangesFailed {
+            index: None,
+            error: e.0,
+        })?;
+        let (stats, users_touched) = r?;
+        if users_touched {
+            let _ = self.st.auth.reload();
+        }
+        Ok(Applied {
+            inserted: stats.inserted,
+            replaced: stats.replaced,
+            unchanged: stats.unchanged,
+            removed: stats.removed,
+        })
     }
 }

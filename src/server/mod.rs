@@ -49,6 +49,10 @@ pub struct ServeConfig {
     pub root_password: String,
     /// Send collection fingerprints with `POST /_api/replication/keys` (beyond ArangoDB).
     pub offer_fingerprints: bool,
+    /// Start the appliers whose configuration has `autoStart` at boot (`--replication.auto-start`).
+    pub auto_start: bool,
+    /// Honour `longPollTimeout` on `wal/tail` (false: answer at once, exactly as ArangoDB).
+    pub long_poll: bool,
     pub store: StoreConfig,
 }
 
@@ -61,6 +65,7 @@ pub struct AppState {
     pub leader: leader::Leader,
     pub appliers: applier::Appliers,
     pub offer_fingerprints: bool,
+    pub long_poll: bool,
 }
 
 pub type Shared = Arc<AppState>;
@@ -424,6 +429,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
         leader: leader::Leader::default(),
         appliers: applier::Appliers::default(),
         offer_fingerprints: config.offer_fingerprints,
+        long_poll: config.long_poll,
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
@@ -459,6 +465,10 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
             }
         })
     };
+    if config.auto_start {
+        let st = state.clone();
+        tokio::spawn(async move { applier::auto_start(&st).await });
+    }
     let app = tower::ServiceExt::map_request(app(state.clone()), split_database);
     let service = axum::ServiceExt::<Request>::into_make_service(app);
     // Responses go out at once: no Nagle delay for small answers on keep-alive connections.
@@ -470,6 +480,7 @@ async fn serve(config: ServeConfig) -> ArangoResult<()> {
         .await
         .map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
     housekeeping.abort();
+    state.appliers.stop_all().await;
     tracing::info!("shutting down: flushing the store");
     drop(state);
     tokio::task::spawn_blocking(move || {

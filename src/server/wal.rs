@@ -149,6 +149,7 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
     });
     let long_poll = match p.str("longPollTimeout") {
         None => None,
+        Some(_) if !st.long_poll => None,
         Some(v) => {
             let secs: f64 = v.trim().parse().map_err(|_| {
                 bad(format!(
@@ -226,14 +227,15 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
     let last_scanned = read
         .last_scanned
         .max(p.u64("lastScanned")?.unwrap_or(0).min(from));
-    Ok(dump_response(
-        read.body,
-        &[
-            (wire::header::CHECK_MORE, check_more.to_string()),
-            (wire::header::FROM_PRESENT, from_present.to_string()),
-            (wire::header::LAST_INCLUDED, read.last_included.to_string()),
-            (wire::header::LAST_SCANNED, last_scanned.to_string()),
-            (wire::header::LAST_TICK, last_tick.to_string()),
-        ],
-    ))
+    let mut headers = vec![
+        (wire::header::CHECK_MORE, check_more.to_string()),
+        (wire::header::FROM_PRESENT, from_present.to_string()),
+        (wire::header::LAST_INCLUDED, read.last_included.to_string()),
+        (wire::header::LAST_SCANNED, last_scanned.to_string()),
+        (wire::header::LAST_TICK, last_tick.to_string()),
+    ];
+    if let Some(d) = long_poll {
+        headers.push((wire::header::LONG_POLL, format!("{:.3}", d.as_secs_f64())));
+    }
+    Ok(dump_response(read.body, &headers))
 }

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod clock;
+mod ddl;
 pub mod docs;
 pub mod index;
 pub mod keygen;
@@ -32,6 +33,8 @@ pub use txn::{TrxCollections, TrxOptions, TrxStatus};
 
 use crate::error::{ArangoError, ArangoResult, codes};
 use catalog::{unknown_collection, unknown_database};
+pub use ddl::Change;
+use ddl::*;
 use redb::{ReadableDatabase, ReadableTable};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -469,73 +472,14 @@ impl Store {
         names::validate_collection_name(&opts.name)?;
         let db = db.to_string();
         let sync = opts.wait_for_sync;
-        self.submit(sync, true, move |ctx| {
-            ctx.catalog.database(&db)?;
-            if ctx
-                .catalog
-                .collection(&db, &opts.name)
-                .is_ok_and(|c| c.name == opts.name)
-            {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_DUPLICATE_NAME,
-                    format!(
-                        "duplicate name: a collection named '{}' already exists",
-                        opts.name
-                    ),
-                ));
-            }
-            let id = match opts.id {
-                Some(id) if id != 0 && !ctx.catalog.collections.contains_key(&id) => {
-                    ctx.shared.next_id.fetch_max(id + 1, Ordering::AcqRel);
-                    id
-                }
-                _ => ctx.shared.new_id(),
-            };
-            let is_system = names::is_system_name(&opts.name);
-            let guid = match opts.guid {
-                Some(g) if ctx.catalog.collection(&db, &g).is_err() => g,
-                _ if is_system => opts.name.clone(),
-                _ => format!("{}/{id}", ctx.shared.guid_prefix),
-            };
-            let def = CollectionDef {
-                id,
-                db: db.clone(),
-                name: opts.name,
-                guid,
-                ctype: opts.ctype,
-                is_system,
-                wait_for_sync: opts.wait_for_sync,
-                key_options: opts.key_options,
-                schema: opts.schema,
-                cache_enabled: opts.cache_enabled,
-                computed_values: opts.computed_values,
-                indexes: Vec::new(),
-            };
-            ctx.save_collection(&def)?;
-            docs::DocAccess::set_stats(ctx, id, CollStats::default())?;
-            let data = collection_marker_data(&def, 0)?;
-            ctx.append(marker::COLLECTION_CREATE, 0, &db, &def.guid, Some(&data))?;
-            Ok(def)
-        })
+        self.submit(sync, true, move |ctx| ddl_create_collection(ctx, &db, opts))
     }
 
     /// Drops a collection (marker 2001). System collections need `allow_system`.
     pub fn drop_collection(&self, db: &str, name: &str, allow_system: bool) -> ArangoResult<()> {
         let (db, name) = (db.to_string(), name.to_string());
         self.submit(true, true, move |ctx| {
-            let def = ctx.catalog.collection(&db, &name)?.clone();
-            if def.is_system && !allow_system {
-                return Err(ArangoError::with_message(
-                    codes::FORBIDDEN,
-                    format!(
-                        "cannot drop system collection '{}' without isSystem=true",
-                        def.name
-                    ),
-                ));
-            }
-            ctx.erase_collection(def.id)?;
-            ctx.append(marker::COLLECTION_DROP, 0, &db, &def.guid, None)?;
-            Ok(())
+            ddl_drop_collection(ctx, &db, &name, allow_system)
         })
     }
 
@@ -549,29 +493,7 @@ impl Store {
         names::validate_collection_name(new_name)?;
         let (db, name, new_name) = (db.to_string(), name.to_string(), new_name.to_string());
         self.submit(true, true, move |ctx| {
-            let mut def = ctx.catalog.collection(&db, &name)?.clone();
-            if def.is_system || names::is_system_name(&new_name) {
-                return Err(ArangoError::with_message(
-                    codes::FORBIDDEN,
-                    "system collections cannot be renamed, and no collection can be renamed to a system name",
-                ));
-            }
-            if def.name == new_name {
-                return Ok(def);
-            }
-            if ctx.catalog.collection(&db, &new_name).is_ok_and(|c| c.name == new_name) {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_DUPLICATE_NAME,
-                    format!("duplicate name: a collection named '{new_name}' already exists"),
-                ));
-            }
-            ctx.catalog.remove_collection(def.id);
-            def.name = new_name.clone();
-            ctx.save_collection(&def)?;
-            let data = serde_json::to_vec(&serde_json::json!({ "name": new_name }))
-                .map_err(|e| ArangoError::internal(e.to_string()))?;
-            ctx.append(marker::COLLECTION_RENAME, 0, &db, &def.guid, Some(&data))?;
-            Ok(def)
+            ddl_rename_collection(ctx, &db, &name, &new_name)
         })
     }
 
@@ -584,24 +506,7 @@ impl Store {
     ) -> ArangoResult<CollectionDef> {
         let (db, name) = (db.to_string(), name.to_string());
         self.submit(true, true, move |ctx| {
-            let mut def = ctx.catalog.collection(&db, &name)?.clone();
-            if let Some(w) = change.wait_for_sync {
-                def.wait_for_sync = w;
-            }
-            if let Some(s) = change.schema {
-                def.schema = s;
-            }
-            if let Some(c) = change.cache_enabled {
-                def.cache_enabled = c;
-            }
-            if let Some(c) = change.computed_values {
-                def.computed_values = c;
-            }
-            ctx.save_collection(&def)?;
-            let last = docs::DocAccess::stats(ctx, def.id)?.last_value;
-            let data = collection_marker_data(&def, last)?;
-            ctx.append(marker::COLLECTION_CHANGE, 0, &db, &def.guid, Some(&data))?;
-            Ok(def)
+            ddl_change_collection(ctx, &db, &name, change)
         })
     }
 
@@ -609,10 +514,7 @@ impl Store {
     pub fn truncate_collection(&self, db: &str, name: &str) -> ArangoResult<()> {
         let (db, name) = (db.to_string(), name.to_string());
         self.submit(true, true, move |ctx| {
-            let def = ctx.catalog.collection(&db, &name)?.clone();
-            ctx.clear_documents(def.id)?;
-            ctx.append(marker::COLLECTION_TRUNCATE, 0, &db, &def.guid, None)?;
-            Ok(())
+            ddl_truncate_collection(ctx, &db, &name)
         })
     }
 
@@ -638,68 +540,17 @@ impl Store {
         coll: &str,
         spec: &Value,
     ) -> ArangoResult<(IndexDef, bool)> {
-        let (want_id, want_name, mut idx) = IndexDef::from_json(spec)?;
+        let (want_id, want_name, idx) = IndexDef::from_json(spec)?;
         let (db, coll) = (db.to_string(), coll.to_string());
         self.submit(true, true, move |ctx| {
-            let mut def = ctx.catalog.collection(&db, &coll)?.clone();
-            if let Some(existing) = def.indexes.iter().find(|i| i.same_definition(&idx))
-                && want_name.as_ref().is_none_or(|n| *n == existing.name)
-            {
-                return Ok((existing.clone(), false));
-            }
-            if let Some(n) = &want_name
-                && (n == "primary" || n == "edge" || def.indexes.iter().any(|i| &i.name == n))
-            {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_DUPLICATE_NAME,
-                    format!("duplicate value: an index named '{n}' already exists"),
-                ));
-            }
-            idx.id = match want_id {
-                Some(id) if id > 1 && !def.indexes.iter().any(|i| i.id == id) => {
-                    ctx.shared.next_id.fetch_max(id + 1, Ordering::AcqRel);
-                    id
-                }
-                _ => ctx.shared.new_id(),
-            };
-            idx.name = want_name.unwrap_or_else(|| format!("idx_{}", idx.id));
-            if idx.unique {
-                build_unique(ctx, &def, &idx)?;
-            }
-            def.indexes.push(idx.clone());
-            ctx.save_collection(&def)?;
-            let data = serde_json::to_vec(&idx.to_inventory_json())
-                .map_err(|e| ArangoError::internal(e.to_string()))?;
-            ctx.append(marker::INDEX_CREATE, 0, &db, &def.guid, Some(&data))?;
-            Ok((idx, true))
+            ddl_ensure_index(ctx, &db, &coll, want_id, want_name, idx)
         })
     }
 
     /// Drops a secondary index (marker 2101). The primary and edge indexes cannot be dropped.
     pub fn drop_index(&self, db: &str, coll: &str, iid: u64) -> ArangoResult<()> {
         let (db, coll) = (db.to_string(), coll.to_string());
-        self.submit(true, true, move |ctx| {
-            let mut def = ctx.catalog.collection(&db, &coll)?.clone();
-            if iid == 0 || (iid == 1 && def.ctype == CollectionType::Edge) {
-                return Err(ArangoError::with_message(
-                    codes::FORBIDDEN,
-                    "the primary and edge indexes cannot be dropped",
-                ));
-            }
-            let Some(pos) = def.indexes.iter().position(|i| i.id == iid) else {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_INDEX_NOT_FOUND,
-                    format!("index not found: {}/{iid}", def.name),
-                ));
-            };
-            def.indexes.remove(pos);
-            ctx.clear_index(def.id, iid)?;
-            ctx.save_collection(&def)?;
-            let data = serde_json::to_vec(&serde_json::json!({ "id": iid.to_string() }))
-                .map_err(|e| ArangoError::internal(e.to_string()))?;
-            ctx.append(marker::INDEX_DROP, 0, &db, &def.guid, Some(&data))?;
-            Ok(())
-        })
+        self.submit(true, true, move |ctx| ddl_drop_index(ctx, &db, &coll, iid))
     }
 
     // ----- documents -------------------------------------------------------------------------------
@@ -1009,40 +860,51 @@ impl Store {
         coll: &str,
         ops: Vec<ReplicaOp>,
     ) -> ArangoResult<ReplicaStats> {
-        let cid = self.catalog().collection(db, coll)?.id;
-        self.submit(false, true, move |ctx| {
-            let def = ctx
-                .catalog
-                .collections
-                .get(&cid)
-                .cloned()
-                .ok_or_else(|| unknown_collection(&cid.to_string()))?;
-            let clock = &ctx.shared.clock;
+        let guid = self.catalog().collection(db, coll)?.guid.clone();
+        let changes = ops
+            .into_iter()
+            .map(|op| Change::Document {
+                guid: guid.clone(),
+                op,
+            })
+            .collect();
+        self.apply_changes(db, changes, None).map_err(|(_, e)| e)
+    }
+
+    /// Applies a follower's changes from its leader's log — documents and catalog changes, in order — in
+    /// one atomic, logged transaction, together with the applier record `record` (when given), so that
+    /// what was applied and how far the applier got can never disagree. On failure nothing is applied
+    /// and the error comes with the index of the change that failed (if one did). Durable at return
+    /// only when a catalog change was among them; see [`Store::sync`].
+    pub fn apply_changes(
+        &self,
+        db: &str,
+        changes: Vec<Change>,
+        record: Option<Vec<u8>>,
+    ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
+        let catalog_change = changes.iter().any(|c| !c.is_document());
+        let failed_at = Arc::new(AtomicU64::new(u64::MAX));
+        let at = failed_at.clone();
+        let db = db.to_string();
+        let r = self.submit(catalog_change, true, move |ctx| {
+            ctx.catalog.database(&db)?;
             let mut st = ReplicaStats::default();
-            for op in ops {
-                match op {
-                    ReplicaOp::Upsert(doc) => {
-                        st.count(docs::apply_replica(ctx, &def, clock, doc)?);
-                    }
-                    ReplicaOp::Raw(r) if def.ctype == catalog::CollectionType::Document => {
-                        st.count(docs::apply_replica_raw(ctx, &def, clock, r)?);
-                    }
-                    ReplicaOp::Raw(r) => {
-                        let doc = docs::parse_doc(&r.line)?;
-                        st.count(docs::apply_replica(ctx, &def, clock, doc)?);
-                    }
-                    ReplicaOp::Remove(key) => {
-                        match docs::remove(ctx, &def, &Value::String(key), &WriteOptions::default())
-                        {
-                            Ok(_) => st.removed += 1,
-                            Err(e) if e.error_num == codes::ARANGO_DOCUMENT_NOT_FOUND => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
+            let mut last = None;
+            for (i, c) in changes.into_iter().enumerate() {
+                if let Err(e) = ddl::apply_change(ctx, &db, c, &mut last, &mut st) {
+                    at.store(i as u64, Ordering::Release);
+                    return Err(e);
                 }
             }
             ctx.flush_markers(None)?;
+            if let Some(r) = &record {
+                ctx.put_applier(&db, Some(r))?;
+            }
             Ok(st)
+        });
+        r.map_err(|e| {
+            let i = failed_at.load(Ordering::Acquire);
+            ((i != u64::MAX).then_some(i as usize), e)
         })
     }
 
@@ -1179,7 +1041,10 @@ fn single(mut v: Vec<ArangoResult<DocResult>>) -> ArangoResult<DocResult> {
 }
 
 /// `data` of 2000/2003 markers: the collection properties plus its secondary indexes.
-fn collection_marker_data(def: &CollectionDef, last_value: u64) -> ArangoResult<Vec<u8>> {
+pub(crate) fn collection_marker_data(
+    def: &CollectionDef,
+    last_value: u64,
+) -> ArangoResult<Vec<u8>> {
     let mut props = def.properties_json(last_value);
     if let Value::Object(m) = &mut props {
         m.insert(
@@ -1196,7 +1061,11 @@ fn collection_marker_data(def: &CollectionDef, last_value: u64) -> ArangoResult<
 }
 
 /// Fills a new unique index from the collection's documents; 1210 on the first duplicate.
-fn build_unique(ctx: &mut WriteCtx<'_>, def: &CollectionDef, idx: &IndexDef) -> ArangoResult<()> {
+pub(crate) fn build_unique(
+    ctx: &mut WriteCtx<'_>,
+    def: &CollectionDef,
+    idx: &IndexDef,
+) -> ArangoResult<()> {
     let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
     ctx.scan_documents(def.id, |key, bytes| {
         let doc = docs::parse_doc(bytes)?;
@@ -1305,7 +1174,7 @@ pub struct ReplicaStats {
 }
 
 impl ReplicaStats {
-    fn count(&mut self, (outcome, removed): (ReplicaOutcome, u64)) {
+    pub(crate) fn count(&mut self, (outcome, removed): (ReplicaOutcome, u64)) {
         self.removed += removed;
         match outcome {
             ReplicaOutcome::Inserted => self.inserted += 1,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod repl;
 pub mod server;
 
 use arangorepl::store::{

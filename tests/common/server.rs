@@ -25,13 +25,15 @@ impl Server {
 
     /// Starts a server on an existing directory.
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
+        Server::start_at(dir, 0, extra)
+    }
+
+    /// Starts a server on an existing directory and a given port (0: any free port).
+    pub fn start_at(dir: &Path, port: u16, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-            .args([
-                "serve",
-                "--server.endpoint",
-                "tcp://127.0.0.1:0",
-                "--database.directory",
-            ])
+            .args(["serve", "--server.endpoint"])
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .arg("--database.directory")
             .arg(dir)
             .args(["--log.level", "warning"])
             .args(extra)
@@ -89,6 +91,15 @@ impl Server {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Takes the temporary directory out, so it outlives this server (for restarts).

@@ -1,0 +1,1111 @@
+//! The continuous replication applier (spec §5): after an initial sync (or from a given tick, or from
+//! where it stopped) it tails the leader's log and applies every change, until stopped or until an
+//! error that retrying cannot fix.
+//!
+//! Each `wal/tail` answer is applied as one atomic step on the follower together with the applier's
+//! progress ([`Follower::apply_changes`]), so a crash at any moment loses either both or neither: nothing
+//! is applied twice, nothing is skipped. Operations of a leader transaction (2200 … 2201) are buffered in
+//! memory and applied at its commit, in the same step as the progress that says so; `safeResumeTick`
+//! never passes the begin of a transaction not yet applied, so a restart fetches it again.
+//!
+//! Beyond ArangoDB: when the leader honours `longPollTimeout` (an arangorepl leader), an idle applier
+//! waits on the leader instead of sleeping, and sees a new write as soon as it commits.
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::config::{ApplierConfig, RestrictType};
+use crate::replication::filter::excluded;
+use crate::replication::follower::{Follower, TailChange};
+use crate::replication::initial_sync::{SyncResult, initial_sync};
+use crate::replication::leader_client::{LeaderClient, TailChunk};
+use crate::replication::state::{ApplierState, PersistedState, Phase};
+use crate::replication::wire::TailMarker;
+use crate::tick::Tick;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// ArangoDB's polling bounds (spec §5.5).
+const MIN_WAIT: Duration = Duration::from_millis(250);
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How long an idle applier asks an arangorepl leader to hold a `wal/tail` request.
+const LONG_POLL: Duration = Duration::from_secs(20);
+/// A tailing run shorter than this that ends in a resync counts as a failure in a row (spec §5.6).
+const SHORT_RUN: Duration = Duration::from_secs(120);
+/// Offending markers are quoted in error messages up to this many bytes.
+const QUOTE_BYTES: usize = 1024;
+
+/// The live control of one applier: its state (what `applier-state` shows) and its stop signal.
+pub struct Control {
+    state: Mutex<ApplierState>,
+    stop: watch::Sender<bool>,
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Control {
+            state: Mutex::default(),
+            stop: watch::channel(false).0,
+        }
+    }
+}
+
+impl Control {
+    pub fn state(&self) -> MutexGuard<'_, ApplierState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks a running applier to stop (it notices within milliseconds, even inside a request).
+    pub fn request_stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Clears a previous stop request before a new run.
+    pub fn reset_stop(&self) {
+        self.stop.send_replace(false);
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Resolves once a stop was requested.
+    pub async fn stopped(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Sleeps `d` unless stopped first; false if stopped.
+    async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => !self.stopping(),
+            _ = self.stopped() => false,
+        }
+    }
+
+    /// Records a progress message, logged at INFO with `verbose`.
+    pub fn progress(&self, db: &str, verbose: bool, text: String) {
+        if verbose {
+            tracing::info!("replication applier for database '{db}': {text}");
+        } else {
+            tracing::debug!("replication applier for database '{db}': {text}");
+        }
+        self.state().progress(text);
+    }
+
+    /// Adds a finished initial sync to the counters.
+    pub fn record_sync(&self, res: &SyncResult) {
+        let mut s = self.state();
+        s.total_documents += res.applied.written();
+        s.total_removals += res.applied.removed;
+        // the sync's time: waiting for the leader vs. everything else
+        let wait = res.leader_wait.as_secs_f64();
+        s.total_fetch_time += wait;
+        s.fetch_count += 1;
+        s.total_apply_time += (res.elapsed.as_secs_f64() - wait).max(0.0);
+        s.apply_count += 1;
+    }
+}
+
+/// How a run begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Initial sync first, then tail from its `lastLogTick` (make-follower).
+    Sync,
+    /// Tail from this tick (exclusive), forgetting any stored position (`applier-start?from=`).
+    From(u64),
+    /// Tail from the stored position (`applier-start`, `autoStart`).
+    Resume,
+}
+
+/// The applier record a follower keeps: configuration and progress.
+pub fn record(config: &ApplierConfig, state: Option<&PersistedState>) -> Value {
+    let mut r = json!({ "config": config.to_stored_json() });
+    if let Some(s) = state {
+        r["state"] = serde_json::to_value(s).unwrap_or(Value::Null);
+    }
+    r
+}
+
+/// The stored progress in an applier record.
+pub fn stored_state(record: Option<&Value>) -> Option<PersistedState> {
+    record
+        .and_then(|r| r.get("state"))
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+}
+
+fn is_retryable(e: &ArangoError) -> bool {
+    e.error_num == codes::REPLICATION_NO_RESPONSE || e.error_num == codes::REPLICATION_LEADER_ERROR
+}
+
+/// Runs the applier until it is stopped or fails; the outcome is in `ctl`'s state (phase `inactive`,
+/// `lastError`, progress `applier shut down`).
+pub async fn run<F: Follower + Clone>(
+    follower: F,
+    config: ApplierConfig,
+    ctl: Arc<Control>,
+    start: Start,
+) {
+    let db = config.database.clone();
+    let outcome = match LeaderClient::new(&config, follower.server_id()) {
+        Ok(leader) => {
+            let mut a = Applier {
+                follower,
+                leader,
+                config,
+                ctl: ctl.clone(),
+                base_requests: 0,
+                base_failed: 0,
+                failed_answers: Default::default(),
+                names: HashMap::new(),
+            };
+            {
+                let s = ctl.state();
+                a.base_requests = s.total_requests;
+                a.base_failed = s.total_failed_connects;
+            }
+            a.run(start).await
+        }
+        Err(e) => Err(e),
+    };
+    let mut s = ctl.state();
+    s.phase = Phase::Inactive;
+    match outcome {
+        Ok(()) => {
+            drop(s);
+            ctl.progress(&db, false, "applier shut down".into());
+            tracing::info!("replication applier for database '{db}' stopped");
+        }
+        Err(e) => {
+            tracing::warn!(
+                "replication applier for database '{db}' stopped: {}",
+                e.message
+            );
+            s.set_error(e);
+            drop(s);
+            ctl.progress(&db, false, "applier shut down".into());
+        }
+    }
+}
+
+struct Applier<F> {
+    follower: F,
+    leader: LeaderClient,
+    config: ApplierConfig,
+    ctl: Arc<Control>,
+    base_requests: u64,
+    base_failed: u64,
+    /// Retried error answers of the leader (transport failures are counted by the client).
+    failed_answers: std::sync::atomic::AtomicU64,
+    /// Collection names by `globallyUniqueId`, for `restrictCollections` (spec §5.10).
+    names: HashMap<String, String>,
+}
+
+/// Where tailing stands (spec §5.4).
+#[derive(Debug, Default)]
+struct Position {
+    leader_id: String,
+    fetch_tick: u64,
+    last_scanned: u64,
+    first_regular: u64,
+    processed: u64,
+    applied: u64,
+    safe: u64,
+    persisted_applied: u64,
+    persisted_once: bool,
+}
+
+impl Position {
+    fn persisted(&self) -> PersistedState {
+        PersistedState {
+            server_id: self.leader_id.clone(),
+            last_processed_continuous_tick: Tick(self.processed),
+            last_applied_continuous_tick: Tick(self.applied),
+            safe_resume_tick: Tick(self.safe),
+        }
+    }
+}
+
+/// One leader transaction being received.
+struct OpenTrx {
+    changes: Vec<TailChange>,
+    lines: Vec<(usize, usize)>,
+}
+
+/// A stop request cut the run short.
+fn stopped() -> ArangoError {
+    ArangoError::new(codes::REPLICATION_APPLIER_STOPPED)
+}
+
+impl<F: Follower + Clone> Applier<F> {
+    fn db(&self) -> &str {
+        &self.config.database
+    }
+
+    fn progress(&self, text: String) {
+        self.ctl
+            .progress(&self.config.database, self.config.verbose, text);
+    }
+
+    /// Copies the leader client's counters into the state.
+    fn count_requests(&self) {
+        let st = &self.leader.stats;
+        let mut s = self.ctl.state();
+        s.total_requests = self.base_requests + st.requests.load(Ordering::Relaxed);
+        s.total_failed_connects = self.base_failed
+            + st.failed_connects.load(Ordering::Relaxed)
+            + self.failed_answers.load(Ordering::Relaxed);
+    }
+
+    async fn run(&mut self, start: Start) -> ArangoResult<()> {
+        let mut start = start;
+        let mut short_fails = 0u64;
+        loop {
+            if let Start::Sync = start {
+                match self.sync().await {
+                    Ok(tick) => start = Start::From(tick),
+                    Err(_) if self.ctl.stopping() => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+            {
+                let mut s = self.ctl.state();
+                s.phase = Phase::Running;
+                s.started.get_or_insert_with(SystemTime::now);
+            }
+            let began = Instant::now();
+            let e = match self.tail(start).await {
+                Ok(()) => return Ok(()),
+                Err(_) if self.ctl.stopping() => return Ok(()),
+                Err(e) => e,
+            };
+            let resync = matches!(
+                e.error_num,
+                codes::REPLICATION_START_TICK_NOT_PRESENT
+                    | codes::ARANGO_DATA_SOURCE_NOT_FOUND
+                    | codes::REPLICATION_NO_START_TICK
+            );
+            if !resync {
+                return Err(e);
+            }
+            // the stored position is of no use any more
+            self.save_record(None).await?;
+            {
+                let mut s = self.ctl.state();
+                s.last_applied_continuous_tick = 0;
+                s.last_processed_continuous_tick = 0;
+                s.safe_resume_tick = 0;
+            }
+            if !self.config.auto_resync {
+                return Err(e);
+            }
+            if began.elapsed() < SHORT_RUN {
+                short_fails += 1;
+            } else {
+                short_fails = 0;
+            }
+            if short_fails > self.config.auto_resync_retries {
+                return Err(ArangoError::with_message(
+                    e.error_num,
+                    format!(
+                        "{} (gave up after {} automatic resyncs in a row: autoResyncRetries is {})",
+                        e.message,
+                        short_fails - 1,
+                        self.config.auto_resync_retries
+                    ),
+                ));
+            }
+            tracing::warn!(
+                "replication applier for database '{}': {}; starting a resync (autoResync)",
+                self.db(),
+                e.message
+            );
+            self.ctl.state().total_resyncs += 1;
+            start = Start::Sync;
+        }
+    }
+
+    /// The initial sync of a `Start::Sync` (phase `initial`); returns the tick to tail from.
+    async fn sync(&mut self) -> ArangoResult<u64> {
+        self.ctl.state().phase = Phase::Initial;
+        let ctl = self.ctl.clone();
+        let report = {
+            let (ctl, db, verbose) = (
+                ctl.clone(),
+                self.config.database.clone(),
+                self.config.verbose,
+            );
+            let stats = self.leader.stats.clone();
+            move |text: String| {
+                ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
+                ctl.progress(&db, verbose, text)
+            }
+        };
+        let res = tokio::select! {
+            r = initial_sync(&self.follower, &self.leader, &self.config, &report) => r,
+            _ = ctl.stopped() => Err(stopped()),
+        };
+        self.count_requests();
+        let res = res?;
+        ctl.record_sync(&res);
+        tracing::info!(
+            "initial sync of database '{}' from {}: {} documents in {:.1} s, tailing from tick {}",
+            self.db(),
+            self.config.endpoint,
+            res.documents_fetched,
+            res.elapsed.as_secs_f64(),
+            res.last_log_tick
+        );
+        self.progress("applier started tailing".into());
+        Ok(res.last_log_tick)
+    }
+
+    async fn save_record(&self, state: Option<&PersistedState>) -> ArangoResult<()> {
+        self.follower
+            .save_applier(self.db(), Some(record(&self.config, state)))
+            .await
+    }
+
+    /// Waits after a failed request to the leader (spec §5.5); fails once the retries are used up.
+    async fn retry_after(&self, retries: &mut u64, what: &str, e: ArangoError) -> ArangoResult<()> {
+        *retries += 1;
+        if e.error_num == codes::REPLICATION_LEADER_ERROR {
+            self.failed_answers.fetch_add(1, Ordering::Relaxed);
+        }
+        self.count_requests();
+        self.ctl.state().failed_connects = *retries;
+        if *retries > self.config.max_connect_retries {
+            return Err(ArangoError::with_message(
+                e.error_num,
+                format!(
+                    "{} (giving up after {} attempts: maxConnectRetries is {})",
+                    e.message, retries, self.config.max_connect_retries
+                ),
+            ));
+        }
+        self.progress(format!(
+            "{what} failed: {}. will retry now. retries left: {}",
+            e.message,
+            self.config.max_connect_retries - *retries + 1
+        ));
+        let wait = match self.config.connection_retry_wait_time {
+            w if w <= 0.0 => Duration::from_secs(30),
+            w => Duration::from_secs_f64(w).max(MIN_WAIT),
+        };
+        if !self.ctl.sleep(wait).await {
+            return Err(stopped());
+        }
+        Ok(())
+    }
+
+    /// The handshake (spec §5.3) with retries.
+    async fn handshake(&self) -> ArangoResult<String> {
+        let mut retries = 0;
+        loop {
+            self.progress("fetching leader state information".into());
+            let r = tokio::select! {
+                r = self.leader.logger_state_once() => r,
+                _ = self.ctl.stopped() => return Err(stopped()),
+            };
+            match r {
+                Ok(s) => {
+                    self.count_requests();
+                    self.ctl.state().failed_connects = 0;
+                    return Ok(s.server.server_id);
+                }
+                Err(e) if is_retryable(&e) => {
+                    self.retry_after(&mut retries, "fetching leader state information", e)
+                        .await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The `requireFromPresent` rule (spec §5.6) for a gap before `tick`.
+    fn gap(&self, tick: u64, last_tick: u64) -> ArangoResult<()> {
+        let msg = format!(
+            "required ongoing tick value '{tick}' is not present (anymore?) on leader at {}. Last tick \
+             available on leader is '{last_tick}'. It may be required to do a full resync and increase \
+             the number of historic logfiles/WAL file timeout or archive size on the leader.",
+            self.config.endpoint
+        );
+        if self.config.require_from_present {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_START_TICK_NOT_PRESENT,
+                msg,
+            ));
+        }
+        tracing::warn!(
+            "replication applier for database '{}': {msg} Continuing, as requireFromPresent is false: changes may be missing",
+            self.db()
+        );
+        Ok(())
+    }
+
+    /// Where to begin (spec §5.4).
+    async fn position(&self, start: Start) -> ArangoResult<Position> {
+        let leader_id = self.handshake().await?;
+        let record = self.follower.load_applier(self.db()).await?;
+        let stored = stored_state(record.as_ref());
+        if let Some(s) = &stored {
+            let mine: u64 = s.server_id.parse().unwrap_or(0);
+            let theirs: u64 = leader_id.parse().unwrap_or(0);
+            if mine != 0 && theirs != 0 && mine != theirs {
+                return Err(ArangoError::with_message(
+                    codes::REPLICATION_LEADER_CHANGE,
+                    format!(
+                        "the leader at {} is server {theirs}, but this applier's state is from server {mine}: \
+                         the leader has changed. Run a new initial sync (make-follower or sync), or forget the \
+                         applier state first",
+                        self.config.endpoint
+                    ),
+                ));
+            }
+        }
+        let mut p = Position {
+            leader_id,
+            ..Position::default()
+        };
+        let (mut from, safe) = match start {
+            Start::From(t) => (t, 0),
+            _ => match &stored {
+                Some(s) => {
+                    p.applied = s.last_applied_continuous_tick.0;
+                    p.processed = p.applied;
+                    p.persisted_applied = p.applied;
+                    p.persisted_once = true;
+                    (s.last_applied_continuous_tick.0, s.safe_resume_tick.0)
+                }
+                None => (0, 0),
+            },
+        };
+        if from == 0 {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_NO_START_TICK,
+                "no start tick: this applier has no stored position to resume from. Run an initial sync \
+                 first (make-follower, or sync and then applier-start with from=<lastLogTick>)",
+            ));
+        }
+        p.safe = safe;
+        let mut fetch = safe;
+        if safe == 0 || safe != from {
+            if safe > 0 {
+                // never resume inside a transaction
+                from = safe;
+            }
+            let r = tokio::select! {
+                r = self.leader.open_transactions(safe, from) => r,
+                _ = self.ctl.stopped() => return Err(stopped()),
+            };
+            self.count_requests();
+            let (present, last_included) = r?;
+            if !present && safe > 0 {
+                self.gap(safe, 0)?;
+            }
+            fetch = if last_included > 0 {
+                last_included
+            } else {
+                from
+            };
+        }
+        p.fetch_tick = fetch;
+        p.first_regular = from;
+        p.last_scanned = safe;
+        {
+            let mut s = self.ctl.state();
+            s.last_applied_continuous_tick = p.applied;
+            s.last_processed_continuous_tick = p.processed;
+            s.safe_resume_tick = p.safe;
+        }
+        Ok(p)
+    }
+
+    /// Fetches one `wal/tail` chunk, aborted by a stop.
+    async fn fetch(&self, p: &Position, long_poll: bool) -> ArangoResult<TailChunk> {
+        let wait = long_poll.then(|| {
+            LONG_POLL.min(Duration::from_secs_f64(self.config.request_timeout / 2.0).max(MIN_WAIT))
+        });
+        let f = self.leader.tail(
+            p.fetch_tick,
+            p.last_scanned,
+            self.config.chunk_bytes(),
+            self.config.include_system,
+            self.config.include_foxx_queues,
+            wait,
+        );
+        tokio::select! {
+            r = f => r,
+            _ = self.ctl.stopped() => Err(stopped()),
+        }
+    }
+
+    /// The tailing loop (spec §5.4–5.5).
+    async fn tail(&mut self, start: Start) -> ArangoResult<()> {
+        let mut p = self.position(start).await?;
+        let use_tick = matches!(start, Start::From(_));
+        self.progress(format!(
+            "fetching leader log from tick {}, last scanned tick {}, first regular tick {}, open \
+             transactions: 0, chunk size {}",
+            p.fetch_tick,
+            p.last_scanned,
+            p.first_regular,
+            self.config.chunk_bytes()
+        ));
+        if use_tick {
+            // the start tick survives a restart even before anything arrives
+            p.applied = p.first_regular;
+            p.processed = p.first_regular;
+            p.safe = p.first_regular;
+            self.persist(&p).await?;
+        }
+        let mut open: HashMap<u64, OpenTrx> = HashMap::new();
+        let mut retries = 0u64;
+        let mut inactive_cycles = 0u64;
+        // ask for the long-poll until the leader shows it does not offer it
+        let mut long_poll = true;
+        let mut prefetched: Option<tokio::task::JoinHandle<ArangoResult<TailChunk>>> = None;
+        let mut fetch_started = Instant::now();
+        loop {
+            if self.ctl.stopping() {
+                if let Some(h) = prefetched.take() {
+                    h.abort();
+                }
+                return Ok(());
+            }
+            let asked_long_poll = prefetched.is_none() && long_poll;
+            let r = match prefetched.take() {
+                Some(h) => tokio::select! {
+                    r = h => r.unwrap_or_else(|e| Err(ArangoError::internal(format!("prefetch failed: {e}")))),
+                    _ = self.ctl.stopped() => Err(stopped()),
+                },
+                None => {
+                    fetch_started = Instant::now();
+                    self.fetch(&p, long_poll).await
+                }
+            };
+            let chunk = match r {
+                Ok(c) => {
+                    if retries > 0 {
+                        retries = 0;
+                        self.ctl.state().failed_connects = 0;
+                    }
+                    c
+                }
+                Err(e) if is_retryable(&e) => {
+                    self.retry_after(&mut retries, "fetching leader log", e)
+                        .await?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let fetch_time = fetch_started.elapsed();
+            self.count_requests();
+            if chunk.long_poll {
+                long_poll = true;
+            } else if asked_long_poll {
+                long_poll = false;
+            }
+            // the bookkeeping of spec §5.4
+            let mut check_more = chunk.check_more;
+            p.last_scanned = chunk.last_scanned;
+            if chunk.last_included == 0 && chunk.last_scanned > p.fetch_tick {
+                p.fetch_tick = chunk.last_scanned - 1;
+            }
+            let asked_from = p.fetch_tick;
+            let worked = chunk.last_included > p.fetch_tick;
+            if worked {
+                p.fetch_tick = chunk.last_included;
+            } else {
+                check_more = false;
+            }
+            let bump = !check_more && chunk.last_tick > chunk.last_included;
+            {
+                let mut s = self.ctl.state();
+                s.last_available_continuous_tick = chunk.last_tick;
+                if !(chunk.long_poll && !worked) {
+                    // a held long-poll is waiting, not fetching
+                    s.total_fetch_time += fetch_time.as_secs_f64();
+                    s.fetch_count += 1;
+                }
+            }
+            if !chunk.from_present && asked_from > 0 {
+                self.gap(asked_from, chunk.last_tick)?;
+                open.clear();
+            }
+            if check_more {
+                let (leader, config) = (self.leader.clone(), self.config.clone());
+                let (from, scanned) = (p.fetch_tick, p.last_scanned);
+                fetch_started = Instant::now();
+                prefetched = Some(tokio::spawn(async move {
+                    leader
+                        .tail(
+                            from,
+                            scanned,
+                            config.chunk_bytes(),
+                            config.include_system,
+                            config.include_foxx_queues,
+                            None,
+                        )
+                        .await
+                }));
+            }
+            let applied_before = p.applied;
+            let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await;
+            let markers = match markers {
+                Ok(n) => n,
+                Err(e) => {
+                    if let Some(h) = prefetched.take() {
+                        h.abort();
+                    }
+                    return Err(e);
+                }
+            };
+            if markers == 0 && bump {
+                p.processed = p.processed.max(chunk.last_tick);
+                if open.is_empty() {
+                    if p.safe == 0 {
+                        p.safe = chunk.last_tick;
+                    }
+                    if p.applied == 0 {
+                        p.applied = p.processed;
+                    }
+                }
+                self.set_ticks(&p);
+            }
+            if markers == 0 && p.applied != applied_before {
+                self.persist(&p).await?;
+            }
+            if worked || check_more {
+                inactive_cycles = 0;
+                continue;
+            }
+            if chunk.long_poll {
+                // the leader already waited for us
+                continue;
+            }
+            inactive_cycles += 1;
+            let wait = self.idle_wait(inactive_cycles);
+            if !self.ctl.sleep(wait).await {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The idle sleep of spec §5.5.
+    fn idle_wait(&self, inactive_cycles: u64) -> Duration {
+        let min = Duration::from_secs_f64(self.config.idle_min_wait_time.max(0.0)).max(MIN_WAIT);
+        if !self.config.adaptive_polling {
+            return min.min(MAX_WAIT);
+        }
+        let mut wait = min;
+        if inactive_cycles > 60 {
+            wait *= 5;
+        } else if inactive_cycles > 30 {
+            wait *= 3;
+        }
+        if inactive_cycles > 15 {
+            wait *= 2;
+        }
+        let max = Duration::from_secs_f64(self.config.idle_max_wait_time.max(0.0));
+        wait.min(max.max(min)).min(MAX_WAIT)
+    }
+
+    fn set_ticks(&self, p: &Position) {
+        let mut s = self.ctl.state();
+        s.last_applied_continuous_tick = p.applied;
+        s.last_processed_continuous_tick = p.processed;
+        s.safe_resume_tick = p.safe;
+    }
+
+    /// Stores the position alone (nothing to apply).
+    async fn persist(&self, p: &Position) -> ArangoResult<()> {
+        let rec = record(&self.config, Some(&p.persisted()));
+        self.follower
+            .apply_changes(self.db(), Vec::new(), rec)
+            .await
+            .map_err(|f| f.error)?;
+        self.set_ticks(p);
+        Ok(())
+    }
+
+    /// The name of the collection a marker is about, for `restrictCollections`.
+    async fn collection_name(&mut self, cuid: &str) -> Option<String> {
+        if let Some(n) = self.names.get(cuid) {
+            return Some(n.clone());
+        }
+        // local collections share their guid with the leader's; the leader's inventory knows the rest
+        if let Ok(local) = self.follower.collections(self.db()).await {
+            for c in local {
+                self.names.insert(c.globally_unique_id, c.name);
+            }
+        }
+        if !self.names.contains_key(cuid)
+            && let Ok((batch, _)) = self.leader.create_batch(300).await
+        {
+            if let Ok(inv) = self
+                .leader
+                .inventory(&batch.id, true, self.config.include_foxx_queues)
+                .await
+            {
+                for c in inv.database.collections {
+                    let p = &c.parameters;
+                    if let (Some(Value::String(g)), Some(Value::String(n))) =
+                        (p.get("globallyUniqueId"), p.get("name"))
+                    {
+                        self.names.insert(g.clone(), n.clone());
+                    }
+                }
+            }
+            let _ = self.leader.delete_batch(&batch.id).await;
+        }
+        self.names.get(cuid).cloned()
+    }
+
+    /// Whether the follower's own filter leaves a marker of this collection out (spec §5.10).
+    async fn skip(&mut self, cuid: &str, name_in_marker: Option<&str>) -> bool {
+        let c = &self.config;
+        if c.restrict_collections.is_empty()
+            || (c.restrict_type == RestrictType::None && c.include_system)
+        {
+            return false;
+        }
+        let name = match name_in_marker {
+            Some(n) => Some(n.to_string()),
+            None => self.collection_name(cuid).await,
+        };
+        let Some(name) = name else { return false };
+        let c = &self.config;
+        (name.starts_with('_') && !c.include_system)
+            || !c.restriction_allows(&name)
+            || excluded(&name, true, c.include_foxx_queues)
+    }
+
+    /// Applies one `wal/tail` body; returns how many markers it held.
+    async fn apply_chunk(
+        &mut self,
+        body: &Bytes,
+        p: &mut Position,
+        open: &mut HashMap<u64, OpenTrx>,
+    ) -> ArangoResult<u64> {
+        let started = Instant::now();
+        let mut changes: Vec<TailChange> = Vec::new();
+        let mut lines: Vec<(usize, usize)> = Vec::new();
+        let (mut markers, mut documents, mut removals, mut excluded_ops) = (0u64, 0u64, 0u64, 0u64);
+        let mut pos = 0usize;
+        while pos < body.len() {
+            let end = body[pos..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(body.len(), |i| pos + i);
+            let range = (pos, end);
+            let line = &body[pos..end];
+            pos = end + 1;
+            if line.len() < 2 {
+                continue;
+            }
+            let m: TailMarker<'_> = serde_json::from_slice(line).map_err(|e| {
+                self.marker_error(
+                    ArangoError::with_message(
+                        codes::REPLICATION_INVALID_RESPONSE,
+                        format!(
+                            "invalid marker from leader at {}: {e}",
+                            self.config.endpoint
+                        ),
+                    ),
+                    line,
+                )
+            })?;
+            markers += 1;
+            let tick = m.tick.map_or(0, |t| t.0);
+            let tid = m.tid.map_or(0, |t| t.0);
+            let cuid = m.cuid.as_deref().or(m.cid.as_deref()).unwrap_or("");
+            let data = || -> ArangoResult<Value> {
+                match m.data {
+                    Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+                        ArangoError::with_message(
+                            codes::REPLICATION_INVALID_RESPONSE,
+                            format!("invalid marker data: {e}"),
+                        )
+                    }),
+                    None => Ok(Value::Null),
+                }
+            };
+            let in_trx = |tid: u64| tid != 0;
+            let mut skipped = false;
+            let marker_db = m.db.as_deref().or(m.database.as_deref());
+            let change: Option<TailChange> = match m.mtype {
+                // a per-database applier does not create or drop databases; views are not kept
+                1100 | 1101 | 2110 | 2111 | 2112 => {
+                    skipped = true;
+                    None
+                }
+                _ if marker_db.is_some_and(|d| d != self.db())
+                    && !matches!(m.mtype, 2200 | 2201 | 2202) =>
+                {
+                    skipped = true;
+                    None
+                }
+                2200 => {
+                    open.insert(
+                        tid,
+                        OpenTrx {
+                            changes: Vec::new(),
+                            lines: Vec::new(),
+                        },
+                    );
+                    None
+                }
+                2201 => match open.remove(&tid) {
+                    Some(t) => {
+                        changes.extend(t.changes);
+                        lines.extend(t.lines);
+                        None
+                    }
+                    None => return Err(self.marker_error(unexpected_trx(tid), line)),
+                },
+                2202 => match open.remove(&tid) {
+                    Some(_) => None,
+                    None => return Err(self.marker_error(unexpected_trx(tid), line)),
+                },
+                2300 | 2301 | 2302 => {
+                    if self.skip(cuid, None).await {
+                        skipped = true;
+                        None
+                    } else if m.mtype == 2302 {
+                        removals += 1;
+                        let key = m
+                            .data
+                            .and_then(|d| serde_json::from_str::<Value>(d.get()).ok())
+                            .and_then(|d| {
+                                d.get("_key").and_then(Value::as_str).map(str::to_string)
+                            });
+                        match key {
+                            Some(key) => Some(TailChange::Remove {
+                                cuid: cuid.to_string(),
+                                key,
+                            }),
+                            None => {
+                                return Err(self.marker_error(bad_document(), line));
+                            }
+                        }
+                    } else {
+                        documents += 1;
+                        match m.data {
+                            Some(raw) => {
+                                let s = raw.get().as_bytes();
+                                // the document is a slice of the body: no copy
+                                let off = s.as_ptr() as usize - body.as_ptr() as usize;
+                                Some(TailChange::Upsert {
+                                    cuid: cuid.to_string(),
+                                    doc: body.slice(off..off + s.len()),
+                                })
+                            }
+                            None => return Err(self.marker_error(bad_document(), line)),
+                        }
+                    }
+                }
+                2000 => {
+                    let d = data().map_err(|e| self.marker_error(e, line))?;
+                    let name = d.get("name").and_then(Value::as_str).map(str::to_string);
+                    if let (Some(n), Some(g)) =
+                        (&name, d.get("globallyUniqueId").and_then(Value::as_str))
+                    {
+                        self.names.insert(g.to_string(), n.clone());
+                    }
+                    if self.config.skip_create_drop || self.skip(cuid, name.as_deref()).await {
+                        skipped = true;
+                        None
+                    } else {
+                        Some(TailChange::CreateCollection(d))
+                    }
+                }
+                2001 => {
+                    if self.config.skip_create_drop || self.skip(cuid, None).await {
+                        skipped = true;
+                        None
+                    } else {
+                        Some(TailChange::DropCollection {
+                            cuid: cuid.to_string(),
+                        })
+                    }
+                }
+                2002 => {
+                    let d = data().map_err(|e| self.marker_error(e, line))?;
+                    let name = d
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
+                    if self.config.skip_create_drop || self.skip(cuid, None).await {
+                        skipped = true;
+                        None
+                    } else {
+                        self.names.insert(cuid.to_string(), name.clone());
+                        Some(TailChange::RenameCollection {
+                            cuid: cuid.to_string(),
+                            name,
+                        })
+                    }
+                }
+                2003 | 2004 | 2100 | 2101 => {
+                    if m.mtype == 2004 && !open.is_empty() {
+                        return Err(self.marker_error(
+                            ArangoError::with_message(
+                                codes::REPLICATION_UNEXPECTED_TRANSACTION,
+                                "cannot truncate a collection while a transaction is open",
+                            ),
+                            line,
+                        ));
+                    }
+                    if self.skip(cuid, None).await {
+                        skipped = true;
+                        None
+                    } else {
+                        let cuid = cuid.to_string();
+                        let d = data().map_err(|e| self.marker_error(e, line))?;
+                        Some(match m.mtype {
+                            2003 => TailChange::ChangeCollection { cuid, data: d },
+                            2004 => TailChange::TruncateCollection { cuid },
+                            2100 => TailChange::CreateIndex { cuid, data: d },
+                            _ => TailChange::DropIndex {
+                                cuid,
+                                id: match d.get("id") {
+                                    Some(Value::String(s)) => s.clone(),
+                                    Some(v) => v.to_string(),
+                                    None => String::new(),
+                                },
+                            },
+                        })
+                    }
+                }
+                other => {
+                    return Err(self.marker_error(
+                        ArangoError::with_message(
+                            codes::REPLICATION_UNEXPECTED_MARKER,
+                            format!("unexpected marker type {other}"),
+                        ),
+                        line,
+                    ));
+                }
+            };
+            if let Some(c) = change {
+                if matches!(m.mtype, 2300 | 2301 | 2302) && in_trx(tid) {
+                    match open.get_mut(&tid) {
+                        Some(t) => {
+                            t.changes.push(c);
+                            t.lines.push(range);
+                        }
+                        None => return Err(self.marker_error(unexpected_trx(tid), line)),
+                    }
+                } else {
+                    changes.push(c);
+                    lines.push(range);
+                }
+            }
+            // the position after this marker (spec §5.4 step 8)
+            if tick > p.first_regular && tick > p.processed {
+                p.processed = tick;
+            }
+            p.applied = p.applied.max(p.processed);
+            if skipped {
+                excluded_ops += 1;
+            } else if open.is_empty() {
+                p.safe = p.processed;
+            }
+        }
+        if markers == 0 {
+            return Ok(0);
+        }
+        let n_changes = changes.len();
+        let mut ignore = self.config.ignore_errors;
+        loop {
+            let rec = record(&self.config, Some(&p.persisted()));
+            match self
+                .follower
+                .apply_changes(self.db(), changes.clone(), rec)
+                .await
+            {
+                Ok(_) => break,
+                Err(f) => {
+                    let line = f
+                        .index
+                        .and_then(|i| lines.get(i))
+                        .map(|(a, b)| &body[*a..*b]);
+                    let e = match line {
+                        Some(l) => self.marker_error(f.error, l),
+                        None => f.error,
+                    };
+                    match f.index {
+                        Some(i) if ignore > 0 => {
+                            ignore -= 1;
+                            tracing::warn!(
+                                "replication applier for database '{}': ignoring an error ({} more may be ignored): {}",
+                                self.db(),
+                                ignore,
+                                e.message
+                            );
+                            changes.remove(i);
+                            lines.remove(i);
+                        }
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        {
+            let mut s = self.ctl.state();
+            s.total_events += markers;
+            s.total_documents += documents;
+            s.total_removals += removals;
+            s.total_operations_excluded += excluded_ops;
+            s.total_apply_time += elapsed.as_secs_f64();
+            s.apply_count += 1;
+            s.last_applied_continuous_tick = p.applied;
+            s.last_processed_continuous_tick = p.processed;
+            s.safe_resume_tick = p.safe;
+        }
+        p.persisted_applied = p.applied;
+        p.persisted_once = true;
+        if self.config.verbose {
+            tracing::info!(
+                "replication applier for database '{}': applied {n_changes} changes of {markers} markers up to tick {} in {:.1} ms",
+                self.db(),
+                p.applied,
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+        Ok(markers)
+    }
+
+    /// Adds the offending marker to an error's message.
+    fn marker_error(&self, e: ArangoError, line: &[u8]) -> ArangoError {
+        let mut cut = line.len().min(QUOTE_BYTES);
+        while cut > 0 && std::str::from_utf8(&line[..cut]).is_err() {
+            cut -= 1;
+        }
+        let quoted = String::from_utf8_lossy(&line[..cut]);
+        ArangoError::with_message(
+            e.error_num,
+            format!("{}, offending marker: {quoted}", e.message),
+        )
+    }
+}
+
+fn unexpected_trx(tid: u64) -> ArangoError {
+    ArangoError::with_message(
+        codes::REPLICATION_UNEXPECTED_TRANSACTION,
+        format!("unexpected transaction {tid}"),
+    )
+}
+
+fn bad_document() -> ArangoError {
+    ArangoError::with_message(
+        codes::REPLICATION_INVALID_RESPONSE,
+        "invalid document marker: missing data or _key",
+    )
+}
