@@ -319,7 +319,7 @@ impl<F: Follower + Clone> Applier<F> {
                 ));
             }
             tracing::warn!(
-                "replication applier for database '{}': {}; starting a resync (autoResync)",
+                "replication applier for database '{}': {} — starting a resync (autoResync)",
                 self.db(),
                 e.message
             );
@@ -429,8 +429,9 @@ impl<F: Follower + Clone> Applier<F> {
     fn gap(&self, tick: u64, last_tick: u64) -> ArangoResult<()> {
         let msg = format!(
             "required ongoing tick value '{tick}' is not present (anymore?) on leader at {}. Last tick \
-             available on leader is '{last_tick}'. It may be required to do a full resync and increase \
-             the number of historic logfiles/WAL file timeout or archive size on the leader.",
+             available on leader is '{last_tick}'. A full resync is needed (autoResync does it by itself); to \
+             avoid this, let the leader keep more of its log (arangorepl: --replication.log-max-age and \
+             --replication.log-max-size)",
             self.config.endpoint
         );
         if self.config.require_from_present {

@@ -89,7 +89,12 @@ fn running_error() -> ApiError {
     ApiError(ArangoError::new(codes::REPLICATION_RUNNING))
 }
 
-/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2).
+/// In an applier record: make-follower's initial sync has not finished yet. The applier's first stored
+/// position replaces the record without it.
+const SYNC_PENDING: &str = "syncPending";
+
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2); one whose make-follower
+/// was cut short by a shutdown or crash runs its initial sync again.
 pub async fn auto_start(st: &Shared) {
     for db in st.store.catalog().database_names() {
         let slot = st.appliers.slot(&db);
@@ -103,8 +108,16 @@ pub async fn auto_start(st: &Shared) {
         if !config.auto_start || config.endpoint.is_empty() {
             continue;
         }
+        // a make-follower whose initial sync never finished (the server went down) starts over
+        let f = LocalFollower { st: st.clone() };
+        let pending = crate::replication::follower::Follower::load_applier(&f, &db)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
+        let start = if pending { Start::Sync } else { Start::Resume };
         let _g = slot.control.lock().await;
-        match start_applier(st, &slot, config, Start::Resume) {
+        match start_applier(st, &slot, config, start) {
             Ok(()) => tracing::info!("replication applier for database '{db}' started (autoStart)"),
             Err(e) => tracing::warn!("cannot start the applier of database '{db}': {}", e.0),
         }
@@ -356,7 +369,11 @@ async fn make_follower(st: &Shared, slot: &Arc<Slot>, db: &str, body: &Bytes) ->
         }
         slot.stop().await;
         forget(st, slot, db).await?;
-        save_config(st, slot, db, &config).await?;
+        let f = LocalFollower { st: st.clone() };
+        let mut rec = crate::replication::applier::record(&config, None);
+        rec[SYNC_PENDING] = Value::Bool(true);
+        crate::replication::follower::Follower::save_applier(&f, db, Some(rec)).await?;
+        *lock(&slot.config) = Some(config.clone());
         start_applier(st, slot, config, Start::Sync)?;
     }
     loop {
