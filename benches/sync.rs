@@ -13,7 +13,7 @@ mod support;
 use arangorepl::store::{CollectionOptions, Store, StoreConfig, WriteOptions};
 use serde_json::Value;
 use std::time::Instant;
-use support::{Client, env_usize, start_server};
+use support::{Client, cpu_secs, env_usize, start_server, vm_mib as vm};
 
 const COLLECTIONS: [&str; 4] = ["c0", "c1", "c2", "c3"];
 
@@ -24,33 +24,6 @@ fn doc(k: usize) -> String {
         k.is_multiple_of(3),
         k % 100_000
     )
-}
-
-fn vm(pid: u32, field: &str) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-/// CPU seconds (user + system) a process has used so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn main() {

@@ -766,8 +766,16 @@ impl Store {
 
     /// A consistent read-only view of everything committed so far.
     pub fn snapshot(&self) -> ArangoResult<Snapshot> {
-        let catalog = self.catalog();
+        // under the catalog lock: a commit that changes the catalog publishes it before the lock is
+        // released, so the read transaction and the catalog belong together
+        let guard = self
+            .shared()
+            .catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         let txn = self.shared().db.begin_read().map_err(storage)?;
+        let catalog = guard.clone();
+        drop(guard);
         Ok(Snapshot::new(txn, catalog))
     }
 

@@ -727,15 +727,23 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
         }
         return;
     }
+    let (log_bytes, last_tick, catalog_changed) =
+        outcome.unwrap_or((st.log_bytes, st.last_tick, false));
+    // A commit that changes the catalog becomes visible together with its catalog: snapshots take the
+    // catalog and begin their read under the catalog lock (see `Store::snapshot`), so none can see the
+    // new data with the old catalog.
+    let mut published = catalog_changed.then(|| {
+        (
+            Arc::new(st.working.clone()),
+            shared.catalog.write().unwrap_or_else(|p| p.into_inner()),
+        )
+    });
     match txn.commit() {
         Ok(()) => {
-            let (log_bytes, last_tick, catalog_changed) =
-                outcome.unwrap_or((st.log_bytes, st.last_tick, false));
             st.log_bytes = log_bytes;
             st.last_tick = last_tick;
-            if catalog_changed {
-                let published = Arc::new(st.working.clone());
-                *shared.catalog.write().unwrap_or_else(|p| p.into_inner()) = published;
+            if let Some((cat, mut guard)) = published.take() {
+                *guard = cat;
             }
             if sync {
                 st.dirty = false;
@@ -749,6 +757,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
             }
         }
         Err(e) => {
+            drop(published);
             reset_catalog(st);
             let err = storage(e);
             tracing::error!("commit failed: {err}");

@@ -1,0 +1,329 @@
+//! Benchmark of the continuous applier between two local `arangorepl serve` processes: prints figures,
+//! asserts only that the follower ends up with every change.
+//!
+//! `cargo bench --bench applier` (or `scripts/bench-applier.sh`).
+//! 1. Catch-up: `BENCH_OPS` document markers (default 1,000,000: inserts in batches of 1,000, a tenth of
+//!    them updated again) wait in the leader's log; the applier starts — apply rate and follower RSS.
+//! 2. Steady state: a writer makes `BENCH_RATE` single-document writes per second (default 2,000) on the
+//!    leader for `BENCH_SECS` seconds (default 60) — lag from the leader's acknowledgement (and from the
+//!    write's send) to the change being visible on the follower, p50/p99/max, per 10-second window too;
+//!    once with the leader's long-poll and once with ArangoDB-style polling
+//!    (`--replication.long-poll false` on the leader, default polling settings on the follower).
+//!
+//! Visibility is observed on the follower's own replication log, which a change enters in the same
+//! store transaction that makes it visible (read with a long-poll, so the observer waits with it).
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{Client, cpu_secs, env_usize, header, percentile, start_server, vm_mib};
+
+fn doc(k: usize, round: usize) -> String {
+    format!(
+        r#"{{"_key":"doc{k:08}","name":"user-{k:08}","email":"user{k}@example.org","age":{},"round":{round},"tags":["alpha","beta"],"address":{{"city":"Köln","zip":"{:05}"}}}}"#,
+        k % 97,
+        k % 100_000
+    )
+}
+
+fn json(b: &[u8]) -> Value {
+    serde_json::from_slice(b).unwrap_or(Value::Null)
+}
+
+fn state(c: &mut Client) -> Value {
+    let (_, b) = c.send("GET", "/_api/replication/applier-state", "");
+    json(&b)
+}
+
+fn last_tick(c: &mut Client) -> u64 {
+    let (_, b) = c.send("GET", "/_api/replication/logger-state", "");
+    json(&b)["state"]["lastLogTick"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A leader with collection `c` and an empty follower that synced it; returns the tick to tail from.
+fn pair(
+    leader_args: &[&str],
+) -> (
+    (std::process::Child, String, tempfile::TempDir),
+    (std::process::Child, String, tempfile::TempDir),
+    u64,
+) {
+    let leader = start_server(leader_args);
+    let follower = start_server(&[]);
+    let mut l = Client::new(&leader.1);
+    l.send("POST", "/_api/collection", r#"{"name":"c"}"#);
+    let mut f = Client::new(&follower.1);
+    let (st, b) = f.send(
+        "PUT",
+        "/_api/replication/sync",
+        &format!(r#"{{"endpoint":"tcp://{}"}}"#, leader.1),
+    );
+    assert_eq!(st, 200, "sync: {}", String::from_utf8_lossy(&b));
+    let tick = json(&b)["lastLogTick"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("lastLogTick");
+    (leader, follower, tick)
+}
+
+fn configure(f: &mut Client, leader: &str, extra: &str) {
+    let (st, b) = f.send(
+        "PUT",
+        "/_api/replication/applier-config",
+        &format!(r#"{{"endpoint":"tcp://{leader}"{extra}}}"#),
+    );
+    assert_eq!(st, 200, "config: {}", String::from_utf8_lossy(&b));
+}
+
+fn catch_up(ops: usize) {
+    let ((mut lc, lep, _ld), (mut fc, fep, _fd), from) = pair(&[]);
+    let mut l = Client::new(&lep);
+    let inserts = ops * 10 / 11;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for w in 0..2 {
+            let lep = lep.clone();
+            s.spawn(move || {
+                let mut c = Client::new(&lep);
+                for b in (w..inserts.div_ceil(1000)).step_by(2) {
+                    let body = format!(
+                        "[{}]",
+                        (b * 1000..((b + 1) * 1000).min(inserts))
+                            .map(|k| doc(k, 0))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    );
+                    let (st, _) = c.send("POST", "/_api/document/c", &body);
+                    assert!(st < 300, "load {st}");
+                }
+            });
+        }
+    });
+    // a tenth of the documents written again
+    let updates = ops - inserts;
+    for b in 0..updates.div_ceil(1000) {
+        let body = format!(
+            "[{}]",
+            (b * 1000..((b + 1) * 1000).min(updates))
+                .map(|k| doc(k * 10 % inserts.max(1), 1))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let (st, _) = l.send("POST", "/_api/document/c?overwriteMode=replace", &body);
+        assert!(st < 300, "update {st}");
+    }
+    let leader_tick = last_tick(&mut l);
+    println!(
+        "catch-up: {ops} document markers ({inserts} inserts, {updates} replacements) on the leader in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut f = Client::new(&fep);
+    configure(&mut f, &lep, "");
+    let fpid = fc.id();
+    let rss_before = vm_mib(fpid, "VmRSS:");
+    let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(lc.id()));
+    let t = Instant::now();
+    let (st, b) = f.send(
+        "PUT",
+        &format!("/_api/replication/applier-start?from={from}"),
+        "",
+    );
+    assert_eq!(st, 200, "start: {}", String::from_utf8_lossy(&b));
+    let mut peak = 0.0f64;
+    loop {
+        let s = state(&mut f);
+        peak = peak.max(vm_mib(fpid, "VmRSS:"));
+        let done = s["state"]["lastProcessedContinuousTick"]
+            .as_str()
+            .and_then(|t| t.parse::<u64>().ok())
+            .unwrap_or(0);
+        if done >= leader_tick {
+            break;
+        }
+        assert_eq!(
+            s["state"]["lastError"]["errorNum"], 0,
+            "applier failed: {s}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(600), "catch-up too slow");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let (f_cpu, l_cpu) = (cpu_secs(fpid) - f_cpu, cpu_secs(lc.id()) - l_cpu);
+    let (_, b) = f.send("GET", "/_api/collection/c/count", "");
+    assert_eq!(json(&b)["count"].as_u64(), Some(inserts as u64));
+    let s = state(&mut f);
+    println!(
+        "catch-up apply: {ops} markers in {secs:.2} s: {:.0} ops/s; follower RSS {rss_before:.1} MiB before, \
+         peak {:.1} MiB (sampled), VmHWM {:.1} MiB; CPU follower {f_cpu:.1} s, leader {l_cpu:.1} s; \
+         {} requests, average apply {:.1} ms, fetch {:.1} ms",
+        ops as f64 / secs,
+        peak,
+        vm_mib(fpid, "VmHWM:"),
+        s["state"]["totalRequests"],
+        s["state"]["averageApplyTime"].as_f64().unwrap_or(0.0) * 1000.0,
+        s["state"]["averageFetchTime"].as_f64().unwrap_or(0.0) * 1000.0,
+    );
+    let _ = lc.kill();
+    let _ = fc.kill();
+    let _ = lc.wait();
+    let _ = fc.wait();
+}
+
+fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize, secs: usize) {
+    let ((mut lc, lep, _ld), (mut fc, fep, _fd), from) = pair(leader_args);
+    let mut f = Client::new(&fep);
+    configure(&mut f, &lep, follower_config);
+    let (st, _) = f.send(
+        "PUT",
+        &format!("/_api/replication/applier-start?from={from}"),
+        "",
+    );
+    assert_eq!(st, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    // the observer: long-polls the follower's own log
+    let observer = {
+        let (seen, stop, fep) = (seen.clone(), stop.clone(), fep.clone());
+        let mut from = last_tick(&mut Client::new(&fep));
+        std::thread::spawn(move || {
+            let mut c = Client::new(&fep);
+            while !stop.load(Ordering::Relaxed) {
+                let (_, h, body) = c.send_full(
+                    "PUT",
+                    &format!("/_api/wal/tail?from={from}&chunkSize=1048576&longPollTimeout=1"),
+                    b"[]",
+                );
+                let now = Instant::now();
+                let inc: u64 = header(&h, "x-arango-replication-lastincluded")
+                    .parse()
+                    .unwrap_or(0);
+                if inc > from {
+                    from = inc;
+                }
+                let mut s = seen.lock().unwrap();
+                for line in body.split(|b| *b == b'\n').filter(|l| l.len() > 1) {
+                    let m = json(line);
+                    if let Some(k) = m["data"]["_key"].as_str() {
+                        s.entry(k.to_string()).or_insert(now);
+                    }
+                }
+            }
+        })
+    };
+    let mut l = Client::new(&lep);
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = rate * secs;
+    let mut sent = Vec::with_capacity(total);
+    let t0 = Instant::now();
+    for i in 0..total {
+        let due = t0 + interval * i as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let send = Instant::now();
+        let (st, _) = l.send(
+            "POST",
+            "/_api/document/c",
+            &format!(r#"{{"_key":"w{i}","i":{i},"pad":"0123456789abcdef0123456789abcdef"}}"#),
+        );
+        assert!(st < 300, "write {st}");
+        sent.push((send, Instant::now()));
+    }
+    let behind = t0.elapsed().as_secs_f64() - secs as f64;
+    // everything must arrive
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {total} writes reached the follower: {}",
+            seen.lock().unwrap().len(),
+            state(&mut f)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = observer.join();
+    let seen = seen.lock().unwrap();
+    let mut after_ack = Vec::with_capacity(total);
+    let mut after_send = Vec::with_capacity(total);
+    let mut windows: Vec<Vec<Duration>> = vec![Vec::new(); secs.div_ceil(10)];
+    for (i, (send, ack)) in sent.iter().enumerate() {
+        let v = seen[&format!("w{i}")];
+        let lag = v.saturating_duration_since(*ack);
+        after_ack.push(lag);
+        after_send.push(v.saturating_duration_since(*send));
+        let w = (send.duration_since(t0).as_secs() as usize / 10).min(windows.len() - 1);
+        windows[w].push(lag);
+    }
+    after_ack.sort();
+    after_send.sort();
+    let p = |v: &[Duration]| {
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            percentile(v, 0.50),
+            percentile(v, 0.99),
+            v.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        )
+    };
+    println!(
+        "steady state, {label}: {total} single-document writes at {rate}/s for {secs} s (writer {behind:.2} s behind schedule)"
+    );
+    println!(
+        "  lag after the leader's acknowledgement: {}",
+        p(&after_ack)
+    );
+    println!(
+        "  lag after the write was sent:           {}",
+        p(&after_send)
+    );
+    let per_window: Vec<String> = windows
+        .iter_mut()
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.sort();
+            format!("{:.2}/{:.2}", percentile(w, 0.5), percentile(w, 0.99))
+        })
+        .collect();
+    println!("  p50/p99 ms per 10 s window: {}", per_window.join("  "));
+    println!(
+        "  follower RSS {:.1} MiB, leader RSS {:.1} MiB",
+        vm_mib(fc.id(), "VmRSS:"),
+        vm_mib(lc.id(), "VmRSS:")
+    );
+    let _ = lc.kill();
+    let _ = fc.kill();
+    let _ = lc.wait();
+    let _ = fc.wait();
+}
+
+fn main() {
+    let ops = env_usize("BENCH_OPS", 1_000_000);
+    let rate = env_usize("BENCH_RATE", 2_000);
+    let secs = env_usize("BENCH_SECS", 60);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only.is_empty() || only == "catchup" {
+        catch_up(ops);
+    }
+    if only.is_empty() || only == "lag" {
+        steady("long-poll", &[], "", rate, secs);
+        // ArangoDB's polling: the leader answers at once, the follower sleeps idleMinWaitTime (0.5 s
+        // default), adaptively longer
+        steady(
+            "ArangoDB-style polling",
+            &["--replication.long-poll", "false"],
+            "",
+            rate,
+            secs.min(20),
+        );
+    }
+}
