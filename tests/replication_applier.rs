@@ -558,4 +558,30 @@ fn filters_decide_what_is_applied() {
     wait_for("bob's login", 20, || {
         f2a.as_user("bob", "y").get("/_api/version").status == 200
     });
+    // Foxx queues only with includeFoxxQueues
+    let f3 = Server::start(&[]);
+    let f3a = Api::new(&f3);
+    let r = make_follower(
+        &f3a,
+        db,
+        &l,
+        json!({"includeSystem": true, "includeFoxxQueues": true}),
+    );
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    for c in ["_jobs", "_queues"] {
+        create_coll(&la, db, json!({"name": c, "isSystem": true}));
+        assert!(la.post(&format!("/_api/document/{c}"), json!({"_key": "j1"})).status < 300);
+    }
+    insert_many(&la, db, "keep", docs(1, "marker"));
+    for c in ["_jobs", "_queues"] {
+        wait_for("Foxx queues on the follower that asked for them", 20, || {
+            f3a.get(&format!("/_api/document/{c}/j1")).status == 200
+        });
+    }
+    wait_for("the marker document", 20, || {
+        f2a.get("/_api/document/keep/marker0").status == 200
+    });
+    for c in ["_jobs", "_queues"] {
+        assert_eq!(f2a.get(&format!("/_api/collection/{c}")).status, 404);
+    }
 }

@@ -1025,11 +1025,13 @@ impl<F: Follower + Clone> Applier<F> {
         let mut ignore = self.config.ignore_errors;
         loop {
             let rec = record(&self.config, Some(&p.persisted()));
-            match self
-                .follower
-                .apply_changes(self.db(), changes.clone(), rec)
-                .await
-            {
+            // a copy is kept only when an error may be ignored and the rest applied again
+            let batch = if ignore > 0 {
+                changes.clone()
+            } else {
+                std::mem::take(&mut changes)
+            };
+            match self.follower.apply_changes(self.db(), batch, rec).await {
                 Ok(_) => break,
                 Err(f) => {
                     let line = f

@@ -103,6 +103,9 @@ fn bad_line() -> ArangoError {
     )
 }
 
+/// Up to this many changes are prepared on the caller's thread (see `apply_changes`).
+const INLINE_CHANGES: usize = 64;
+
 /// The store's form of a change from the leader's log; `names` maps a collection guid to its current name
 /// here (to recognise documents laid out as the store keeps them).
 fn store_change(
@@ -431,9 +434,10 @@ impl Follower for LocalFollower {
         changes: Vec<TailChange>,
         record: Value,
     ) -> Result<Applied, ChangesFailed> {
+        let bytes = serde_json::to_vec(&record).unwrap_or_default();
+        let small = changes.len() <= INLINE_CHANGES;
         let (st, db2) = (self.st.clone(), db.to_string());
-        let users = db == crate::store::names::SYSTEM_DATABASE;
-        let r = crate::server::blocking(move || {
+        let prepare = move || {
             let catalog = st.store.catalog();
             let names = |guid: &str| {
                 catalog
@@ -442,45 +446,58 @@ impl Follower for LocalFollower {
                     .filter(|c| c.guid == guid)
                     .map(|c| c.name.clone())
             };
-            let mut users_touched = false;
             let mut out = Vec::with_capacity(changes.len());
             for (i, c) in changes.into_iter().enumerate() {
-                match store_change(c, &names) {
-                    Ok(c) => out.push(c),
-                    Err(error) => {
-                        return Ok(Err(ChangesFailed {
-                            index: Some(i),
-                            error,
-                        }));
-                    }
-                }
+                let c = store_change(c, &names).map_err(|error| ChangesFailed {
+                    index: Some(i),
+                    error,
+                })?;
+                out.push(c);
             }
-            if users {
+            let users = db2 == crate::store::names::SYSTEM_DATABASE && {
                 let g = catalog
                     .collection(&db2, "_users")
                     .ok()
                     .map(|c| c.guid.clone());
-                users_touched = out.iter().any(|c| match c {
+                out.iter().any(|c| match c {
                     Change::Document { guid, .. }
                     | Change::Truncate { guid }
                     | Change::DropCollection { guid } => Some(guid) == g.as_ref(),
                     Change::CreateCollection { opts, .. } => opts.name == "_users",
                     _ => false,
-                });
-            }
-            let bytes = serde_json::to_vec(&record).unwrap_or_default();
-            Ok(st
+                })
+            };
+            Ok::<_, ChangesFailed>((out, users))
+        };
+        let failed = |(index, error)| ChangesFailed { index, error };
+        // a few changes (a follower keeping up) are prepared here and awaited without a thread hop;
+        // a catch-up chunk is parsed and applied on the blocking pool
+        let (stats, users_touched) = if small {
+            let (out, users) = prepare()?;
+            let stats = self
+                .st
                 .store
-                .apply_changes(&db2, out, Some(bytes))
-                .map(|s| (s, users_touched))
-                .map_err(|(index, error)| ChangesFailed { index, error }))
-        })
-        .await
-        .map_err(|e| ChangesFailed {
-            index: None,
-            error: e.0,
-        })?;
-        let (stats, users_touched) = r?;
+                .apply_changes_async(db, out, Some(bytes))
+                .await
+                .map_err(failed)?;
+            (stats, users)
+        } else {
+            let st = self.st.clone();
+            let db2 = db.to_string();
+            crate::server::blocking(move || {
+                Ok(prepare().and_then(|(out, users)| {
+                    st.store
+                        .apply_changes(&db2, out, Some(bytes))
+                        .map(|s| (s, users))
+                        .map_err(failed)
+                }))
+            })
+            .await
+            .map_err(|e| ChangesFailed {
+                index: None,
+                error: e.0,
+            })??
+        };
         if users_touched {
             let _ = self.st.auth.reload();
         }

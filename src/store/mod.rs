@@ -890,11 +890,36 @@ impl Store {
         changes: Vec<Change>,
         record: Option<Vec<u8>>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
+        let (pending, failed_at) = self.start_changes(db, changes, record, true);
+        pending.wait().map_err(|e| failed_change(&failed_at, e))
+    }
+
+    /// [`Store::apply_changes`] for async callers: awaits the commit without occupying a thread.
+    pub async fn apply_changes_async(
+        &self,
+        db: &str,
+        changes: Vec<Change>,
+        record: Option<Vec<u8>>,
+    ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
+        let (pending, failed_at) = self.start_changes(db, changes, record, false);
+        pending
+            .wait_async()
+            .await
+            .map_err(|e| failed_change(&failed_at, e))
+    }
+
+    fn start_changes(
+        &self,
+        db: &str,
+        changes: Vec<Change>,
+        record: Option<Vec<u8>>,
+        blocking: bool,
+    ) -> (Pending<ReplicaStats>, Arc<AtomicU64>) {
         let catalog_change = changes.iter().any(|c| !c.is_document());
         let failed_at = Arc::new(AtomicU64::new(u64::MAX));
         let at = failed_at.clone();
         let db = db.to_string();
-        let r = self.submit(catalog_change, true, move |ctx| {
+        let pending = self.enqueue(catalog_change, true, blocking, move |ctx| {
             ctx.catalog.database(&db)?;
             let mut st = ReplicaStats::default();
             let mut last = None;
@@ -910,10 +935,7 @@ impl Store {
             }
             Ok(st)
         });
-        r.map_err(|e| {
-            let i = failed_at.load(Ordering::Acquire);
-            ((i != u64::MAX).then_some(i as usize), e)
-        })
+        (pending, failed_at)
     }
 
     /// A collection's document count and fingerprint (see [`docs::fingerprint_of`]), from one snapshot.
@@ -1190,6 +1212,12 @@ impl ReplicaStats {
             ReplicaOutcome::Unchanged => self.unchanged += 1,
         }
     }
+}
+
+/// The error of a failed [`Store::apply_changes`], with the index of the change that caused it.
+fn failed_change(at: &AtomicU64, e: ArangoError) -> (Option<usize>, ArangoError) {
+    let i = at.load(Ordering::Acquire);
+    ((i != u64::MAX).then_some(i as usize), e)
 }
 
 /// Error 1228 for unknown databases, re-exported for the layers above.
