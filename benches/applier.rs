@@ -57,7 +57,9 @@ fn pair(
     u64,
 ) {
     let leader = start_server(leader_args);
-    let follower = start_server(&[]);
+    // BENCH_FOLLOWER_ARGS: extra options for the follower (e.g. "--store.cache-size 33554432")
+    let extra = std::env::var("BENCH_FOLLOWER_ARGS").unwrap_or_default();
+    let follower = start_server(&extra.split_whitespace().collect::<Vec<_>>());
     let mut l = Client::new(&leader.1);
     l.send("POST", "/_api/collection", r#"{"name":"c"}"#);
     let mut f = Client::new(&follower.1);
@@ -126,7 +128,12 @@ fn catch_up(ops: usize) {
         t.elapsed().as_secs_f64()
     );
     let mut f = Client::new(&fep);
-    configure(&mut f, &lep, "");
+    // BENCH_APPLIER_CONFIG: extra applier configuration, e.g. ',"chunkSize":524288'
+    configure(
+        &mut f,
+        &lep,
+        &std::env::var("BENCH_APPLIER_CONFIG").unwrap_or_default(),
+    );
     let fpid = fc.id();
     let rss_before = vm_mib(fpid, "VmRSS:");
     let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(lc.id()));

@@ -50,7 +50,9 @@ fn main() {
     let single = env_usize("BENCH_SINGLE", 2000);
     let batches = env_usize("BENCH_BATCHES", 200);
     let reads = env_usize("BENCH_READS", 5000);
-    let (mut server, ep, _dir) = start_server(&[]);
+    // BENCH_SERVER_ARGS: extra server options (e.g. "--store.cache-size 16777216")
+    let extra = std::env::var("BENCH_SERVER_ARGS").unwrap_or_default();
+    let (mut server, ep, _dir) = start_server(&extra.split_whitespace().collect::<Vec<_>>());
     let pid = server.id();
     std::thread::sleep(Duration::from_millis(300));
     println!(
