@@ -570,13 +570,19 @@ fn filters_decide_what_is_applied() {
     assert_eq!(r.body["state"]["running"], true, "{}", r.body);
     for c in ["_jobs", "_queues"] {
         create_coll(&la, db, json!({"name": c, "isSystem": true}));
-        assert!(la.post(&format!("/_api/document/{c}"), json!({"_key": "j1"})).status < 300);
+        assert!(
+            la.post(&format!("/_api/document/{c}"), json!({"_key": "j1"}))
+                .status
+                < 300
+        );
     }
     insert_many(&la, db, "keep", docs(1, "marker"));
     for c in ["_jobs", "_queues"] {
-        wait_for("Foxx queues on the follower that asked for them", 20, || {
-            f3a.get(&format!("/_api/document/{c}/j1")).status == 200
-        });
+        wait_for(
+            "Foxx queues on the follower that asked for them",
+            20,
+            || f3a.get(&format!("/_api/document/{c}/j1")).status == 200,
+        );
     }
     wait_for("the marker document", 20, || {
         f2a.get("/_api/document/keep/marker0").status == 200

@@ -291,9 +291,13 @@ fn a_pruned_log_stops_the_applier_with_1414_when_required() {
     let fa = Api::new(&f);
     let r = applier(&fa, "applier-start");
     assert_eq!(r.status, 200);
-    wait_for("1414", 20, || {
-        state(&fa, "_system")["state"]["lastError"]["errorNum"] == 1414
-    });
+    let mut last = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while last["state"]["lastError"]["errorNum"] != 1414 {
+        assert!(Instant::now() < deadline, "no 1414: {last}");
+        std::thread::sleep(Duration::from_millis(50));
+        last = state(&fa, "_system");
+    }
     let s = state(&fa, "_system")["state"].clone();
     assert_eq!(s["phase"], "inactive", "{s}");
     assert!(

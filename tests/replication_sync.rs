@@ -515,7 +515,7 @@ fn failures_are_clear_and_leave_the_follower_usable() {
     assert_error(&r, 500, 1400);
     assert!(t.elapsed() >= Duration::from_millis(200));
 
-    // a second sync while one runs: 1411
+    // a second sync while one runs: 28 (locked); a configuration change: 1411
     let job = fa.req(
         Method::PUT,
         "/_db/d/_api/replication/sync",
@@ -526,7 +526,13 @@ fn failures_are_clear_and_leave_the_follower_usable() {
     let id = job.header("x-arango-async-id").unwrap().to_string();
     std::thread::sleep(Duration::from_millis(50));
     let second = sync(&fa, "d", &l, json!({}));
-    assert_error(&second, 400, 1411);
+    assert_error(&second, 500, 28);
+    // nor can the applier start meanwhile
+    assert_error(
+        &fa.put("/_db/d/_api/replication/applier-start?from=5", json!({})),
+        500,
+        28,
+    );
     assert_error(
         &fa.put(
             "/_db/d/_api/replication/applier-config",

@@ -441,7 +441,7 @@ impl<F: Follower + Clone> Applier<F> {
             ));
         }
         tracing::warn!(
-            "replication applier for database '{}': {msg} Continuing, as requireFromPresent is false: changes may be missing",
+            "replication applier for database '{}': {msg}. Continuing, as requireFromPresent is false: changes may be missing",
             self.db()
         );
         Ok(())
@@ -627,7 +627,7 @@ impl<F: Follower + Clone> Applier<F> {
             {
                 let mut s = self.ctl.state();
                 s.last_available_continuous_tick = chunk.last_tick;
-                if !(chunk.long_poll && !worked) {
+                if !chunk.long_poll || worked {
                     // a held long-poll is waiting, not fetching
                     s.total_fetch_time += fetch_time.as_secs_f64();
                     s.fetch_count += 1;
@@ -845,7 +845,7 @@ impl<F: Follower + Clone> Applier<F> {
                     None
                 }
                 _ if marker_db.is_some_and(|d| d != self.db())
-                    && !matches!(m.mtype, 2200 | 2201 | 2202) =>
+                    && !matches!(m.mtype, 2200..=2202) =>
                 {
                     skipped = true;
                     None
@@ -872,7 +872,7 @@ impl<F: Follower + Clone> Applier<F> {
                     Some(_) => None,
                     None => return Err(self.marker_error(unexpected_trx(tid), line)),
                 },
-                2300 | 2301 | 2302 => {
+                2300..=2302 => {
                     if self.skip(cuid, None).await {
                         skipped = true;
                         None
@@ -994,7 +994,7 @@ impl<F: Follower + Clone> Applier<F> {
                 }
             };
             if let Some(c) = change {
-                if matches!(m.mtype, 2300 | 2301 | 2302) && in_trx(tid) {
+                if matches!(m.mtype, 2300..=2302) && in_trx(tid) {
                     match open.get_mut(&tid) {
                         Some(t) => {
                             t.changes.push(c);

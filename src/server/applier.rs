@@ -131,6 +131,12 @@ fn start_applier(
     config: ApplierConfig,
     start: Start,
 ) -> Result<(), ApiError> {
+    if slot.busy.load(Ordering::Acquire) {
+        return Err(ApiError(ArangoError::with_message(
+            codes::LOCKED,
+            "cannot start the applier while an initial sync is running",
+        )));
+    }
     if config.endpoint.is_empty() {
         return Err(ApiError(ArangoError::with_message(
             codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
@@ -141,12 +147,6 @@ fn start_applier(
         return Err(ApiError(ArangoError::with_message(
             codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
             "no database configured",
-        )));
-    }
-    if slot.busy.load(Ordering::Acquire) {
-        return Err(ApiError(ArangoError::with_message(
-            codes::LOCKED,
-            "cannot start the applier while an initial sync is running",
         )));
     }
     if slot.running() {
@@ -411,20 +411,24 @@ async fn state_response(st: &Shared, slot: &Slot, db: &str) -> ApiResult {
 /// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
 async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult {
     let (config, _) = body_config(db, body)?;
-    if slot.running() {
-        return Err(running_error());
-    }
-    if slot
-        .busy
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
-        return Err(ApiError(ArangoError::with_message(
-            codes::LOCKED,
-            "another initial sync of this database is running",
-        )));
-    }
-    let busy = Busy(slot.clone());
+    let busy = {
+        // decided under the control lock, so a sync and an applier start cannot both go ahead
+        let _g = slot.control.lock().await;
+        if slot.running() {
+            return Err(running_error());
+        }
+        if slot
+            .busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(ApiError(ArangoError::with_message(
+                codes::LOCKED,
+                "another initial sync of this database is running",
+            )));
+        }
+        Busy(slot.clone())
+    };
     let follower = LocalFollower { st: st.clone() };
     let leader = LeaderClient::new(&config, st.store.server_id())?;
     let db = db.to_string();

@@ -121,6 +121,8 @@ struct TailRead {
     body: Vec<u8>,
     last_included: u64,
     last_scanned: u64,
+    /// The newest tick the read's snapshot knew of.
+    seen: u64,
 }
 
 async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes) -> ApiResult {
@@ -160,7 +162,10 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
                 .then(|| Duration::from_secs_f64(secs).min(MAX_LONG_POLL))
         }
     };
-    let deadline = long_poll.map(|d| Instant::now() + d);
+    // a follower whose position is gone from the log hears so at once
+    let deadline = long_poll
+        .filter(|_| from >= st.store.log_floor())
+        .map(|d| Instant::now() + d);
     let mut scan_from = from;
     let read = loop {
         let s = st.clone();
@@ -202,6 +207,7 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
                 body,
                 last_included: chunk.last_included,
                 last_scanned: chunk.last_scanned,
+                seen: snap.tick()?,
             })
         })
         .await?;
@@ -212,8 +218,11 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
                     break read;
                 }
                 scan_from = read.last_scanned.max(scan_from);
-                st.store.wait_for_tick(scan_from, d - now).await;
-                if st.store.last_tick() <= scan_from {
+                // wait for a commit the read could not have seen (not merely one after `scan_from`:
+                // filtered markers leave those behind, and waiting for them would spin)
+                let seen = read.seen.max(scan_from);
+                st.store.wait_for_tick(seen, d - now).await;
+                if st.store.last_tick() <= seen {
                     break read;
                 }
             }

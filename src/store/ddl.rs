@@ -15,10 +15,10 @@ pub(crate) fn ddl_create_collection(
     db: &str,
     opts: CollectionOptions,
 ) -> ArangoResult<CollectionDef> {
-    ctx.catalog.database(&db)?;
+    ctx.catalog.database(db)?;
     if ctx
         .catalog
-        .collection(&db, &opts.name)
+        .collection(db, &opts.name)
         .is_ok_and(|c| c.name == opts.name)
     {
         return Err(ArangoError::with_message(
@@ -38,7 +38,7 @@ pub(crate) fn ddl_create_collection(
     };
     let is_system = names::is_system_name(&opts.name);
     let guid = match opts.guid {
-        Some(g) if ctx.catalog.collection(&db, &g).is_err() => g,
+        Some(g) if ctx.catalog.collection(db, &g).is_err() => g,
         _ if is_system => opts.name.clone(),
         _ => format!("{}/{id}", ctx.shared.guid_prefix),
     };
@@ -59,7 +59,7 @@ pub(crate) fn ddl_create_collection(
     ctx.save_collection(&def)?;
     docs::DocAccess::set_stats(ctx, id, CollStats::default())?;
     let data = collection_marker_data(&def, 0)?;
-    ctx.append(marker::COLLECTION_CREATE, 0, &db, &def.guid, Some(&data))?;
+    ctx.append(marker::COLLECTION_CREATE, 0, db, &def.guid, Some(&data))?;
     Ok(def)
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn ddl_drop_collection(
     name: &str,
     allow_system: bool,
 ) -> ArangoResult<()> {
-    let def = ctx.catalog.collection(&db, &name)?.clone();
+    let def = ctx.catalog.collection(db, name)?.clone();
     if def.is_system && !allow_system {
         return Err(ArangoError::with_message(
             codes::FORBIDDEN,
@@ -80,7 +80,7 @@ pub(crate) fn ddl_drop_collection(
         ));
     }
     ctx.erase_collection(def.id)?;
-    ctx.append(marker::COLLECTION_DROP, 0, &db, &def.guid, None)?;
+    ctx.append(marker::COLLECTION_DROP, 0, db, &def.guid, None)?;
     Ok(())
 }
 
@@ -90,8 +90,8 @@ pub(crate) fn ddl_rename_collection(
     name: &str,
     new_name: &str,
 ) -> ArangoResult<CollectionDef> {
-    let mut def = ctx.catalog.collection(&db, &name)?.clone();
-    if def.is_system || names::is_system_name(&new_name) {
+    let mut def = ctx.catalog.collection(db, name)?.clone();
+    if def.is_system || names::is_system_name(new_name) {
         return Err(ArangoError::with_message(
             codes::FORBIDDEN,
             "system collections cannot be renamed, and no collection can be renamed to a system name",
@@ -102,7 +102,7 @@ pub(crate) fn ddl_rename_collection(
     }
     if ctx
         .catalog
-        .collection(&db, &new_name)
+        .collection(db, new_name)
         .is_ok_and(|c| c.name == new_name)
     {
         return Err(ArangoError::with_message(
@@ -115,7 +115,7 @@ pub(crate) fn ddl_rename_collection(
     ctx.save_collection(&def)?;
     let data = serde_json::to_vec(&serde_json::json!({ "name": new_name }))
         .map_err(|e| ArangoError::internal(e.to_string()))?;
-    ctx.append(marker::COLLECTION_RENAME, 0, &db, &def.guid, Some(&data))?;
+    ctx.append(marker::COLLECTION_RENAME, 0, db, &def.guid, Some(&data))?;
     Ok(def)
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn ddl_change_collection(
     name: &str,
     change: PropertiesChange,
 ) -> ArangoResult<CollectionDef> {
-    let mut def = ctx.catalog.collection(&db, &name)?.clone();
+    let mut def = ctx.catalog.collection(db, name)?.clone();
     if let Some(w) = change.wait_for_sync {
         def.wait_for_sync = w;
     }
@@ -141,7 +141,7 @@ pub(crate) fn ddl_change_collection(
     ctx.save_collection(&def)?;
     let last = docs::DocAccess::stats(ctx, def.id)?.last_value;
     let data = collection_marker_data(&def, last)?;
-    ctx.append(marker::COLLECTION_CHANGE, 0, &db, &def.guid, Some(&data))?;
+    ctx.append(marker::COLLECTION_CHANGE, 0, db, &def.guid, Some(&data))?;
     Ok(def)
 }
 
@@ -150,9 +150,9 @@ pub(crate) fn ddl_truncate_collection(
     db: &str,
     name: &str,
 ) -> ArangoResult<()> {
-    let def = ctx.catalog.collection(&db, &name)?.clone();
+    let def = ctx.catalog.collection(db, name)?.clone();
     ctx.clear_documents(def.id)?;
-    ctx.append(marker::COLLECTION_TRUNCATE, 0, &db, &def.guid, None)?;
+    ctx.append(marker::COLLECTION_TRUNCATE, 0, db, &def.guid, None)?;
     Ok(())
 }
 
@@ -164,7 +164,7 @@ pub(crate) fn ddl_ensure_index(
     want_name: Option<String>,
     mut idx: IndexDef,
 ) -> ArangoResult<(IndexDef, bool)> {
-    let mut def = ctx.catalog.collection(&db, &coll)?.clone();
+    let mut def = ctx.catalog.collection(db, coll)?.clone();
     if let Some(existing) = def.indexes.iter().find(|i| i.same_definition(&idx))
         && want_name.as_ref().is_none_or(|n| *n == existing.name)
     {
@@ -193,7 +193,7 @@ pub(crate) fn ddl_ensure_index(
     ctx.save_collection(&def)?;
     let data = serde_json::to_vec(&idx.to_inventory_json())
         .map_err(|e| ArangoError::internal(e.to_string()))?;
-    ctx.append(marker::INDEX_CREATE, 0, &db, &def.guid, Some(&data))?;
+    ctx.append(marker::INDEX_CREATE, 0, db, &def.guid, Some(&data))?;
     Ok((idx, true))
 }
 
@@ -203,7 +203,7 @@ pub(crate) fn ddl_drop_index(
     coll: &str,
     iid: u64,
 ) -> ArangoResult<()> {
-    let mut def = ctx.catalog.collection(&db, &coll)?.clone();
+    let mut def = ctx.catalog.collection(db, coll)?.clone();
     if iid == 0 || (iid == 1 && def.ctype == CollectionType::Edge) {
         return Err(ArangoError::with_message(
             codes::FORBIDDEN,
@@ -221,7 +221,7 @@ pub(crate) fn ddl_drop_index(
     ctx.save_collection(&def)?;
     let data = serde_json::to_vec(&serde_json::json!({ "id": iid.to_string() }))
         .map_err(|e| ArangoError::internal(e.to_string()))?;
-    ctx.append(marker::INDEX_DROP, 0, &db, &def.guid, Some(&data))?;
+    ctx.append(marker::INDEX_DROP, 0, db, &def.guid, Some(&data))?;
     Ok(())
 }
 

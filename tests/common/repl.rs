@@ -74,9 +74,10 @@ pub fn fingerprint(api: &Api, db: &str, coll: &str) -> Value {
 }
 
 pub fn collection_names(api: &Api, db: &str) -> Vec<String> {
-    let mut v: Vec<String> = api.get(&format!("/_db/{}/_api/collection", enc(db))).body["result"]
+    let r = api.get(&format!("/_db/{}/_api/collection", enc(db)));
+    let mut v: Vec<String> = r.body["result"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("collections of {db}: {} {}", r.status, r.text))
         .iter()
         .map(|c| c["name"].as_str().unwrap().to_string())
         .collect();
