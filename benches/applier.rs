@@ -293,6 +293,19 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
         "  lag after the write was sent:           {}",
         p(&after_send)
     );
+    let over = |ms: u64| {
+        after_ack
+            .iter()
+            .filter(|d| **d > Duration::from_millis(ms))
+            .count()
+    };
+    println!(
+        "  writes seen later than 2 / 5 / 10 / 20 ms after their acknowledgement: {} / {} / {} / {}",
+        over(2),
+        over(5),
+        over(10),
+        over(20)
+    );
     let per_window: Vec<String> = windows
         .iter_mut()
         .filter(|w| !w.is_empty())

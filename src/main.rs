@@ -167,6 +167,7 @@ fn serve(a: ServeArgs) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(a)) => serve(a),
@@ -179,3 +180,44 @@ fn main() -> ExitCode {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+unsafe extern "C" {
+    // mimalloc's option calls (the C library comes with the `mimalloc` crate)
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` and `mi_option_allow_thp` in mimalloc 3's `mi_option_t`.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+const MI_OPTION_ALLOW_THP: std::ffi::c_int = 43;
+
+/// No transparent huge pages, and freed memory goes back to the system after 1 ms instead of 1 s. Measured
+/// on the follower catching up after a 500,000-marker backlog: peak RSS 203 MiB → 134 MiB, and the HTTP
+/// benchmark got faster, not slower (single inserts 21,900 → 23,500–25,500 ops/s). A value set through
+/// `MIMALLOC_PURGE_DELAY` / `MIMALLOC_ALLOW_THP` is left alone (the option then is not at its default).
+fn tune_allocator() {
+    // SAFETY: reads and sets plain integer options of the allocator, valid at any time; an option whose
+    // value is not mimalloc 3's default is not touched, so a different option table changes nothing.
+    unsafe {
+        if mi_option_get(MI_OPTION_PURGE_DELAY) == 1000 {
+            mi_option_set(MI_OPTION_PURGE_DELAY, 1);
+        }
+        if mi_option_get(MI_OPTION_ALLOW_THP) == 1 {
+            mi_option_set(MI_OPTION_ALLOW_THP, 0);
+            #[cfg(target_os = "linux")]
+            {
+                unsafe extern "C" {
+                    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+                }
+                const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
+                prctl(
+                    PR_SET_THP_DISABLE,
+                    1 as std::ffi::c_ulong,
+                    0 as std::ffi::c_ulong,
+                    0 as std::ffi::c_ulong,
+                    0 as std::ffi::c_ulong,
+                );
+            }
+        }
+    }
+}
