@@ -4,75 +4,15 @@
 
 mod common;
 
-use common::api::{Api, Resp, assert_error};
+use common::api::{Api, assert_error};
 use common::repl::*;
 use common::server::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-fn make_follower(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
-    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
-                          "database": db, "connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
-                          "idleMaxWaitTime": 0.5});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    f.req(
-        Method::PUT,
-        &format!("/_db/{}/_api/replication/make-follower", enc(db)),
-        Some(&body.to_string()),
-        &[],
-    )
-}
-
-fn applier(f: &Api, db: &str, cmd: &str) -> Resp {
-    f.req(
-        Method::PUT,
-        &format!("/_db/{}/_api/replication/{cmd}", enc(db)),
-        Some(""),
-        &[],
-    )
-}
+use std::time::Duration;
 
 /// Collections and their fingerprints, in name order.
-fn picture(api: &Api, db: &str) -> Vec<(String, Value)> {
-    collection_names(api, db)
-        .into_iter()
-        .filter(|n| !n.starts_with('_'))
-        .map(|n| {
-            let fp = fingerprint(api, db, &n);
-            (n, fp)
-        })
-        .collect()
-}
-
 /// Waits until the follower shows what the leader shows; panics with both after `secs`.
-fn wait_converged(la: &Api, fa: &Api, db: &str, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let (l, f) = (picture(la, db), picture(fa, db));
-        if l == f {
-            return;
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "follower did not converge:\nleader   {l:?}\nfollower {f:?}\nstate {}",
-                state(fa, db)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn create_db(api: &Api, db: &str) {
     let r = api.post("/_api/database", json!({"name": db}));
     assert_eq!(r.status, 201, "{}", r.body);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::api::{Api, Resp};
+use common::api::Api;
 use common::repl::*;
 use common::server::Server;
 use reqwest::Method;
@@ -14,65 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-fn make_follower(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
-    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
-                          "database": db, "connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
-                          "idleMaxWaitTime": 0.5});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    f.req(
-        Method::PUT,
-        &format!("/_db/{}/_api/replication/make-follower", enc(db)),
-        Some(&body.to_string()),
-        &[],
-    )
-}
-
-fn applier(f: &Api, cmd: &str) -> Resp {
-    f.req(
-        Method::PUT,
-        &format!("/_api/replication/{cmd}"),
-        Some(""),
-        &[],
-    )
-}
-
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Waits until every collection of the leader's `_system` matches the follower's.
-fn wait_converged(la: &Api, fa: &Api, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let pic = |a: &Api| -> Vec<(String, Value)> {
-            collection_names(a, "_system")
-                .into_iter()
-                .filter(|n| !n.starts_with('_'))
-                .map(|n| {
-                    let f = fingerprint(a, "_system", &n);
-                    (n, f)
-                })
-                .collect()
-        };
-        let (l, f) = (pic(la), pic(fa));
-        if l == f {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "follower did not converge:\nleader   {l:?}\nfollower {f:?}\nstate {}",
-            state(fa, "_system")
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn docs(n: usize, tag: &str) -> Vec<Value> {
     (0..n)
         .map(|i| json!({"_key": format!("{tag}{i}"), "n": i, "pad": "y".repeat(60)}))
@@ -164,7 +106,7 @@ fn a_follower_killed_mid_batch_and_mid_transaction_applies_everything_exactly_on
     writer.join().unwrap();
     let fa = Api::new(&f);
     // autoStart resumed it after every restart
-    wait_converged(&la, &fa, 60);
+    wait_converged(&la, &fa, "_system", 60);
     let s = state(&fa, "_system")["state"].clone();
     assert_eq!(s["running"], true, "{s}");
     assert_eq!(s["lastError"]["errorNum"], 0, "{s}");
@@ -187,12 +129,7 @@ fn the_leader_killed_and_down_for_a_while() {
     let port = l.port();
     let f = Server::start(&[]);
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    assert_eq!(
-        la.post("/_api/collection", json!({"name": "c"})).status,
-        200
-    );
-    let r = make_follower(&fa, "_system", &l, json!({}));
-    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    follow(&la, &fa, &l, json!({}));
     let r = la.req(
         Method::POST,
         "/_api/document/c?waitForSync=true",
@@ -200,7 +137,7 @@ fn the_leader_killed_and_down_for_a_while() {
         &[],
     );
     assert!(r.status < 300);
-    wait_converged(&la, &fa, 20);
+    wait_converged(&la, &fa, "_system", 20);
     l.kill9();
     // the follower notices and keeps trying
     wait_for("failed connects", 20, || {
@@ -219,7 +156,7 @@ fn the_leader_killed_and_down_for_a_while() {
     assert_eq!(la.get("/_api/collection/c/count").body["count"], 300);
     let r = la.post("/_api/document/c", Value::Array(docs(200, "after")));
     assert!(r.status < 300);
-    wait_converged(&la, &fa, 30);
+    wait_converged(&la, &fa, "_system", 30);
     let s = state(&fa, "_system")["state"].clone();
     assert_eq!(s["running"], true, "{s}");
     assert_eq!(s["progress"]["failedConnects"], 0, "{s}");
@@ -231,7 +168,7 @@ fn the_leader_killed_and_down_for_a_while() {
     let la = Api::new(&l);
     let r = la.post("/_api/document/c", Value::Array(docs(10, "last")));
     assert!(r.status < 300);
-    wait_converged(&la, &fa, 30);
+    wait_converged(&la, &fa, "_system", 30);
 }
 
 /// A leader whose log keeps (almost) nothing; the follower stopped at a tick that is then pruned.
@@ -242,19 +179,14 @@ fn pruned_gap(extra: Value) -> (Server, Server, tempfile::TempDir) {
     let port = l.port();
     let f = Server::start(&[]);
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    assert_eq!(
-        la.post("/_api/collection", json!({"name": "c"})).status,
-        200
-    );
-    let r = make_follower(&fa, "_system", &l, extra);
-    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    follow(&la, &fa, &l, extra);
     assert!(
         la.post("/_api/document/c", Value::Array(docs(100, "a")))
             .status
             < 300
     );
-    wait_converged(&la, &fa, 20);
-    let r = applier(&fa, "applier-stop");
+    wait_converged(&la, &fa, "_system", 20);
+    let r = applier(&fa, "_system", "applier-stop");
     let stopped_at: u64 = r.body["state"]["lastAppliedContinuousTick"]
         .as_str()
         .unwrap()
@@ -289,7 +221,7 @@ fn pruned_gap(extra: Value) -> (Server, Server, tempfile::TempDir) {
 fn a_pruned_log_stops_the_applier_with_1414_when_required() {
     let (_l, f, _d) = pruned_gap(json!({"requireFromPresent": true, "autoResync": false}));
     let fa = Api::new(&f);
-    let r = applier(&fa, "applier-start");
+    let r = applier(&fa, "_system", "applier-start");
     assert_eq!(r.status, 200);
     let mut last = Value::Null;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -308,7 +240,7 @@ fn a_pruned_log_stops_the_applier_with_1414_when_required() {
         "{s}"
     );
     // the useless position was forgotten: a plain start now says there is no start tick
-    let r = applier(&fa, "applier-start");
+    let r = applier(&fa, "_system", "applier-start");
     assert_eq!(r.status, 200);
     wait_for("1413", 20, || {
         state(&fa, "_system")["state"]["lastError"]["errorNum"] == 1413
@@ -320,9 +252,9 @@ fn a_pruned_log_is_resynced_with_auto_resync() {
     let (l, f, _d) =
         pruned_gap(json!({"requireFromPresent": true, "autoResync": true, "autoResyncRetries": 2}));
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    let r = applier(&fa, "applier-start");
+    let r = applier(&fa, "_system", "applier-start");
     assert_eq!(r.status, 200);
-    wait_converged(&la, &fa, 30);
+    wait_converged(&la, &fa, "_system", 30);
     let s = state(&fa, "_system")["state"].clone();
     assert_eq!(s["totalResyncs"], 1, "{s}");
     assert_eq!(s["running"], true, "{s}");
@@ -333,14 +265,14 @@ fn a_pruned_log_is_resynced_with_auto_resync() {
             .status
             < 300
     );
-    wait_converged(&la, &fa, 20);
+    wait_converged(&la, &fa, "_system", 20);
 }
 
 #[test]
 fn a_pruned_log_is_skipped_without_require_from_present() {
     let (l, f, _d) = pruned_gap(json!({"requireFromPresent": false, "autoResync": false}));
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    let r = applier(&fa, "applier-start");
+    let r = applier(&fa, "_system", "applier-start");
     assert_eq!(r.status, 200);
     assert!(
         la.post("/_api/document/c", json!({"_key": "after-gap"}))
@@ -361,12 +293,7 @@ fn stop_and_start_while_the_leader_is_busy() {
     let l = Server::start(&[]);
     let f = Server::start(&[]);
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    assert_eq!(
-        la.post("/_api/collection", json!({"name": "c"})).status,
-        200
-    );
-    let r = make_follower(&fa, "_system", &l, json!({}));
-    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    follow(&la, &fa, &l, json!({}));
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..2)
         .map(|w| {
@@ -389,17 +316,17 @@ fn stop_and_start_while_the_leader_is_busy() {
         .collect();
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(200));
-        let r = applier(&fa, "applier-stop");
+        let r = applier(&fa, "_system", "applier-stop");
         assert_eq!(r.body["state"]["running"], false, "{}", r.body);
         std::thread::sleep(Duration::from_millis(100));
-        let r = applier(&fa, "applier-start");
+        let r = applier(&fa, "_system", "applier-start");
         assert_eq!(r.body["state"]["running"], true, "{}", r.body);
     }
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
     }
-    wait_converged(&la, &fa, 30);
+    wait_converged(&la, &fa, "_system", 30);
     assert_eq!(state(&fa, "_system")["state"]["lastError"]["errorNum"], 0);
 }
 
@@ -442,8 +369,8 @@ fn a_make_follower_cut_short_syncs_again_after_restart() {
     f.kill9();
     let f = Server::start_in(dir.path(), &[]);
     let fa = Api::new(&f);
-    wait_converged(&la, &fa, 60);
+    wait_converged(&la, &fa, "_system", 60);
     assert!(la.post("/_api/document/c", json!({"_key": "later"})).status < 300);
-    wait_converged(&la, &fa, 20);
+    wait_converged(&la, &fa, "_system", 20);
     assert_eq!(state(&fa, "_system")["state"]["running"], true);
 }

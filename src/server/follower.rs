@@ -250,14 +250,7 @@ impl Follower for LocalFollower {
         blocking(move || {
             // nothing to change: no catalog write, no marker
             let def = st.store.collection(&db, &name)?;
-            let same = change.wait_for_sync.is_none_or(|w| w == def.wait_for_sync)
-                && change.schema.as_ref().is_none_or(|s| *s == def.schema)
-                && change.cache_enabled.is_none_or(|c| c == def.cache_enabled)
-                && change
-                    .computed_values
-                    .as_ref()
-                    .is_none_or(|c| *c == def.computed_values);
-            if same {
+            if !change.changes(&def) {
                 return Ok(());
             }
             st.store.change_collection(&db, &name, change).map(|_| ())

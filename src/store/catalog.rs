@@ -511,6 +511,18 @@ pub struct PropertiesChange {
 }
 
 impl PropertiesChange {
+    /// Whether applying this to `def` would change anything.
+    pub fn changes(&self, def: &CollectionDef) -> bool {
+        let same = self.wait_for_sync.is_none_or(|w| w == def.wait_for_sync)
+            && self.schema.as_ref().is_none_or(|s| *s == def.schema)
+            && self.cache_enabled.is_none_or(|c| c == def.cache_enabled)
+            && self
+                .computed_values
+                .as_ref()
+                .is_none_or(|c| *c == def.computed_values);
+        !same
+    }
+
     /// Parses a properties body; attributes that cannot change (name, type, keyOptions, …) are ignored.
     pub fn from_json(v: &Value) -> ArangoResult<Self> {
         let obj = v

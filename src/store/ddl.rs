@@ -392,14 +392,7 @@ pub(crate) fn apply_change(
         }
         Change::ChangeCollection { guid, change } => {
             let def = by_guid(ctx, db, &guid)?;
-            let same = change.wait_for_sync.is_none_or(|w| w == def.wait_for_sync)
-                && change.schema.as_ref().is_none_or(|s| *s == def.schema)
-                && change.cache_enabled.is_none_or(|c| c == def.cache_enabled)
-                && change
-                    .computed_values
-                    .as_ref()
-                    .is_none_or(|c| *c == def.computed_values);
-            if !same {
+            if change.changes(&def) {
                 ddl_change_collection(ctx, db, &def.name, change)?;
             }
         }

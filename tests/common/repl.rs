@@ -89,3 +89,89 @@ pub fn state(api: &Api, db: &str) -> Value {
     api.get(&format!("/_db/{}/_api/replication/applier-state", enc(db)))
         .body
 }
+
+/// `PUT make-follower` with the leader's root credentials and quick retries and polling; `extra` adds
+/// to (or overrides) the configuration.
+pub fn make_follower(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
+    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
+                          "database": db, "connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
+                          "idleMaxWaitTime": 0.5});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    f.req(
+        Method::PUT,
+        &format!("/_db/{}/_api/replication/make-follower", enc(db)),
+        Some(&body.to_string()),
+        &[],
+    )
+}
+
+/// `PUT /_api/replication/<cmd>` (applier-start, applier-stop, …) with an empty body.
+pub fn applier(f: &Api, db: &str, cmd: &str) -> Resp {
+    f.req(
+        Method::PUT,
+        &format!("/_db/{}/_api/replication/{cmd}", enc(db)),
+        Some(""),
+        &[],
+    )
+}
+
+/// Polls `f` every 50 ms until it holds; panics after `secs`.
+pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A database's non-system collections with everything that must match between leader and follower.
+pub fn picture(api: &Api, db: &str) -> Vec<(String, Value)> {
+    collection_names(api, db)
+        .into_iter()
+        .filter(|n| !n.starts_with('_'))
+        .map(|n| {
+            let fp = fingerprint(api, db, &n);
+            (n, fp)
+        })
+        .collect()
+}
+
+/// Waits until the follower's database shows what the leader's shows; panics after `secs` with the
+/// collections that differ and the applier state.
+pub fn wait_converged(la: &Api, fa: &Api, db: &str, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let (l, f) = (picture(la, db), picture(fa, db));
+        if l == f {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let only = |a: &[(String, Value)], b: &[(String, Value)]| -> Vec<String> {
+                a.iter()
+                    .filter(|x| !b.contains(x))
+                    .map(|(n, v)| format!("{n}: {v}"))
+                    .collect()
+            };
+            panic!(
+                "follower did not converge\nonly on the leader:   {:?}\nonly on the follower: {:?}\nstate {}",
+                only(&l, &f),
+                only(&f, &l),
+                state(fa, db)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A leader collection `c` and a follower of `_system` set up with make-follower.
+pub fn follow(la: &Api, fa: &Api, leader: &Server, extra: Value) {
+    let r = la.post("/_api/collection", json!({"name": "c"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = make_follower(fa, "_system", leader, extra);
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+}
