@@ -92,7 +92,7 @@ struct ServeArgs {
     #[arg(long = "store.sync-every-write", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     sync_every_write: bool,
     /// Size of the store's page cache in bytes.
-    #[arg(long = "store.cache-size", default_value_t = 64 << 20, value_name = "BYTES")]
+    #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
     cache_size: usize,
 }
 

@@ -65,7 +65,7 @@ pub struct StoreConfig {
     pub log_max_bytes: u64,
     /// How often retention runs (default 1 s).
     pub prune_interval: Duration,
-    /// redb page cache size (default 64 MiB).
+    /// redb page cache size (default 48 MiB).
     pub cache_bytes: usize,
     /// Idle time after which an unfinished stream transaction is aborted (default 60 s).
     pub trx_idle_timeout: Duration,
@@ -79,7 +79,7 @@ impl Default for StoreConfig {
             log_max_age: Duration::from_secs(24 * 3600),
             log_max_bytes: 1 << 30,
             prune_interval: Duration::from_secs(1),
-            cache_bytes: 64 << 20,
+            cache_bytes: 48 << 20,
             trx_idle_timeout: Duration::from_secs(60),
         }
     }
