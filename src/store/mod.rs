@@ -361,7 +361,7 @@ impl Store {
         exclusive: bool,
         f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
     ) -> ArangoResult<T> {
-        self.enqueue(sync, exclusive, true, f).wait()
+        self.enqueue(sync, exclusive, false, true, f).wait()
     }
 
     /// Hands `f` to the writer; the answer arrives after the commit, on a channel made for blocking
@@ -370,10 +370,11 @@ impl Store {
         &self,
         sync: bool,
         exclusive: bool,
+        relaxed: bool,
         blocking: bool,
         f: impl for<'a> FnOnce(&mut WriteCtx<'a>) -> ArangoResult<T> + Send + 'static,
     ) -> Pending<T> {
-        let (job, waiter) = if blocking {
+        let (mut job, waiter) = if blocking {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             let job = make_job(f, sync, exclusive, move |res| {
                 let _ = tx.send(res);
@@ -386,6 +387,7 @@ impl Store {
             });
             (job, Waiter::Async(rx))
         };
+        job.relaxed = relaxed;
         let sender = self
             .inner
             .jobs
@@ -615,7 +617,7 @@ impl Store {
                     .map(|d| docs::prepare_insert(&def, &self.shared().clock, d, &opts))
                     .collect()
             });
-        self.enqueue(sync, false, blocking, move |ctx| {
+        self.enqueue(sync, false, false, blocking, move |ctx| {
             // The collection may have changed since (an index added, say): the writer's view decides.
             let def = match ctx.catalog.collections.get(&cid) {
                 Some(d) if *d == def => def,
@@ -883,7 +885,9 @@ impl Store {
     /// one atomic, logged transaction, together with the applier record `record` (when given), so that
     /// what was applied and how far the applier got can never disagree. On failure nothing is applied
     /// and the error comes with the index of the change that failed (if one did). Durable at return
-    /// only when a catalog change was among them; see [`Store::sync`].
+    /// only when a catalog change was among them; otherwise on disk within a second (not the configured
+    /// sync interval: a follower that loses them in a crash resumes from the position stored with them,
+    /// and its leader sends them again); see [`Store::sync`].
     pub fn apply_changes(
         &self,
         db: &str,
@@ -919,7 +923,9 @@ impl Store {
         let failed_at = Arc::new(AtomicU64::new(u64::MAX));
         let at = failed_at.clone();
         let db = db.to_string();
-        let pending = self.enqueue(catalog_change, true, blocking, move |ctx| {
+        // a follower's documents may wait longer for the disk: after a crash the leader sends them again
+        let relaxed = !catalog_change;
+        let pending = self.enqueue(catalog_change, true, relaxed, blocking, move |ctx| {
             ctx.catalog.database(&db)?;
             let mut st = ReplicaStats::default();
             let mut last = None;

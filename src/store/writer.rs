@@ -36,7 +36,14 @@ pub(crate) struct Job {
     pub run: JobFn,
     pub sync: bool,
     pub exclusive: bool,
+    /// Its writes may wait [`RELAXED_SYNC`] for the disk instead of the configured sync interval: they
+    /// can be made again after a crash (a follower's applied changes, which the leader still has and
+    /// whose position is stored with them; log pruning).
+    pub relaxed: bool,
 }
+
+/// How long writes of relaxed jobs may stay off the disk.
+pub(crate) const RELAXED_SYNC: Duration = Duration::from_secs(1);
 
 /// A document marker waiting for the end of its job (to decide standalone vs. transaction).
 struct PendingMarker {
@@ -587,6 +594,8 @@ struct WriterState {
     log_bytes: u64,
     last_tick: u64,
     dirty: bool,
+    /// Only relaxed jobs wrote since the last durable commit.
+    relaxed_dirty: bool,
     last_sync: Instant,
     last_prune: Instant,
 }
@@ -598,6 +607,7 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
         log_bytes,
         last_tick,
         dirty: false,
+        relaxed_dirty: false,
         last_sync: Instant::now(),
         last_prune: Instant::now(),
     };
@@ -641,31 +651,36 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
             last_group = group.len();
             run_group(&shared, &mut st, group);
         }
-        if st.dirty && st.last_sync.elapsed() >= shared.config.sync_interval {
+        let since = st.last_sync.elapsed();
+        if (st.dirty && since >= shared.config.sync_interval)
+            || (st.relaxed_dirty && since >= RELAXED_SYNC.max(shared.config.sync_interval))
+        {
             sync_now(&shared, &mut st);
         }
         if st.last_prune.elapsed() >= shared.config.prune_interval {
             st.last_prune = Instant::now();
             let limit = shared.prune_limit(st.last_tick);
             let floor_of = shared.clone();
-            let job = make_job(prune_job(limit, false), false, true, move |res| match res {
+            let mut job = make_job(prune_job(limit, false), false, true, move |res| match res {
                 Ok(Some(floor)) => floor_of.set_log_floor(floor),
                 Ok(None) => {}
                 Err(e) => tracing::error!("log pruning failed: {e}"),
             });
+            job.relaxed = true;
             run_group(&shared, &mut st, vec![job]);
         }
     }
     if let Some(j) = deferred {
         run_group(&shared, &mut st, vec![j]);
     }
-    if st.dirty {
+    if st.dirty || st.relaxed_dirty {
         sync_now(&shared, &mut st);
     }
 }
 
 fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     let sync = shared.config.sync_every_commit || group.iter().any(|j| j.sync);
+    let relaxed = group.iter().all(|j| j.relaxed);
     let mut txn = match shared.db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -747,7 +762,10 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
             }
             if sync {
                 st.dirty = false;
+                st.relaxed_dirty = false;
                 st.last_sync = Instant::now();
+            } else if relaxed {
+                st.relaxed_dirty = true;
             } else {
                 st.dirty = true;
             }
@@ -785,6 +803,7 @@ fn sync_now(shared: &Shared, st: &mut WriterState) {
     match result {
         Ok(()) => {
             st.dirty = false;
+            st.relaxed_dirty = false;
             st.last_sync = Instant::now();
         }
         Err(e) => tracing::error!("periodic sync failed: {e}"),
@@ -800,6 +819,7 @@ pub(crate) fn make_job<T: Send + 'static>(
     on_done: impl FnOnce(ArangoResult<T>) + Send + 'static,
 ) -> Job {
     Job {
+        relaxed: false,
         run: Box::new(move |ctx: &mut WriteCtx<'_>| {
             let res = f(ctx);
             let failed = res.is_err();
