@@ -531,3 +531,56 @@ fn filters_decide_what_is_applied() {
         assert_eq!(f2a.get(&format!("/_api/collection/{c}")).status, 404);
     }
 }
+
+#[test]
+fn an_apply_error_stops_the_applier_unless_ignored() {
+    let l = Server::start(&[]);
+    let (la, db) = (Api::new(&l), "_system");
+    create_coll(&la, db, json!({"name": "x"}));
+    for ignore in [0, 1] {
+        let f = Server::start(&[]);
+        let fa = Api::new(&f);
+        let r = make_follower(&fa, db, &l, json!({"ignoreErrors": ignore}));
+        assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+        // a collection only the follower has takes the name the leader renames to
+        create_coll(&fa, db, json!({"name": format!("taken{ignore}")}));
+        let r = la.put(
+            "/_api/collection/x/rename",
+            json!({"name": format!("taken{ignore}")}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = la.put(
+            &format!("/_api/collection/taken{ignore}/rename"),
+            json!({"name": "x"}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(
+            la.post(
+                "/_api/document/x",
+                json!({"_key": format!("after{ignore}")})
+            )
+            .status
+                < 300
+        );
+        if ignore == 0 {
+            wait_for("the applier to stop", 20, || {
+                state(&fa, db)["state"]["phase"] == "inactive"
+            });
+            let e = state(&fa, db)["state"]["lastError"].clone();
+            assert_eq!(e["errorNum"], 1207, "{e}");
+            assert!(
+                e["errorMessage"]
+                    .as_str()
+                    .unwrap()
+                    .contains("offending marker: {"),
+                "{e}"
+            );
+        } else {
+            // the failed rename is skipped, the rest applied
+            wait_for("the write after the failed rename", 20, || {
+                fa.get("/_api/document/x/after1").status == 200
+            });
+            assert_eq!(state(&fa, db)["state"]["lastError"]["errorNum"], 0);
+        }
+    }
+}
