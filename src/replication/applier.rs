@@ -97,7 +97,7 @@ impl Control {
     }
 
     /// Adds a finished initial sync to the counters.
-    pub fn record_sync(&self, res: &SyncResult) {
+    fn record_sync(&self, res: &SyncResult) {
         let mut s = self.state();
         s.total_documents += res.applied.written();
         s.total_removals += res.applied.removed;
@@ -108,6 +108,35 @@ impl Control {
         s.total_apply_time += (res.elapsed.as_secs_f64() - wait).max(0.0);
         s.apply_count += 1;
     }
+}
+
+/// An initial sync that reports to `ctl` as it goes (progress, with the leader's consecutive failed
+/// connects) and adds its counters when it is done: the applier's and the one-shot `sync`'s.
+pub async fn reported_sync<F: Follower + Clone>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    ctl: &Arc<Control>,
+) -> ArangoResult<SyncResult> {
+    let report = {
+        let (ctl, db, verbose) = (ctl.clone(), config.database.clone(), config.verbose);
+        let stats = leader.stats.clone();
+        move |text: String| {
+            ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
+            ctl.progress(&db, verbose, text)
+        }
+    };
+    let res = initial_sync(follower, leader, config, &report).await?;
+    ctl.record_sync(&res);
+    tracing::info!(
+        "initial sync of database '{}' from {}: {} documents in {:.1} s, up to tick {}",
+        config.database,
+        config.endpoint,
+        res.documents_fetched,
+        res.elapsed.as_secs_f64(),
+        res.last_log_tick
+    );
+    Ok(res)
 }
 
 /// How a run begins.
@@ -135,6 +164,25 @@ pub fn stored_state(record: Option<&Value>) -> Option<PersistedState> {
     record
         .and_then(|r| r.get("state"))
         .and_then(|s| serde_json::from_value(s.clone()).ok())
+}
+
+/// `PUT wal/tail` from the position's fetch tick, as the configuration asks.
+async fn tail_request(
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    p: &Position,
+    long_poll: Option<Duration>,
+) -> ArangoResult<TailChunk> {
+    leader
+        .tail(
+            p.fetch_tick,
+            p.last_scanned,
+            config.chunk_bytes(),
+            config.include_system,
+            config.include_foxx_queues,
+            long_poll,
+        )
+        .await
 }
 
 fn is_retryable(e: &ArangoError) -> bool {
@@ -214,8 +262,6 @@ struct Position {
     processed: u64,
     applied: u64,
     safe: u64,
-    persisted_applied: u64,
-    persisted_once: bool,
 }
 
 impl Position {
@@ -332,35 +378,14 @@ impl<F: Follower + Clone> Applier<F> {
     async fn sync(&mut self) -> ArangoResult<u64> {
         self.ctl.state().phase = Phase::Initial;
         let ctl = self.ctl.clone();
-        let report = {
-            let (ctl, db, verbose) = (
-                ctl.clone(),
-                self.config.database.clone(),
-                self.config.verbose,
-            );
-            let stats = self.leader.stats.clone();
-            move |text: String| {
-                ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
-                ctl.progress(&db, verbose, text)
-            }
-        };
         let res = tokio::select! {
-            r = initial_sync(&self.follower, &self.leader, &self.config, &report) => r,
+            r = reported_sync(&self.follower, &self.leader, &self.config, &ctl) => r,
             _ = ctl.stopped() => Err(stopped()),
         };
         self.count_requests();
-        let res = res?;
-        ctl.record_sync(&res);
-        tracing::info!(
-            "initial sync of database '{}' from {}: {} documents in {:.1} s, tailing from tick {}",
-            self.db(),
-            self.config.endpoint,
-            res.documents_fetched,
-            res.elapsed.as_secs_f64(),
-            res.last_log_tick
-        );
+        let tick = res?.last_log_tick;
         self.progress("applier started tailing".into());
-        Ok(res.last_log_tick)
+        Ok(tick)
     }
 
     async fn save_record(&self, state: Option<&PersistedState>) -> ArangoResult<()> {
@@ -477,8 +502,6 @@ impl<F: Follower + Clone> Applier<F> {
                 Some(s) => {
                     p.applied = s.last_applied_continuous_tick.0;
                     p.processed = p.applied;
-                    p.persisted_applied = p.applied;
-                    p.persisted_once = true;
                     (s.last_applied_continuous_tick.0, s.safe_resume_tick.0)
                 }
                 None => (0, 0),
@@ -516,12 +539,7 @@ impl<F: Follower + Clone> Applier<F> {
         p.fetch_tick = fetch;
         p.first_regular = from;
         p.last_scanned = safe;
-        {
-            let mut s = self.ctl.state();
-            s.last_applied_continuous_tick = p.applied;
-            s.last_processed_continuous_tick = p.processed;
-            s.safe_resume_tick = p.safe;
-        }
+        self.set_ticks(&p);
         Ok(p)
     }
 
@@ -530,14 +548,7 @@ impl<F: Follower + Clone> Applier<F> {
         let wait = long_poll.then(|| {
             LONG_POLL.min(Duration::from_secs_f64(self.config.request_timeout / 2.0).max(MIN_WAIT))
         });
-        let f = self.leader.tail(
-            p.fetch_tick,
-            p.last_scanned,
-            self.config.chunk_bytes(),
-            self.config.include_system,
-            self.config.include_foxx_queues,
-            wait,
-        );
+        let f = tail_request(&self.leader, &self.config, p, wait);
         tokio::select! {
             r = f => r,
             _ = self.ctl.stopped() => Err(stopped()),
@@ -639,19 +650,14 @@ impl<F: Follower + Clone> Applier<F> {
             }
             if check_more {
                 let (leader, config) = (self.leader.clone(), self.config.clone());
-                let (from, scanned) = (p.fetch_tick, p.last_scanned);
+                let next = Position {
+                    fetch_tick: p.fetch_tick,
+                    last_scanned: p.last_scanned,
+                    ..Position::default()
+                };
                 fetch_started = Instant::now();
                 prefetched = Some(tokio::spawn(async move {
-                    leader
-                        .tail(
-                            from,
-                            scanned,
-                            config.chunk_bytes(),
-                            config.include_system,
-                            config.include_foxx_queues,
-                            None,
-                        )
-                        .await
+                    tail_request(&leader, &config, &next, None).await
                 }));
             }
             let applied_before = p.applied;
@@ -1068,12 +1074,8 @@ impl<F: Follower + Clone> Applier<F> {
             s.total_operations_excluded += excluded_ops;
             s.total_apply_time += elapsed.as_secs_f64();
             s.apply_count += 1;
-            s.last_applied_continuous_tick = p.applied;
-            s.last_processed_continuous_tick = p.processed;
-            s.safe_resume_tick = p.safe;
         }
-        p.persisted_applied = p.applied;
-        p.persisted_once = true;
+        self.set_ticks(p);
         if self.config.verbose {
             tracing::info!(
                 "replication applier for database '{}': applied {n_changes} changes of {markers} markers up to tick {} in {:.1} ms",

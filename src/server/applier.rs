@@ -3,9 +3,8 @@
 //! the store; the live state (phase, progress, counters, last error) is in memory.
 
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::replication::applier::{Control, Start, run as run_applier};
+use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
 use crate::replication::config::ApplierConfig;
-use crate::replication::initial_sync::initial_sync;
 use crate::replication::leader_client::LeaderClient;
 use crate::replication::state::{ApplierState, Phase};
 use crate::server::follower::LocalFollower;
@@ -441,36 +440,17 @@ async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult
             s.phase = Phase::Initial;
             s.last_error = None;
         }
-        let report = {
-            let (ctl, db, verbose) = (ctl.clone(), db.clone(), config.verbose);
-            let stats = leader.stats.clone();
-            move |text: String| {
-                ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
-                ctl.progress(&db, verbose, text)
-            }
-        };
-        let r = initial_sync(&follower, &leader, &config, &report).await;
+        let r = reported_sync(&follower, &leader, &config, &ctl).await;
         {
             let mut s = ctl.state();
             s.phase = Phase::Inactive;
             s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
             s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
         }
-        match &r {
-            Ok(res) => {
-                ctl.record_sync(res);
-                tracing::info!(
-                    "initial sync of database '{db}' from {}: {} documents in {:.1} s",
-                    config.endpoint,
-                    res.documents_fetched,
-                    res.elapsed.as_secs_f64()
-                );
-            }
-            Err(e) => {
-                ctl.state().set_error(e.clone());
-                ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
-                tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
-            }
+        if let Err(e) = &r {
+            ctl.state().set_error(e.clone());
+            ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
+            tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
         }
         r
     });
