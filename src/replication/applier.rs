@@ -18,11 +18,12 @@ use crate::replication::follower::{Follower, TailChange};
 use crate::replication::initial_sync::{SyncResult, initial_sync};
 use crate::replication::leader_client::{LeaderClient, TailChunk};
 use crate::replication::state::{ApplierState, PersistedState, Phase};
-use crate::replication::wire::TailMarker;
+use crate::replication::wire::{TailMarker, line_ranges};
 use crate::tick::Tick;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -278,7 +279,7 @@ impl Position {
 /// One leader transaction being received.
 struct OpenTrx {
     changes: Vec<TailChange>,
-    lines: Vec<(usize, usize)>,
+    lines: Vec<Range<usize>>,
 }
 
 /// A stop request cut the run short.
@@ -800,20 +801,10 @@ impl<F: Follower + Clone> Applier<F> {
     ) -> ArangoResult<u64> {
         let started = Instant::now();
         let mut changes: Vec<TailChange> = Vec::new();
-        let mut lines: Vec<(usize, usize)> = Vec::new();
+        let mut lines: Vec<Range<usize>> = Vec::new();
         let (mut markers, mut documents, mut removals, mut excluded_ops) = (0u64, 0u64, 0u64, 0u64);
-        let mut pos = 0usize;
-        while pos < body.len() {
-            let end = body[pos..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(body.len(), |i| pos + i);
-            let range = (pos, end);
-            let line = &body[pos..end];
-            pos = end + 1;
-            if line.len() < 2 {
-                continue;
-            }
+        for range in line_ranges(body) {
+            let line = &body[range.clone()];
             let m: TailMarker<'_> = serde_json::from_slice(line).map_err(|e| {
                 self.marker_error(
                     ArangoError::with_message(
@@ -1040,10 +1031,7 @@ impl<F: Follower + Clone> Applier<F> {
             match self.follower.apply_changes(self.db(), batch, rec).await {
                 Ok(_) => break,
                 Err(f) => {
-                    let line = f
-                        .index
-                        .and_then(|i| lines.get(i))
-                        .map(|(a, b)| &body[*a..*b]);
+                    let line = f.index.and_then(|i| lines.get(i)).map(|r| &body[r.clone()]);
                     let e = match line {
                         Some(l) => self.marker_error(f.error, l),
                         None => f.error,

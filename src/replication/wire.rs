@@ -266,6 +266,26 @@ pub struct Marker {
     pub rev: Option<String>,
 }
 
+/// The lines of an `application/x-arango-dump` body that carry something (at least two bytes), as byte
+/// ranges into it.
+pub fn line_ranges(body: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        while start < body.len() {
+            let end = body[start..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(body.len(), |p| start + p);
+            let line = start..end;
+            start = end + 1;
+            if line.len() >= 2 {
+                return Some(line);
+            }
+        }
+        None
+    })
+}
+
 /// Parses an `application/x-arango-dump` body: one JSON object per line, stopping at a line shorter
 /// than two bytes.
 pub fn parse_lines<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Vec<T>, String> {

@@ -7,9 +7,11 @@ use crate::replication::follower::{
 };
 use crate::replication::keys::RangeBuilder;
 use crate::replication::wire::KeyRange;
+use crate::replication::wire::line_ranges;
 use crate::server::Shared;
 use crate::store::{
-    Change, CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, check_stored_layout,
+    Change, CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, ReplicaStats,
+    check_stored_layout,
 };
 use serde_json::{Map, Value};
 
@@ -34,47 +36,47 @@ fn parse_lines(
     collection: &str,
     with_values: bool,
 ) -> ArangoResult<Vec<ReplicaOp>> {
-    let mut ops = Vec::new();
-    let mut start = 0;
-    while start < body.len() {
-        let end = body[start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(body.len(), |p| start + p);
-        let line = &body[start..end];
-        let range = (start, end);
-        start = end + 1;
-        if line.len() < 2 {
-            continue;
-        }
-        if let Some((key, rev)) = check_stored_layout(line, collection) {
-            let doc = if with_values {
-                Some(serde_json::from_slice(line).map_err(|e| {
-                    ArangoError::with_message(
-                        codes::REPLICATION_INVALID_RESPONSE,
-                        format!("invalid dump line from the leader: {e}"),
-                    )
-                })?)
-            } else {
-                None
-            };
-            ops.push(ReplicaOp::Raw(RawReplica {
-                line: body.slice(range.0..range.1),
-                key,
-                rev,
-                doc,
-            }));
-            continue;
-        }
-        let v: Map<String, Value> = serde_json::from_slice(line).map_err(|e| {
-            ArangoError::with_message(
-                codes::REPLICATION_INVALID_RESPONSE,
-                format!("invalid dump line from the leader: {e}"),
-            )
-        })?;
-        ops.push(op_of(v)?);
-    }
-    Ok(ops)
+    line_ranges(body)
+        .map(|r| {
+            let line = body.slice(r);
+            match stored_as_is(&line, collection, with_values)? {
+                Some(op) => Ok(op),
+                None => op_of(parse_object(&line)?),
+            }
+        })
+        .collect()
+}
+
+/// A document laid out as the store keeps it, to be stored as it came (parsed too with `with_values`);
+/// `None` when it is laid out otherwise.
+fn stored_as_is(
+    line: &bytes::Bytes,
+    collection: &str,
+    with_values: bool,
+) -> ArangoResult<Option<ReplicaOp>> {
+    let Some((key, rev)) = check_stored_layout(line, collection) else {
+        return Ok(None);
+    };
+    let doc = if with_values {
+        Some(parse_object(line)?)
+    } else {
+        None
+    };
+    Ok(Some(ReplicaOp::Raw(RawReplica {
+        line: line.clone(),
+        key,
+        rev,
+        doc,
+    })))
+}
+
+fn parse_object(line: &[u8]) -> ArangoResult<Map<String, Value>> {
+    serde_json::from_slice(line).map_err(|e| {
+        ArangoError::with_message(
+            codes::REPLICATION_INVALID_RESPONSE,
+            format!("invalid dump line from the leader: {e}"),
+        )
+    })
 }
 
 fn op_of(mut v: Map<String, Value>) -> ArangoResult<ReplicaOp> {
@@ -112,7 +114,6 @@ fn store_change(
     change: TailChange,
     names: &dyn Fn(&str) -> Option<String>,
 ) -> ArangoResult<Change> {
-    let index_id = |id: &str| id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok());
     Ok(match change {
         TailChange::CreateCollection(data) => {
             let mut opts = CollectionOptions::from_json(&data)?;
@@ -151,22 +152,16 @@ fn store_change(
         },
         TailChange::DropIndex { cuid, id } => Change::DropIndex {
             guid: cuid,
-            // an id that is no number names no index here
-            id: index_id(&id).unwrap_or(0),
+            id: id.rsplit('/').next().and_then(|i| i.parse().ok()),
         },
         TailChange::Upsert { cuid, doc } => {
-            let raw = names(&cuid).and_then(|n| check_stored_layout(&doc, &n));
+            let raw = match names(&cuid) {
+                Some(name) => stored_as_is(&doc, &name, false)?,
+                None => None,
+            };
             let op = match raw {
-                Some((key, rev)) => ReplicaOp::Raw(RawReplica {
-                    line: doc,
-                    key,
-                    rev,
-                    doc: None,
-                }),
-                None => match serde_json::from_slice::<Value>(&doc) {
-                    Ok(Value::Object(m)) => op_of(m)?,
-                    _ => return Err(bad_line()),
-                },
+                Some(op) => op,
+                None => ReplicaOp::Upsert(parse_object(&doc)?),
             };
             Change::Document { guid: cuid, op }
         }
@@ -177,7 +172,37 @@ fn store_change(
     })
 }
 
+/// The trait's account of what the store did.
+fn applied(s: ReplicaStats) -> Applied {
+    Applied {
+        inserted: s.inserted,
+        replaced: s.replaced,
+        unchanged: s.unchanged,
+        removed: s.removed,
+    }
+}
+
 impl LocalFollower {
+    /// Applies one catalog change to a collection named here by `collection`, exactly as the applier
+    /// applies the leader's marker for it (see [`Store::apply_changes`](crate::store::Store::apply_changes)).
+    async fn apply_to(
+        &self,
+        db: &str,
+        collection: &str,
+        change: impl FnOnce(String) -> TailChange + Send + 'static,
+    ) -> ArangoResult<()> {
+        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
+        blocking(move || {
+            let guid = st.store.collection(&db, &coll)?.guid;
+            let c = store_change(change(guid), &|_| None)?;
+            st.store
+                .apply_changes(&db, vec![c], None)
+                .map(|_| ())
+                .map_err(|(_, e)| e)
+        })
+        .await
+    }
+
     fn users_changed(&self, db: &str, collection: &str) {
         if db == crate::store::names::SYSTEM_DATABASE && collection == "_users" {
             let _ = self.st.auth.reload();
@@ -245,57 +270,35 @@ impl Follower for LocalFollower {
         name: &str,
         parameters: &Value,
     ) -> ArangoResult<()> {
-        let change = PropertiesChange::from_json(parameters)?;
-        let (st, db, name) = (self.st.clone(), db.to_string(), name.to_string());
-        blocking(move || {
-            // nothing to change: no catalog write, no marker
-            let def = st.store.collection(&db, &name)?;
-            if !change.changes(&def) {
-                return Ok(());
-            }
-            st.store.change_collection(&db, &name, change).map(|_| ())
+        let data = parameters.clone();
+        self.apply_to(db, name, move |cuid| TailChange::ChangeCollection {
+            cuid,
+            data,
         })
         .await
     }
 
     async fn ensure_index(&self, db: &str, collection: &str, spec: &Value) -> ArangoResult<()> {
-        let (st, db, coll, spec) = (
-            self.st.clone(),
-            db.to_string(),
-            collection.to_string(),
-            spec.clone(),
-        );
-        blocking(move || {
-            let def = st.store.collection(&db, &coll)?;
-            let (want_id, want_name, wanted) = crate::store::IndexDef::from_json(&spec)?;
-            // an index with the same id or name but another definition makes way
-            for i in &def.indexes {
-                let same_id = want_id == Some(i.id);
-                let same_name = want_name.as_deref() == Some(i.name.as_str());
-                if (same_id || same_name) && !i.same_definition(&wanted) {
-                    st.store.drop_index(&db, &coll, i.id)?;
-                }
-            }
-            st.store.ensure_index(&db, &coll, &spec).map(|_| ())
+        let data = spec.clone();
+        self.apply_to(db, collection, move |cuid| TailChange::CreateIndex {
+            cuid,
+            data,
         })
         .await
     }
 
     async fn drop_index(&self, db: &str, collection: &str, id: &str) -> ArangoResult<()> {
-        let Some(iid) = id.rsplit('/').next().and_then(|i| i.parse::<u64>().ok()) else {
-            return Ok(());
-        };
-        let (st, db, coll) = (self.st.clone(), db.to_string(), collection.to_string());
-        blocking(move || match st.store.drop_index(&db, &coll, iid) {
-            Err(e)
-                if e.error_num == codes::ARANGO_INDEX_NOT_FOUND
-                    || e.error_num == codes::ARANGO_DATA_SOURCE_NOT_FOUND =>
-            {
-                Ok(())
-            }
+        let id = id.to_string();
+        match self
+            .apply_to(db, collection, move |cuid| TailChange::DropIndex {
+                cuid,
+                id,
+            })
+            .await
+        {
+            Err(e) if e.error_num == codes::ARANGO_DATA_SOURCE_NOT_FOUND => Ok(()),
             r => r,
-        })
-        .await
+        }
     }
 
     async fn apply_documents(
@@ -322,12 +325,7 @@ impl Follower for LocalFollower {
         })
         .await?;
         self.users_changed(db, collection);
-        Ok(Applied {
-            inserted: stats.inserted,
-            replaced: stats.replaced,
-            unchanged: stats.unchanged,
-            removed: stats.removed,
-        })
+        Ok(applied(stats))
     }
 
     async fn remove_documents(
@@ -346,10 +344,7 @@ impl Follower for LocalFollower {
         })
         .await?;
         self.users_changed(db, collection);
-        Ok(Applied {
-            removed: stats.removed,
-            ..Applied::default()
-        })
+        Ok(applied(stats))
     }
 
     async fn key_revisions(
@@ -494,11 +489,6 @@ impl Follower for LocalFollower {
         if users_touched {
             let _ = self.st.auth.reload();
         }
-        Ok(Applied {
-            inserted: stats.inserted,
-            replaced: stats.replaced,
-            unchanged: stats.unchanged,
-            removed: stats.removed,
-        })
+        Ok(applied(stats))
     }
 }

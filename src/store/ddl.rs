@@ -250,8 +250,9 @@ pub enum Change {
         guid: String,
         spec: serde_json::Value,
     },
-    /// Marker 2101; a missing collection or index is fine.
-    DropIndex { guid: String, id: u64 },
+    /// Marker 2101; a missing collection or index is fine, and so is an id that is no number (`None`),
+    /// which names no index here.
+    DropIndex { guid: String, id: Option<u64> },
     /// Markers 2300/2302.
     Document { guid: String, op: super::ReplicaOp },
 }
@@ -405,7 +406,7 @@ pub(crate) fn apply_change(
             ensure_leader_index(ctx, db, &def, &spec)?;
         }
         Change::DropIndex { guid, id } => {
-            if let Ok(def) = by_guid(ctx, db, &guid) {
+            if let (Ok(def), Some(id)) = (by_guid(ctx, db, &guid), id) {
                 missing_ok(ddl_drop_index(ctx, db, &def.name, id))?;
             }
         }
