@@ -202,12 +202,6 @@ impl LocalFollower {
         })
         .await
     }
-
-    fn users_changed(&self, db: &str, collection: &str) {
-        if db == crate::store::names::SYSTEM_DATABASE && collection == "_users" {
-            let _ = self.st.auth.reload();
-        }
-    }
 }
 
 impl Follower for LocalFollower {
@@ -260,7 +254,6 @@ impl Follower for LocalFollower {
     async fn truncate_collection(&self, db: &str, name: &str) -> ArangoResult<()> {
         let (st, db2, name2) = (self.st.clone(), db.to_string(), name.to_string());
         blocking(move || st.store.truncate_collection(&db2, &name2)).await?;
-        self.users_changed(db, name);
         Ok(())
     }
 
@@ -324,7 +317,6 @@ impl Follower for LocalFollower {
             st.store.apply_replica(&db2, &coll, ops)
         })
         .await?;
-        self.users_changed(db, collection);
         Ok(applied(stats))
     }
 
@@ -343,7 +335,6 @@ impl Follower for LocalFollower {
             )
         })
         .await?;
-        self.users_changed(db, collection);
         Ok(applied(stats))
     }
 
@@ -394,9 +385,15 @@ impl Follower for LocalFollower {
         blocking(move || st.store.fingerprint(&db, &coll)).await
     }
 
+    /// Also the moment a sync's `_users` take effect: reloading them while the sync truncates and refills
+    /// the collection left the follower without users for a while (its clients got 401).
     async fn flush(&self) -> ArangoResult<()> {
         let st = self.st.clone();
-        blocking(move || st.store.sync()).await
+        blocking(move || {
+            st.store.sync()?;
+            st.auth.reload()
+        })
+        .await
     }
 
     async fn load_applier(&self, db: &str) -> ArangoResult<Option<Value>> {
