@@ -97,8 +97,16 @@ const SYNC_PENDING: &str = "syncPending";
 pub async fn auto_start(st: &Shared) {
     for db in st.store.catalog().database_names() {
         let slot = st.appliers.slot(&db);
-        let config = match load_config(st, &slot, &db).await {
-            Ok(c) => c,
+        let f = LocalFollower { st: st.clone() };
+        // one read of the record: the configuration, and whether make-follower's sync was cut short
+        let loaded = async {
+            let record = crate::replication::follower::Follower::load_applier(&f, &db).await?;
+            let config = config_of(&slot, record.as_ref(), &db)?;
+            let pending = record.is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
+            Ok::<_, ArangoError>((config, pending))
+        };
+        let (config, pending) = match loaded.await {
+            Ok(l) => l,
             Err(e) => {
                 tracing::warn!("cannot read the applier configuration of database '{db}': {e}");
                 continue;
@@ -108,12 +116,6 @@ pub async fn auto_start(st: &Shared) {
             continue;
         }
         // a make-follower whose initial sync never finished (the server went down) starts over
-        let f = LocalFollower { st: st.clone() };
-        let pending = crate::replication::follower::Follower::load_applier(&f, &db)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
         let start = if pending { Start::Sync } else { Start::Resume };
         let _g = slot.control.lock().await;
         match start_applier(st, &slot, config, start) {
@@ -176,7 +178,12 @@ async fn load_config(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<Applier
     }
     let f = LocalFollower { st: st.clone() };
     let record = crate::replication::follower::Follower::load_applier(&f, db).await?;
-    let c = match record.as_ref().and_then(|r| r.get("config")) {
+    config_of(slot, record.as_ref(), db)
+}
+
+/// The configuration in an applier record (defaults if none), kept as the slot's.
+fn config_of(slot: &Slot, record: Option<&Value>, db: &str) -> ArangoResult<ApplierConfig> {
+    let c = match record.and_then(|r| r.get("config")) {
         Some(v) => ApplierConfig::from_stored_json(v, db)?,
         // nothing configured yet: ArangoDB shows no database either
         None => ApplierConfig::defaults(""),
@@ -310,10 +317,8 @@ async fn run_command(
             }
             let _g = slot.control.lock().await;
             let c = load_config(st, &slot, db).await?;
-            if !slot.running() {
-                let start = from.map_or(Start::Resume, Start::From);
-                start_applier(st, &slot, c, start)?;
-            }
+            // a running applier goes on as it is
+            start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
             state_response(st, &slot, db).await
         }
         ("applier-stop", _) => {
