@@ -151,21 +151,12 @@ impl LeaderClient {
         let url = self.url(path);
         let mut attempt = 0u64;
         loop {
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let r = self
-                .conn
-                .request(method.clone(), &url, body.clone(), headers, None)
-                .await;
-            match r {
-                Ok(r) => {
-                    self.stats.consecutive_failures.store(0, Ordering::Relaxed);
-                    return Ok(r);
-                }
+            match self
+                .attempt(method.clone(), &url, body.clone(), headers, None)
+                .await
+            {
+                Ok(r) => return Ok(r),
                 Err(e) => {
-                    self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
-                    self.stats
-                        .consecutive_failures
-                        .fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     if attempt > self.max_retries {
                         return Err(self.no_response(&e));
@@ -176,6 +167,29 @@ impl LeaderClient {
         }
     }
 
+    /// One request, counted in the statistics (a transport failure as a failed connect).
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Bytes>,
+        headers: &[(&str, &str)],
+        timeout: Option<Duration>,
+    ) -> Result<Response, TransportError> {
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let r = self.conn.request(method, url, body, headers, timeout).await;
+        match &r {
+            Ok(_) => self.stats.consecutive_failures.store(0, Ordering::Relaxed),
+            Err(_) => {
+                self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .consecutive_failures
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        r
+    }
+
     /// One attempt, no retries (the applier's loop has its own backoff). Error statuses become 1402.
     pub async fn send_once(
         &self,
@@ -184,27 +198,14 @@ impl LeaderClient {
         body: Option<Bytes>,
         timeout: Option<Duration>,
     ) -> ArangoResult<Response> {
-        self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        match self
-            .conn
-            .request(method, &self.url(path), body, &[], timeout)
+        let r = self
+            .attempt(method, &self.url(path), body, &[], timeout)
             .await
-        {
-            Ok(r) => {
-                self.stats.consecutive_failures.store(0, Ordering::Relaxed);
-                if r.status >= 400 {
-                    return Err(self.leader_error(path, &r));
-                }
-                Ok(r)
-            }
-            Err(e) => {
-                self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .consecutive_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                Err(self.no_response(&e))
-            }
+            .map_err(|e| self.no_response(&e))?;
+        if r.status >= 400 {
+            return Err(self.leader_error(path, &r));
         }
+        Ok(r)
     }
 
     /// `GET logger-state`, one attempt, checked (the applier's handshake, spec §5.3).
