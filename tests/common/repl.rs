@@ -14,18 +14,29 @@ pub fn enc(db: &str) -> String {
     percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-pub fn sync(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
+/// `PUT /_api/replication/<cmd>` with a configuration for `leader` (root credentials): `base`, then
+/// `extra` on top.
+fn put_config(f: &Api, db: &str, cmd: &str, leader: &Server, base: Value, extra: Value) -> Resp {
     let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
                           "database": db});
-    for (k, v) in extra.as_object().unwrap() {
+    for (k, v) in base
+        .as_object()
+        .unwrap()
+        .iter()
+        .chain(extra.as_object().unwrap())
+    {
         body[k] = v.clone();
     }
     f.req(
         Method::PUT,
-        &format!("/_db/{}/_api/replication/sync", enc(db)),
+        &format!("/_db/{}/_api/replication/{cmd}", enc(db)),
         Some(&body.to_string()),
         &[],
     )
+}
+
+pub fn sync(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
+    put_config(f, db, "sync", leader, json!({}), extra)
 }
 
 pub fn insert_many(api: &Api, db: &str, coll: &str, docs: Vec<Value>) {
@@ -94,18 +105,9 @@ pub fn state(api: &Api, db: &str) -> Value {
 /// `PUT make-follower` with the leader's root credentials and quick retries and polling; `extra` adds
 /// to (or overrides) the configuration.
 pub fn make_follower(f: &Api, db: &str, leader: &Server, extra: Value) -> Resp {
-    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
-                          "database": db, "connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
-                          "idleMaxWaitTime": 0.5});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    f.req(
-        Method::PUT,
-        &format!("/_db/{}/_api/replication/make-follower", enc(db)),
-        Some(&body.to_string()),
-        &[],
-    )
+    let quick = json!({"connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
+                       "idleMaxWaitTime": 0.5});
+    put_config(f, db, "make-follower", leader, quick, extra)
 }
 
 /// `PUT /_api/replication/<cmd>` (applier-start, applier-stop, …) with an empty body.
