@@ -103,8 +103,30 @@ impl Endpoint {
             Transport::Ssl { host, port } => ("https", host, port),
             Transport::Unix { .. } => return None,
         };
-        Some(format!("{scheme}://{}:{port}", bracket(host)))
+        let (host, port) = resolve_alias(host, *port);
+        Some(format!("{scheme}://{}:{port}", bracket(&host)))
     }
+}
+
+/// Host aliases of this process: `host:port` → the address really dialled. The demo maps the
+/// documentation's `leader.domain.org:8529` and `follower.domain.org:8530` to its two local servers, for the
+/// shell and the follower's applier alike.
+type HostPort = (String, u16);
+static ALIASES: std::sync::RwLock<Vec<(HostPort, HostPort)>> = std::sync::RwLock::new(Vec::new());
+
+/// Makes every connection to `from` (host, port) go to `to` instead.
+pub fn add_host_alias(from: (&str, u16), to: (&str, u16)) {
+    let mut a = ALIASES.write().unwrap_or_else(|p| p.into_inner());
+    a.retain(|(f, _)| !(f.0.eq_ignore_ascii_case(from.0) && f.1 == from.1));
+    a.push(((from.0.to_string(), from.1), (to.0.to_string(), to.1)));
+}
+
+fn resolve_alias(host: &str, port: u16) -> (String, u16) {
+    let a = ALIASES.read().unwrap_or_else(|p| p.into_inner());
+    a.iter()
+        .find(|(f, _)| f.0.eq_ignore_ascii_case(host) && f.1 == port)
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| (host.to_string(), port))
 }
 
 fn bracket(host: &str) -> String {

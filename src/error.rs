@@ -22,6 +22,11 @@ macro_rules! error_numbers {
             }
         }
 
+        /// Every error number we know: name (with `ERROR_`), number, message.
+        pub const ALL: &[(&str, i64, &str)] = &[
+            $( (concat!("ERROR_", stringify!($name)), $num, $msg), )*
+        ];
+
         /// ArangoDB's symbolic name for an error number (for logs and the shell's error printing).
         pub fn error_name(num: i64) -> &'static str {
             match num {
@@ -33,10 +38,13 @@ macro_rules! error_numbers {
 }
 
 error_numbers! {
+    NO_ERROR = 0, 200, "no error";
+    FAILED = 1, 500, "failed";
     INTERNAL = 4, 500, "internal error";
     NOT_IMPLEMENTED = 9, 501, "not implemented";
     BAD_PARAMETER = 10, 400, "bad parameter";
     FORBIDDEN = 11, 403, "forbidden";
+    TYPE_ERROR = 17, 400, "type error";
     LOCK_TIMEOUT = 18, 500, "lock timeout";
     LOCKED = 28, 500, "locked";
     SHUTTING_DOWN = 30, 503, "shutting down";
@@ -46,6 +54,12 @@ error_numbers! {
     HTTP_FORBIDDEN = 403, 403, "forbidden";
     HTTP_NOT_FOUND = 404, 404, "not found";
     HTTP_METHOD_NOT_ALLOWED = 405, 405, "method not supported";
+    HTTP_REQUEST_TIMEOUT = 408, 408, "request timeout";
+    HTTP_CONFLICT = 409, 409, "conflict";
+    HTTP_PRECONDITION_FAILED = 412, 412, "precondition failed";
+    HTTP_SERVER_ERROR = 500, 500, "internal server error";
+    HTTP_NOT_IMPLEMENTED = 501, 501, "not implemented";
+    HTTP_SERVICE_UNAVAILABLE = 503, 503, "service unavailable";
     HTTP_REQUEST_TOO_LARGE = 413, 413, "request entity too large";
     HTTP_CORRUPTED_JSON = 600, 400, "invalid JSON object";
     HTTP_SUPERFLUOUS_SUFFICES = 601, 400, "superfluous URL suffices";
@@ -58,6 +72,7 @@ error_numbers! {
     ARANGO_ILLEGAL_NAME = 1208, 400, "illegal name";
     ARANGO_UNIQUE_CONSTRAINT_VIOLATED = 1210, 409, "unique constraint violated";
     ARANGO_INDEX_NOT_FOUND = 1212, 404, "index not found";
+    ARANGO_CROSS_COLLECTION_REQUEST = 1213, 400, "cross collection request not allowed";
     ARANGO_INDEX_HANDLE_BAD = 1214, 400, "illegal index identifier";
     ARANGO_DOCUMENT_TOO_LARGE = 1216, 413, "document too large";
     ARANGO_COLLECTION_TYPE_INVALID = 1218, 400, "collection type invalid";
@@ -96,6 +111,10 @@ error_numbers! {
     TRANSACTION_DISALLOWED_OPERATION = 1653, 400, "disallowed operation inside transaction";
     TRANSACTION_ABORTED = 1654, 410, "transaction aborted";
     TRANSACTION_NOT_FOUND = 1655, 404, "transaction not found";
+    SIMPLE_CLIENT_UNKNOWN_ERROR = 2000, 500, "unknown client error";
+    SIMPLE_CLIENT_COULD_NOT_CONNECT = 2001, 500, "could not connect to server";
+    SIMPLE_CLIENT_COULD_NOT_WRITE = 2002, 500, "could not write to server";
+    SIMPLE_CLIENT_COULD_NOT_READ = 2003, 500, "could not read from server";
 }
 
 /// A failure as ArangoDB reports it: error number, HTTP status and message.

@@ -8,17 +8,20 @@
 //! - [`replication`] — replication wire types and rules shared by leader and follower; initial sync and
 //!   the continuous applier, writing through a `Follower` trait, arrive with the follower issues.
 //! - [`client`] — the one ArangoDB HTTP client, shared by the shell and the replication core.
-//! - `js` — the boa JavaScript runtime with `db`, `arango` and `@arangodb/replication`.
-//! - `shell` — the REPL and script runner.
+//! - [`js`] — the boa JavaScript runtime with `db`, `arango` and `@arangodb/replication`.
+//! - [`shell`] — the REPL and script runner.
 //!
 //! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
 //! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them).
 
 pub mod client;
+pub mod demo;
 pub mod endpoint;
 pub mod error;
+pub mod js;
 pub mod replication;
 pub mod server;
+pub mod shell;
 pub mod store;
 pub mod tick;
 pub mod time;

@@ -1,25 +1,43 @@
 //! The `arangorepl` binary: parses the command line and hands over to the layer that does the work.
 
+use arangorepl::demo;
 use arangorepl::endpoint::Endpoint;
 use arangorepl::server::{self, ServeConfig};
+use arangorepl::shell::{self, ShellArgs};
 use arangorepl::store::StoreConfig;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// arangorepl — ArangoDB-style Leader/Follower replication, driven from a friendly shell.
+///
+/// Without a subcommand it is an arangosh-compatible shell connected to --server.endpoint.
 #[derive(Parser, Debug)]
-#[command(name = "arangorepl", version, about, long_about = None)]
+#[command(name = "arangorepl", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    shell: ShellArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run an ArangoDB-compatible server over a durable embedded store.
     Serve(ServeArgs),
+    /// A leader and a follower in this process, the documentation's host names mapped to them, and the
+    /// shell connected to the follower.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Keep the servers' data here (leader/ and follower/) instead of temporary directories.
+    #[arg(long = "database.directory", value_name = "DIR")]
+    directory: Option<PathBuf>,
+    #[command(flatten)]
+    shell: ShellArgs,
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -171,10 +189,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(a)) => serve(a),
-        None => {
-            let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
+        Some(Command::Demo(a)) => {
+            let level = a.shell.log_level.last().cloned();
+            init_logging(level.as_deref().unwrap_or("warning"));
+            demo::run(a.shell, a.directory)
         }
+        None => shell::run(cli.shell, shell::Extras::default()),
     }
 }
 

@@ -188,7 +188,13 @@ impl Connection {
             r = r.timeout(t);
         }
         if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                r = r.header("content-type", "application/json");
+            }
+            r = r.body(b);
         }
         let classify = |e: reqwest::Error| {
             let endpoint = self.endpoint.clone();

@@ -1,0 +1,221 @@
+//! `arangorepl demo`: a leader and a follower server in this process, the documentation's host names
+//! mapped to them, the documentation's user on the leader, a small example collection, and the shell
+//! connected to the follower — so the documented snippets can be pasted as they are.
+
+use crate::client::{ConnectOptions, Connection, Credentials};
+use crate::endpoint::{Endpoint, Transport, add_host_alias};
+use crate::error::{ArangoError, ArangoResult};
+use crate::server::{self, ServeConfig, ServerHandle};
+use crate::shell::{self, Extras, ShellArgs};
+use crate::store::StoreConfig;
+use bytes::Bytes;
+use reqwest::Method;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The documentation's names: the leader, the follower, and the user the snippets log in with.
+pub const LEADER_HOST: (&str, u16) = ("leader.domain.org", 8529);
+pub const FOLLOWER_HOST: (&str, u16) = ("follower.domain.org", 8530);
+pub const DEMO_USER: &str = "myuser";
+pub const DEMO_PASSWORD: &str = "mypasswd";
+
+/// Where the two servers keep their data.
+enum Dirs {
+    Temporary(PathBuf),
+    Given(PathBuf),
+}
+
+impl Dirs {
+    fn root(&self) -> &Path {
+        match self {
+            Dirs::Temporary(p) | Dirs::Given(p) => p,
+        }
+    }
+}
+
+impl Drop for Dirs {
+    fn drop(&mut self) {
+        if let Dirs::Temporary(p) = self {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+fn temp_root() -> ArangoResult<PathBuf> {
+    let base = std::env::temp_dir();
+    for i in 0..1000u32 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let p = base.join(format!(
+            "arangorepl-demo-{}-{:x}{i}",
+            std::process::id(),
+            nanos
+        ));
+        if std::fs::create_dir(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err(ArangoError::internal(
+        "cannot create a temporary directory for the demo",
+    ))
+}
+
+fn start(dir: PathBuf) -> ArangoResult<ServerHandle> {
+    server::spawn(ServeConfig {
+        endpoint: "tcp://127.0.0.1:0".parse().expect("a valid endpoint"),
+        directory: dir,
+        authentication: true,
+        jwt_secret: None,
+        root_password: String::new(),
+        offer_fingerprints: true,
+        auto_start: true,
+        long_poll: true,
+        store: StoreConfig::default(),
+    })
+}
+
+fn port_of(e: &Endpoint) -> u16 {
+    match &e.transport {
+        Transport::Tcp { port, .. } | Transport::Ssl { port, .. } => *port,
+        Transport::Unix { .. } => 0,
+    }
+}
+
+/// The documentation's user on the leader (with access to `_system`), and a small collection `test`
+/// in its `_system` database. Both are left alone if they exist (a reused `--database.directory`).
+fn seed_leader(leader: &Endpoint) -> ArangoResult<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    let conn = Connection::new(
+        leader,
+        &ConnectOptions {
+            credentials: Credentials::Basic {
+                username: "root".into(),
+                password: String::new(),
+            },
+            ..ConnectOptions::default()
+        },
+    )?;
+    let send = |method: Method, path: &str, body: serde_json::Value| -> ArangoResult<u16> {
+        let r = rt
+            .block_on(conn.request(
+                method,
+                path,
+                Some(Bytes::from(body.to_string())),
+                &[],
+                Some(Duration::from_secs(30)),
+            ))
+            .map_err(|e| e.to_arango())?;
+        if r.status >= 400 && r.status != 409 {
+            return Err(r.arango_error().unwrap_or_else(|| {
+                ArangoError::internal(format!("the leader answered {}", r.status))
+            }));
+        }
+        Ok(r.status)
+    };
+    send(
+        Method::POST,
+        "/_db/_system/_api/user",
+        serde_json::json!({"user": DEMO_USER, "passwd": DEMO_PASSWORD, "active": true}),
+    )?;
+    send(
+        Method::PUT,
+        &format!("/_db/_system/_api/user/{DEMO_USER}/database/_system"),
+        serde_json::json!({"grant": "rw"}),
+    )?;
+    let created = send(
+        Method::POST,
+        "/_db/_system/_api/collection",
+        serde_json::json!({"name": "test"}),
+    )?;
+    if created != 409 {
+        let docs: Vec<serde_json::Value> = [
+            ("leader", "the server all writes go to"),
+            ("follower", "applies the leader's changes"),
+            ("applier", "copies, then tails the leader's log"),
+        ]
+        .iter()
+        .map(|(k, v)| serde_json::json!({"_key": k, "what": v}))
+        .collect();
+        send(
+            Method::POST,
+            "/_db/_system/_api/document/test?waitForSync=true",
+            serde_json::Value::Array(docs),
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs the demo: servers up, names mapped, leader seeded, then the shell (REPL or script).
+pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
+    let dirs = match directory {
+        Some(d) => Dirs::Given(d),
+        None => match temp_root() {
+            Ok(p) => Dirs::Temporary(p),
+            Err(e) => {
+                eprintln!("arangorepl demo: {}", e.message);
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let servers = start(dirs.root().join("leader")).and_then(|l| {
+        let f = start(dirs.root().join("follower"))?;
+        Ok((l, f))
+    });
+    let (leader, follower) = match servers {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("arangorepl demo: cannot start the servers: {}", e.message);
+            return ExitCode::FAILURE;
+        }
+    };
+    let (lport, fport) = (port_of(&leader.endpoint), port_of(&follower.endpoint));
+    add_host_alias(LEADER_HOST, ("127.0.0.1", lport));
+    add_host_alias(FOLLOWER_HOST, ("127.0.0.1", fport));
+    if let Err(e) = seed_leader(&leader.endpoint) {
+        eprintln!("arangorepl demo: cannot prepare the leader: {}", e.message);
+        return ExitCode::FAILURE;
+    }
+    let data = match &dirs {
+        Dirs::Temporary(_) => "temporary data".to_string(),
+        Dirs::Given(p) => format!("data in {}", p.display()),
+    };
+    let extras = Extras {
+        intro: vec![
+            format!(
+                "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}', password '{DEMO_PASSWORD}'; collection 'test' in _system; {data})",
+                LEADER_HOST.0, LEADER_HOST.1
+            ),
+            format!(
+                "follower tcp://{}:{} is 127.0.0.1:{fport} (this shell is connected to it as root)",
+                FOLLOWER_HOST.0, FOLLOWER_HOST.1
+            ),
+        ],
+    };
+    let quiet_intro =
+        !args.execute.is_empty() || !args.execute_string.is_empty() || args.quiet.unwrap_or(false);
+    if args.endpoint.is_none() {
+        args.endpoint = Some(format!("tcp://{}:{}", FOLLOWER_HOST.0, FOLLOWER_HOST.1));
+        if args.username.is_none() && args.password.is_none() {
+            args.password = Some(String::new());
+        }
+    }
+    let code = shell::run(
+        args,
+        if quiet_intro {
+            Extras::default()
+        } else {
+            extras
+        },
+    );
+    // the follower first: its applier stops before the leader goes away
+    let _ = follower.stop();
+    let _ = leader.stop();
+    drop(dirs);
+    code
+}

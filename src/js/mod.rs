@@ -1,0 +1,230 @@
+//! The shell's JavaScript runtime (boa): arangosh's globals — `db`, `arango`, `print`, `require`,
+//! `console`, `ARGUMENTS` — and its modules `internal`, `@arangodb`, `@arangodb/replication`,
+//! `@arangodb/replication-common`. The JavaScript side lives in `prelude.js`; the native side (HTTP through
+//! [`crate::client`], output, time, files) in [`host`].
+
+pub mod host;
+
+use boa_engine::{Context, JsError, JsResult, JsString, JsValue, Source, js_string};
+use host::{Conn, ConnectSpec, EXIT_MARKER, Host, HostConfig};
+use std::path::Path;
+use std::rc::Rc;
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// An uncaught exception, ready to print.
+#[derive(Debug, Clone)]
+pub struct Uncaught {
+    /// `String(exception)` as arangosh shows it, e.g. `ArangoError 1203: collection or view not found`.
+    pub text: String,
+    /// The error's stack, if it has one.
+    pub stack: String,
+    /// Where boa located a syntax error (`line, column`), if it was one.
+    pub position: Option<(u32, u32)>,
+}
+
+/// The outcome of running a piece of code.
+pub enum Outcome {
+    Value(JsValue),
+    Error(Uncaught),
+    /// `internal.exit(n)` / `process.exit(n)` was called.
+    Exit(i32),
+}
+
+/// One JavaScript world connected to one server.
+pub struct Runtime {
+    ctx: Context,
+    host: Rc<Host>,
+}
+
+impl Runtime {
+    /// Connects (unless the endpoint is `none`) and sets up the globals.
+    pub fn new(
+        spec: ConnectSpec,
+        config: HostConfig,
+        ask_password: host::AskPassword,
+    ) -> Result<Runtime, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let conn = Conn::open(spec, &rt);
+        Runtime::with_conn(rt, conn, config, ask_password)
+    }
+
+    /// A runtime that never connects (`--javascript.check-syntax`).
+    pub fn offline(config: HostConfig) -> Result<Runtime, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let spec = ConnectSpec {
+            endpoint: "none".into(),
+            database: "_system".into(),
+            username: "root".into(),
+            password: String::new(),
+            authentication: false,
+            request_timeout: std::time::Duration::from_secs(1200),
+            connect_timeout: std::time::Duration::from_secs(5),
+        };
+        let conn = Conn::open(spec, &rt);
+        Runtime::with_conn(rt, conn, config, Box::new(|_| None))
+    }
+
+    fn with_conn(
+        rt: tokio::runtime::Runtime,
+        conn: Conn,
+        config: HostConfig,
+        ask_password: host::AskPassword,
+    ) -> Result<Runtime, String> {
+        let host = Rc::new(Host {
+            rt,
+            conn: std::cell::RefCell::new(conn),
+            config,
+            exit_code: std::cell::Cell::new(None),
+            ask_password,
+        });
+        let mut ctx = Context::default();
+        ctx.insert_data(host.clone());
+        host::install(&mut ctx).map_err(|e| format!("cannot set up the shell: {e}"))?;
+        ctx.eval(Source::from_bytes(PRELUDE.as_bytes()))
+            .map_err(|e| format!("cannot set up the shell: {e}"))?;
+        let mut r = Runtime { ctx, host };
+        if r.host.conn.borrow().connected {
+            // arangosh fills the collection cache at start; errors are ignored
+            let _ = r.hook("flushCache", &[]);
+        }
+        Ok(r)
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    fn hook(&mut self, name: &str, args: &[JsValue]) -> JsResult<JsValue> {
+        let hooks = self
+            .ctx
+            .global_object()
+            .get(js_string!("__arangorepl"), &mut self.ctx)?;
+        let obj = hooks
+            .as_object()
+            .ok_or_else(|| boa_engine::JsNativeError::typ().with_message("hooks missing"))?;
+        let f = obj.get(JsString::from(name), &mut self.ctx)?;
+        let f = f
+            .as_callable()
+            .ok_or_else(|| boa_engine::JsNativeError::typ().with_message("hook missing"))?;
+        f.call(&hooks, args, &mut self.ctx)
+    }
+
+    /// Runs `source` as a global script named `name`.
+    pub fn run(&mut self, source: &str, name: &str) -> Outcome {
+        let r = self
+            .ctx
+            .eval(Source::from_bytes(source.as_bytes()).with_path(Path::new(name)));
+        let _ = self.ctx.run_jobs();
+        self.outcome(r)
+    }
+
+    /// Only parses `source` (`--javascript.check-syntax`).
+    pub fn check_syntax(&mut self, source: &str, name: &str) -> Result<(), Uncaught> {
+        let src = Source::from_bytes(source.as_bytes()).with_path(Path::new(name));
+        match boa_engine::Script::parse(src, None, &mut self.ctx) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.uncaught(e)),
+        }
+    }
+
+    fn outcome(&mut self, r: JsResult<JsValue>) -> Outcome {
+        match r {
+            Ok(v) => Outcome::Value(v),
+            Err(e) => {
+                if let Some(code) = self.host.exit_code.get() {
+                    let is_marker = e
+                        .as_opaque()
+                        .and_then(|v| v.as_string())
+                        .is_some_and(|s| s.to_std_string_escaped() == EXIT_MARKER);
+                    if is_marker {
+                        return Outcome::Exit(code);
+                    }
+                }
+                Outcome::Error(self.uncaught(e))
+            }
+        }
+    }
+
+    fn uncaught(&mut self, e: JsError) -> Uncaught {
+        let fallback = e.to_string();
+        let value = match e.into_opaque(&mut self.ctx) {
+            Ok(v) => v,
+            Err(_) => JsValue::from(JsString::from(fallback.as_str())),
+        };
+        let text = self
+            .hook("errorText", std::slice::from_ref(&value))
+            .ok()
+            .and_then(|v| v.as_string().map(|s| s.to_std_string_escaped()))
+            .unwrap_or(fallback);
+        let stack = self
+            .hook("errorStack", std::slice::from_ref(&value))
+            .ok()
+            .and_then(|v| v.as_string().map(|s| s.to_std_string_escaped()))
+            .unwrap_or_default();
+        let position = syntax_position(&text);
+        Uncaught {
+            text,
+            stack,
+            position,
+        }
+    }
+
+    /// Prints a REPL result as arangosh does (through `print`, nothing for `undefined`), keeps it as `_last`.
+    pub fn print_result(&mut self, v: JsValue) -> Result<(), Uncaught> {
+        match self.hook("printResult", &[v]) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.uncaught(e)),
+        }
+    }
+
+    /// True if `v` is a number other than 0 (`--javascript.execute-string` then exits with 1).
+    pub fn is_nonzero_number(&self, v: &JsValue) -> bool {
+        v.as_number().is_some_and(|n| n != 0.0)
+    }
+
+    /// Tab completion of a dotted path (`db.`, `require("@arangodb/replication").app` is not a path).
+    pub fn completions(&mut self, path: &str) -> Vec<String> {
+        let Ok(v) = self.hook("completions", &[JsValue::from(JsString::from(path))]) else {
+            return Vec::new();
+        };
+        let Some(arr) = v.as_object() else {
+            return Vec::new();
+        };
+        let len = arr
+            .get(js_string!("length"), &mut self.ctx)
+            .ok()
+            .and_then(|l| l.as_number())
+            .unwrap_or(0.0) as u32;
+        (0..len)
+            .filter_map(|i| arr.get(i, &mut self.ctx).ok())
+            .filter_map(|v| v.as_string().map(|s| s.to_std_string_escaped()))
+            .collect()
+    }
+
+    /// The prompt's view of the connection: (configured endpoint, database, user, connected).
+    pub fn connection_info(&self) -> (String, String, String, bool) {
+        let c = self.host.conn.borrow();
+        (
+            c.spec.endpoint.clone(),
+            c.spec.database.clone(),
+            c.spec.username.clone(),
+            c.connected,
+        )
+    }
+}
+
+/// boa reports syntax errors as `SyntaxError: ... at line L, col C`; the position, if present.
+fn syntax_position(text: &str) -> Option<(u32, u32)> {
+    let i = text.rfind("at line ")?;
+    let rest = &text[i + 8..];
+    let (l, rest) = rest.split_once(", col ")?;
+    let c: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    Some((l.trim().parse().ok()?, c.parse().ok()?))
+}
