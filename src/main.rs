@@ -127,6 +127,7 @@ fn init_logging(level: &str) {
             "arangorepl={level}"
         )))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

@@ -267,7 +267,8 @@ async fn run_command(
         ("applier-config", _) => {
             let v = body_json(body)?;
             let _g = slot.control.lock().await;
-            if slot.busy.load(Ordering::Acquire) || slot.running() {
+            // a one-shot sync uses its own configuration: only a running applier refuses changes
+            if slot.running() {
                 return Err(running_error());
             }
             let mut c = load_config(st, &slot, db).await?;
@@ -315,10 +316,20 @@ async fn run_command(
                     "invalid value for parameter 'from': expecting a tick greater than 0",
                 )));
             }
-            let _g = slot.control.lock().await;
-            let c = load_config(st, &slot, db).await?;
-            // a running applier goes on as it is
-            start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
+            // A one-shot sync in progress (e.g. `sync({async: true})` just before) is waited for: the
+            // applier then tails from where the caller asked, after the sync's data is in.
+            loop {
+                let _g = slot.control.lock().await;
+                if slot.busy.load(Ordering::Acquire) {
+                    drop(_g);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                let c = load_config(st, &slot, db).await?;
+                // a running applier goes on as it is
+                start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
+                break;
+            }
             state_response(st, &slot, db).await
         }
         ("applier-stop", _) => {

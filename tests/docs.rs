@@ -1,0 +1,132 @@
+//! The documentation's replication snippets, verbatim (`tests/docs/`), run in the page's order through
+//! `arangorepl demo --javascript.execute`: the leader and follower of the demo, the documentation's host
+//! names and user, then a write on the leader that must reach the follower.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/docs")
+}
+
+fn snippets(page: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(docs_dir().join(page))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "js"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn support(name: &str) -> PathBuf {
+    docs_dir().join("support").join(name)
+}
+
+/// `arangorepl demo` running the files in order, as one script session.
+fn demo(files: &[PathBuf]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arangorepl"));
+    cmd.arg("demo").args(["--log.level", "error"]);
+    for f in files {
+        cmd.arg("--javascript.execute").arg(f);
+    }
+    cmd.output().expect("run arangorepl demo")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+#[test]
+fn per_database_setup_runs_verbatim_and_the_follower_follows() {
+    let mut files = vec![support("configuration.js")];
+    files.extend(snippets("per-database-setup"));
+    files.push(support("check-follows.js"));
+    let out = demo(&files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // the async sync snippet prints getSyncResult(id) at once: false while the sync runs, else its result
+    assert!(
+        stdout.contains("false\n") || stdout.contains("\"lastLogTick\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("applier running: true, lastError: 0"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("follower has written_after_setup: 2 documents"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("follower test count: 4 (leader 4)"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains("mypasswd") && !stderr.contains("mypasswd"),
+        "a password was printed:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn the_pages_tick_with_require_from_present_stops_with_1414() {
+    let mut files = vec![support("configuration.js")];
+    files.extend(snippets("per-database-setup"));
+    files.push(support("require-from-present.js"));
+    let out = demo(&files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("running: false, errorNum: 1414"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("required ongoing tick value '40694126' is not present"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn syncing_collections_runs_verbatim() {
+    let mut files = snippets("syncing-collections");
+    files.push(support("check-collection.js"));
+    let out = demo(&files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("test: follower 3 documents, checksums equal: true"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+/// The files are the pages' JavaScript blocks, byte for byte (checked when the pages are next to the
+/// repository, as in the project's workspace).
+#[test]
+fn snippets_are_the_pages_blocks() {
+    let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/docs");
+    if !pages.is_dir() {
+        eprintln!("skipped: {} is not here", pages.display());
+        return;
+    }
+    for (page, dir) in [
+        ("per-database-setup.md", "per-database-setup"),
+        ("syncing-collections.md", "syncing-collections"),
+    ] {
+        let md = std::fs::read_to_string(pages.join(page)).unwrap();
+        let blocks: Vec<&str> = md
+            .split("```js\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            // a printed result, not code
+            .filter(|b| !b.contains("  ...\n"))
+            .collect();
+        let files: Vec<String> = snippets(dir)
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert_eq!(files, blocks, "{page}");
+    }
+}

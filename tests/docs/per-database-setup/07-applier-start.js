@@ -1,0 +1,2 @@
+db._useDatabase("_system");
+require("@arangodb/replication").applier.start("40694126");
