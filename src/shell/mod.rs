@@ -146,6 +146,11 @@ fn run_inner(args: ShellArgs, extras: Extras) -> Result<i32, String> {
     if username.is_empty() {
         return Err("no value specified for --server.username".into());
     }
+    if endpoint != "none"
+        && let Err(e) = endpoint.parse::<crate::endpoint::Endpoint>()
+    {
+        return Err(e.to_string());
+    }
     let database = args.database.clone().unwrap_or_else(|| "_system".into());
     options.insert("server.endpoint".into(), endpoint.clone().into());
     options.insert("server.username".into(), username.clone().into());
