@@ -1,0 +1,120 @@
+//! The interactive shell through a pseudo-terminal, typed at as a user types: the prompt, multi-line
+//! input, tab completion, history recall and its file, Ctrl-C, errors, and leaving.
+
+mod common;
+
+use common::server::Server;
+use expectrl::process::unix::WaitStatus;
+use expectrl::{ControlCode, Expect, Session};
+use std::process::Command;
+use std::time::Duration;
+
+fn spawn(server: &Server, home: &std::path::Path) -> expectrl::session::OsSession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arangorepl"));
+    cmd.arg("--server.endpoint")
+        .arg(format!("tcp://127.0.0.1:{}", server.port()))
+        .args(["--server.password", "pw", "--console.colors", "false"])
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).expect("spawn the shell in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s
+}
+
+#[cfg(unix)]
+#[test]
+fn typing_at_the_prompt() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", server.port());
+    let mut s = spawn(&server, home.path());
+    s.expect("Connected to ArangoDB 'http+tcp://127.0.0.1:")
+        .unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    // multi-line input continues with "...> " until the braces balance
+    s.send_line("var x = {").unwrap();
+    s.expect("...> ").unwrap();
+    s.send_line("  a: 40 + 2 }").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("x.a").unwrap();
+    s.expect("\n42\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    // a collection, then tab completion of its name after `db.`
+    s.send_line("db._create('fivecoll').insert({_key: 'k'})._key")
+        .unwrap();
+    s.expect("\nk\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send("db.fivec").unwrap();
+    s.send(ControlCode::HorizontalTabulation).unwrap();
+    s.send_line(".count()").unwrap();
+    s.expect("\n1\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    // Ctrl-C drops the line being typed
+    s.send("this is not code(").unwrap();
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("'after ' + 'ctrl-c'").unwrap();
+    s.expect("\nafter ctrl-c\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    // history: arrow up recalls the last command
+    s.send("\x1b[A").unwrap();
+    s.send_line("").unwrap();
+    s.expect("\nafter ctrl-c\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    // an error is printed and the shell goes on
+    s.send_line("db._collection('nope').count()").unwrap();
+    s.expect("JavaScript exception: TypeError").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("db._name()").unwrap();
+    s.expect("\n_system\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+
+    s.send_line("exit").unwrap();
+    s.expect("Bye").unwrap();
+    let status = s.get_process_mut().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+
+    // the history file keeps the multi-line command whole, readable by the user only
+    let path = home.path().join("data/arangorepl/history");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("var x = {"), "{text}");
+    assert!(text.contains("x.a"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    // a new session recalls the last one's commands
+    let mut s = spawn(&server, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    s.send("\x1b[A").unwrap();
+    s.send_line("").unwrap();
+    s.expect("exit").unwrap();
+    s.expect("Bye").unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_d_leaves_and_a_failed_last_command_exits_1() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", server.port());
+    let mut s = spawn(&server, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("throw new Error('last one fails')").unwrap();
+    s.expect("JavaScript exception: Error: last one fails")
+        .unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send(ControlCode::EndOfTransmission).unwrap();
+    s.expect("Bye").unwrap();
+    let status = s.get_process_mut().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 1)), "{status:?}");
+}
