@@ -395,3 +395,74 @@ print(r.applier.state().state.running);"#,
         "{text}"
     );
 }
+
+/// A peer that answers the start-up probe, then cuts every later answer short (headers promise more body
+/// than it sends, and it closes): each request fails with a transport error, the shell goes on.
+#[test]
+fn a_server_that_closes_mid_response() {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut answered_probe = false;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            loop {
+                // read one request head (no request bodies are sent before the cut)
+                let mut head = String::new();
+                let mut line = String::new();
+                let mut length = 0usize;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                if head.is_empty() {
+                    break;
+                }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                if !answered_probe && head.contains("/_api/version") {
+                    answered_probe = true;
+                    let b = r#"{"server":"arango","version":"3.11.4","license":"community"}"#;
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
+                        b.len()
+                    );
+                    continue;
+                }
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"result\":",
+                );
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                break;
+            }
+        }
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+        .arg("--server.endpoint")
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .args(["--server.password", "pw", "--javascript.execute-string"])
+        .arg(
+            "print(arango.isConnected());\n\
+             var r = arango.GET('/_api/collection'); print(r.error, r.errorNum, typeof r.errorMessage);\n\
+             try { db._collections(); } catch (e) { print('thrown', e.errorNum); }\n\
+             print('goes on');\n\
+             db._collections();",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
+    assert_eq!(out(&o), "true\ntrue 2003 string\nthrown 2003\ngoes on\n");
+    assert!(err(&o).contains("JavaScript exception"), "{}", err(&o));
+}
