@@ -118,3 +118,26 @@ fn ctrl_d_leaves_and_a_failed_last_command_exits_1() {
     let status = s.get_process_mut().wait().unwrap();
     assert!(matches!(status, WaitStatus::Exited(_, 1)), "{status:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn typeahead_and_pasted_snippets_are_not_lost() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", server.port());
+    let mut s = spawn(&server, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    // three commands typed ahead in one go: all three run
+    s.send("'one' + 1\r'two' + 2\r'three' + 3\r").unwrap();
+    s.expect("\none1\r\n").unwrap();
+    s.expect("\ntwo2\r\n").unwrap();
+    s.expect("\nthree3\r\n").unwrap();
+    // a multi-line snippet pasted by a terminal (bracketed paste), with a transcript's prompts in it
+    s.send("\x1b[200~arangosh> var cfg = {\r...>   endpoint: 'tcp://x:1',\r...>   n: 41 + 1\r...> };\r\x1b[201~\r")
+        .unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("cfg.n").unwrap();
+    s.expect("\n42\r\n").unwrap();
+    s.send_line("exit").unwrap();
+    s.expect("Bye").unwrap();
+}

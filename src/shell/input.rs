@@ -84,6 +84,15 @@ pub fn strip_pasted_prompt<'a>(line: &'a str, prompt: &str) -> &'a str {
     rest.trim_start_matches([' ', '\t'])
 }
 
+/// [`strip_pasted_prompt`] for each line of a pasted block (a terminal's bracketed paste arrives as one
+/// input with its line breaks).
+pub fn strip_pasted_prompts(text: &str, prompt: &str) -> String {
+    text.split('\n')
+        .map(|l| strip_pasted_prompt(l.trim_end_matches('\r'), prompt))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// What the prompt's placeholders need.
 pub struct PromptInfo<'a> {
     pub endpoint: &'a str,
@@ -169,6 +178,10 @@ mod tests {
         assert_eq!(strip_pasted_prompt("........> a: 1", p), "a: 1");
         assert_eq!(strip_pasted_prompt("...spread", p), "...spread");
         assert_eq!(strip_pasted_prompt("x = 1", p), "x = 1");
+        assert_eq!(
+            strip_pasted_prompts("arangosh> f({\r\n...>   a: 1\n...> })", p),
+            "f({\na: 1\n})"
+        );
     }
 
     #[test]

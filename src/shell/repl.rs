@@ -1,7 +1,9 @@
 //! The read-eval-print loop: arangosh's prompt and continuation prompt, multi-line input, history in the
 //! user's data directory, tab completion over the JavaScript globals, Ctrl-C / Ctrl-D, and printing.
 
-use super::input::{PromptInfo, expand_prompt, is_complete, strip_pasted_prompt};
+use super::input::{
+    PromptInfo, expand_prompt, is_complete, strip_pasted_prompt, strip_pasted_prompts,
+};
 use crate::js::{Outcome, Runtime, Uncaught};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -219,7 +221,7 @@ pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
         match editor.readline(&(plain.as_str(), styled.as_str())) {
             Ok(line) => {
                 last_empty_interrupt = false;
-                let line = strip_pasted_prompt(&line, &plain).to_string();
+                let line = strip_pasted_prompts(&line, &plain);
                 if pending.is_empty() {
                     if line.trim().is_empty() {
                         lp.failed = false;
