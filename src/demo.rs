@@ -188,7 +188,7 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
     let extras = Extras {
         intro: vec![
             format!(
-                "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}', password '{DEMO_PASSWORD}'; collection 'test' in _system; {data})",
+                "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}' with the documentation's password; collection 'test' in _system; {data})",
                 LEADER_HOST.0, LEADER_HOST.1
             ),
             format!(
