@@ -172,7 +172,7 @@ fn exit_codes_and_uncaught_errors() {
     let o = sh.exec("db._collection('nope'); db.nope.count()");
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        err(&o).contains("ERROR JavaScript exception in file '(command-line)'"),
+        err(&o).contains("ERROR JavaScript exception in file '(command-line)' at 1,28: TypeError"),
         "{}",
         err(&o)
     );
@@ -258,7 +258,9 @@ fn piped_input_runs_command_by_command() {
     let o = sh.piped("db._name()\ndb._create('a b/c')\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        out(&o).contains("JavaScript exception: ArangoError 1208"),
+        out(&o).contains(
+            "JavaScript exception in file '<shell command>' at 1,11: ArangoError 1208: illegal name"
+        ) && out(&o).contains("!db._create('a b/c')\n!          ^\nstacktrace: "),
         "{}",
         out(&o)
     );
@@ -266,7 +268,7 @@ fn piped_input_runs_command_by_command() {
     let o = sh.piped("throw new Error('x')\n1\n");
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert!(
-        out(&o).contains("JavaScript exception: Error: x"),
+        out(&o).contains("JavaScript exception in file '<shell command>' at 1,7: Error: x"),
         "{}",
         out(&o)
     );
@@ -292,7 +294,7 @@ fn wrong_password_and_unreachable_servers() {
     let o = sh.piped("db._name()\nprint('still here')\n");
     assert_eq!(o.status.code(), Some(0));
     assert!(
-        out(&o).contains("JavaScript exception: ArangoError 2001: not connected"),
+        out(&o).contains("at 1,9: ArangoError 2001: not connected"),
         "{}",
         out(&o)
     );

@@ -69,7 +69,10 @@ fn typing_at_the_prompt() {
 
     // an error is printed and the shell goes on
     s.send_line("db._collection('nope').count()").unwrap();
-    s.expect("JavaScript exception: TypeError").unwrap();
+    s.expect(expectrl::Regex(
+        "JavaScript exception in file '<shell command>' at 1,[0-9]+: TypeError",
+    ))
+    .unwrap();
     s.expect(prompt.as_str()).unwrap();
     s.send_line("db._name()").unwrap();
     s.expect("\n_system\r\n").unwrap();
@@ -110,8 +113,7 @@ fn ctrl_d_leaves_and_a_failed_last_command_exits_1() {
     let mut s = spawn(&server, home.path());
     s.expect(prompt.as_str()).unwrap();
     s.send_line("throw new Error('last one fails')").unwrap();
-    s.expect("JavaScript exception: Error: last one fails")
-        .unwrap();
+    s.expect("at 1,7: Error: last one fails").unwrap();
     s.expect(prompt.as_str()).unwrap();
     s.send(ControlCode::EndOfTransmission).unwrap();
     s.expect("Bye").unwrap();

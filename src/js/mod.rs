@@ -11,6 +11,8 @@ use std::path::Path;
 use std::rc::Rc;
 
 const PRELUDE: &str = include_str!("prelude.js");
+/// The prelude's name in stack traces.
+const PRELUDE_PATH: &str = "arangorepl/js/prelude.js";
 
 /// An uncaught exception, ready to print.
 #[derive(Debug, Clone)]
@@ -19,8 +21,33 @@ pub struct Uncaught {
     pub text: String,
     /// The error's stack, if it has one.
     pub stack: String,
-    /// Where boa located a syntax error (`line, column`), if it was one.
+    /// Where it was thrown in the code that was run (`line, column`): the innermost frame of that code,
+    /// or the position boa gave a syntax error.
     pub position: Option<(u32, u32)>,
+    /// The source line at `position`, if known.
+    pub source_line: Option<String>,
+}
+
+impl Uncaught {
+    /// arangosh's lines for an uncaught exception: `JavaScript exception in file '<file>' at L,C: <text>`,
+    /// then `!<source line>` and `!<caret>` when the line is known.
+    pub fn lines(&self, file: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.position {
+            Some((l, c)) => {
+                out.push(format!(
+                    "JavaScript exception in file '{file}' at {l},{c}: {}",
+                    self.text
+                ));
+                if let Some(src) = &self.source_line {
+                    out.push(format!("!{src}"));
+                    out.push(format!("!{}^", " ".repeat(c.saturating_sub(1) as usize)));
+                }
+            }
+            None => out.push(format!("JavaScript exception: {}", self.text)),
+        }
+        out
+    }
 }
 
 /// The outcome of running a piece of code.
@@ -87,7 +114,7 @@ impl Runtime {
         let mut ctx = Context::default();
         ctx.insert_data(host.clone());
         host::install(&mut ctx).map_err(|e| format!("cannot set up the shell: {e}"))?;
-        ctx.eval(Source::from_bytes(PRELUDE.as_bytes()))
+        ctx.eval(Source::from_bytes(PRELUDE.as_bytes()).with_path(Path::new(PRELUDE_PATH)))
             .map_err(|e| format!("cannot set up the shell: {e}"))?;
         let mut r = Runtime { ctx, host };
         if r.host.conn.borrow().connected {
@@ -122,7 +149,11 @@ impl Runtime {
             .ctx
             .eval(Source::from_bytes(source.as_bytes()).with_path(Path::new(name)));
         let _ = self.ctx.run_jobs();
-        self.outcome(r)
+        let mut outcome = self.outcome(r);
+        if let Outcome::Error(e) = &mut outcome {
+            locate(e, source, name);
+        }
+        outcome
     }
 
     /// Only parses `source` (`--javascript.check-syntax`).
@@ -130,7 +161,11 @@ impl Runtime {
         let src = Source::from_bytes(source.as_bytes()).with_path(Path::new(name));
         match boa_engine::Script::parse(src, None, &mut self.ctx) {
             Ok(_) => Ok(()),
-            Err(e) => Err(self.uncaught(e)),
+            Err(e) => {
+                let mut u = self.uncaught(e);
+                locate(&mut u, source, name);
+                Err(u)
+            }
         }
     }
 
@@ -173,6 +208,7 @@ impl Runtime {
             text,
             stack,
             position,
+            source_line: None,
         }
     }
 
@@ -217,6 +253,28 @@ impl Runtime {
             c.spec.username.clone(),
             c.connected,
         )
+    }
+}
+
+/// Finds where `e` was thrown in `source` (run as `name`): the innermost stack frame in it, else the
+/// syntax error's position; and that line of the source.
+fn locate(e: &mut Uncaught, source: &str, name: &str) {
+    let needle = format!("({name}:");
+    let frame = e.stack.lines().find_map(|l| {
+        let i = l.find(&needle)?;
+        let rest = &l[i + needle.len()..];
+        let (line, rest) = rest.split_once(':')?;
+        let col: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        Some((line.parse().ok()?, col.parse().ok()?))
+    });
+    if let Some(p) = frame {
+        e.position = Some(p);
+    }
+    if let Some((l, _)) = e.position {
+        e.source_line = source
+            .lines()
+            .nth(l.saturating_sub(1) as usize)
+            .map(str::to_string);
     }
 }
 

@@ -298,16 +298,9 @@ fn report_script_error(level: Level, file: &str, e: &Uncaught) {
         colors: false,
         stdout_tty: false,
     };
-    let at = match e.position {
-        Some((l, c)) => format!(" at {l},{c}"),
-        None => String::new(),
-    };
-    log_line(
-        &cfg,
-        Level::Error,
-        "",
-        &format!("JavaScript exception in file '{file}'{at}: {}", e.text),
-    );
+    for line in e.lines(file) {
+        log_line(&cfg, Level::Error, "", &line);
+    }
     if !e.stack.is_empty() {
         log_line(&cfg, Level::Debug, "", &format!("stacktrace: {}", e.stack));
     }

@@ -156,19 +156,19 @@ impl Loop {
     }
 }
 
-/// Prints an uncaught exception of a typed command.
+/// Prints an uncaught exception of a typed command as arangosh does: where, what, the line and a caret,
+/// then the stack.
 pub fn print_uncaught(e: &Uncaught, colors: bool) {
     let (red, reset) = if colors {
         ("\x1b[31m", "\x1b[0m")
     } else {
         ("", "")
     };
-    match e.position {
-        Some((l, c)) => println!(
-            "{red}JavaScript exception in file '<shell command>' at {l},{c}: {}{reset}",
-            e.text
-        ),
-        None => println!("{red}JavaScript exception: {}{reset}", e.text),
+    for line in e.lines("<shell command>") {
+        println!("{red}{line}{reset}");
+    }
+    if !e.stack.is_empty() {
+        println!("stacktrace: {}", e.stack.trim_end());
     }
 }
 
