@@ -143,3 +143,26 @@ fn typeahead_and_pasted_snippets_are_not_lost() {
     s.send_line("exit").unwrap();
     s.expect("Bye").unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_running_command_not_the_shell() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", server.port());
+    let mut s = spawn(&server, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    // a command that would wait for a minute
+    s.send_line("require('internal').sleep(60); 'not reached'")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let t = std::time::Instant::now();
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect("command locally aborted").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    s.send_line("'still ' + 'here'").unwrap();
+    s.expect("\nstill here\r\n").unwrap();
+    s.send_line("exit").unwrap();
+    s.expect("Bye").unwrap();
+}

@@ -16,6 +16,7 @@ use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Log levels, most severe first (`--log.level`).
@@ -291,13 +292,16 @@ fn request(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let result = host.rt.block_on(connection.request(
-        method,
-        &path,
-        body.map(Bytes::from),
-        &hs,
-        Some(timeout),
-    ));
+    check_interrupt()?;
+    let result = host.rt.block_on(async {
+        tokio::select! {
+            r = connection.request(method, &path, body.map(Bytes::from), &hs, Some(timeout)) => Some(r),
+            _ = until_interrupted() => None,
+        }
+    });
+    let Some(result) = result else {
+        return Err(interrupted());
+    };
     let resp = match result {
         Ok(r) => r,
         Err(e) => {
@@ -368,8 +372,17 @@ fn output(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue>
 fn sleep(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let secs = arg(args, 0).to_number(ctx)?;
     let _ = std::io::stdout().flush();
+    check_interrupt()?;
     if secs.is_finite() && secs > 0.0 {
-        std::thread::sleep(Duration::from_secs_f64(secs.min(86_400.0)));
+        let end = std::time::Instant::now() + Duration::from_secs_f64(secs.min(86_400.0));
+        loop {
+            let now = std::time::Instant::now();
+            if now >= end {
+                break;
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(20)));
+            check_interrupt()?;
+        }
     }
     Ok(JsValue::undefined())
 }
@@ -603,6 +616,32 @@ fn exit(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
 
 /// What `internal.exit` throws to unwind to the shell.
 pub const EXIT_MARKER: &str = "\u{0}arangorepl-exit";
+
+/// What a native call throws once Ctrl-C was pressed during a command (every later one too, until the
+/// command ends), to unwind to the prompt.
+pub const INTERRUPT_MARKER: &str = "\u{0}arangorepl-interrupt";
+
+/// Set by Ctrl-C while a command runs (the REPL installs the handler); cleared before each command.
+/// JavaScript itself cannot be stopped, but requests and sleeps give up at once.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn interrupted() -> JsError {
+    JsError::from_opaque(js_str(INTERRUPT_MARKER))
+}
+
+fn check_interrupt() -> JsResult<()> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        Err(interrupted())
+    } else {
+        Ok(())
+    }
+}
+
+async fn until_interrupted() {
+    while !INTERRUPTED.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 fn option(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let host = Host::get(ctx);

@@ -6,7 +6,7 @@
 pub mod host;
 
 use boa_engine::{Context, JsError, JsResult, JsString, JsValue, Source, js_string};
-use host::{Conn, ConnectSpec, EXIT_MARKER, Host, HostConfig};
+use host::{Conn, ConnectSpec, EXIT_MARKER, Host, HostConfig, INTERRUPT_MARKER, INTERRUPTED};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -56,6 +56,8 @@ pub enum Outcome {
     Error(Uncaught),
     /// `internal.exit(n)` / `process.exit(n)` was called.
     Exit(i32),
+    /// Ctrl-C stopped the command (at its next request or sleep).
+    Interrupted,
 }
 
 /// One JavaScript world connected to one server.
@@ -145,6 +147,7 @@ impl Runtime {
 
     /// Runs `source` as a global script named `name`.
     pub fn run(&mut self, source: &str, name: &str) -> Outcome {
+        INTERRUPTED.store(false, std::sync::atomic::Ordering::Relaxed);
         let r = self
             .ctx
             .eval(Source::from_bytes(source.as_bytes()).with_path(Path::new(name)));
@@ -173,14 +176,19 @@ impl Runtime {
         match r {
             Ok(v) => Outcome::Value(v),
             Err(e) => {
-                if let Some(code) = self.host.exit_code.get() {
-                    let is_marker = e
-                        .as_opaque()
-                        .and_then(|v| v.as_string())
-                        .is_some_and(|s| s.to_std_string_escaped() == EXIT_MARKER);
-                    if is_marker {
-                        return Outcome::Exit(code);
-                    }
+                let marker = e
+                    .as_opaque()
+                    .and_then(|v| v.as_string())
+                    .map(|s| s.to_std_string_escaped());
+                if let Some(code) = self.host.exit_code.get()
+                    && marker.as_deref() == Some(EXIT_MARKER)
+                {
+                    return Outcome::Exit(code);
+                }
+                if marker.as_deref() == Some(INTERRUPT_MARKER)
+                    || INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    return Outcome::Interrupted;
                 }
                 Outcome::Error(self.uncaught(e))
             }

@@ -322,6 +322,7 @@ fn run_scripts(rt: &mut Runtime, args: &ShellArgs) -> i32 {
                     1
                 }
                 Outcome::Exit(c) => return finish(c),
+                Outcome::Interrupted => 1,
             };
         }
         return finish(code);
@@ -355,6 +356,7 @@ fn run_scripts(rt: &mut Runtime, args: &ShellArgs) -> i32 {
                 1
             }
             Outcome::Exit(c) => return finish(c),
+            Outcome::Interrupted => 1,
         };
         let _ = rt.run(
             "delete globalThis.__filename; delete globalThis.__dirname; globalThis.require = globalThis.__arangorepl_require(null);",

@@ -4,6 +4,7 @@
 use super::input::{
     PromptInfo, expand_prompt, is_complete, strip_pasted_prompt, strip_pasted_prompts,
 };
+use crate::js::host::INTERRUPTED;
 use crate::js::{Outcome, Runtime, Uncaught};
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -141,6 +142,13 @@ impl Loop {
             Outcome::Value(v) => rt.print_result(v),
             Outcome::Error(e) => Err(e),
             Outcome::Exit(code) => return Some(code),
+            Outcome::Interrupted => {
+                self.last_duration = t0.elapsed().as_secs_f64();
+                println!("command locally aborted");
+                self.failed = true;
+                println!();
+                return None;
+            }
         };
         self.last_duration = t0.elapsed().as_secs_f64();
         match result {
@@ -179,8 +187,27 @@ fn is_exit(line: &str) -> bool {
     )
 }
 
+/// Ctrl-C while a command runs sets [`INTERRUPTED`] instead of ending the shell (at the prompt the
+/// terminal is in raw mode and rustyline sees Ctrl-C as a key).
+fn catch_ctrl_c() {
+    let _ = std::thread::Builder::new().name("ctrl-c".into()).spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    });
+}
+
 /// The interactive REPL on a terminal. Returns the exit code: 1 if the last command failed.
 pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
+    catch_ctrl_c();
     let rt = Rc::new(RefCell::new(rt));
     let config = Config::builder()
         .completion_type(CompletionType::List)
