@@ -140,6 +140,7 @@ impl Conn {
             },
             connect_timeout: c.spec.connect_timeout,
             request_timeout: c.spec.request_timeout,
+            // as arangosh: ssl:// endpoints are encrypted, their certificate is not checked
             verify_tls: false,
         };
         let conn = match Connection::new(&endpoint, &opts) {
@@ -396,8 +397,8 @@ fn time(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
 }
 
 /// Writes one log line to standard error, as arangosh's logger does, if `--log.level` lets it through.
-pub fn log_line(config: &HostConfig, level: Level, topic: &str, msg: &str) {
-    if level > config.log_level {
+pub fn log_line(max: Level, level: Level, topic: &str, msg: &str) {
+    if level > max {
         return;
     }
     let topic = if topic.is_empty() || topic == "general" {
@@ -424,9 +425,9 @@ fn log(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let topic = string_arg(args, 1, ctx)?;
     let msg = string_arg(args, 2, ctx)?;
     match Level::parse(&level_s) {
-        Some(l) => log_line(&host.config, l, &topic, &msg),
+        Some(l) => log_line(host.config.log_level, l, &topic, &msg),
         None => log_line(
-            &host.config,
+            host.config.log_level,
             Level::Warning,
             &topic,
             &format!("{level_s}! {msg}"),
@@ -515,7 +516,7 @@ fn reconnect(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
     let c = Conn::open(spec, &host.rt);
     if c.connected {
         log_line(
-            &host.config,
+            host.config.log_level,
             Level::Info,
             "",
             &format!(
@@ -533,7 +534,7 @@ fn reconnect(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
     } else {
         let msg = c.error.unwrap_or_else(|| "could not connect".into());
         log_line(
-            &host.config,
+            host.config.log_level,
             Level::Error,
             "",
             &format!(

@@ -291,18 +291,11 @@ fn print_banner(rt: &Runtime, history: bool, colors: bool) {
 
 /// An uncaught exception of a script, logged as arangosh logs it.
 fn report_script_error(level: Level, file: &str, e: &Uncaught) {
-    let cfg = HostConfig {
-        arguments: Vec::new(),
-        options: serde_json::Map::new(),
-        log_level: level,
-        colors: false,
-        stdout_tty: false,
-    };
     for line in e.lines(file) {
-        log_line(&cfg, Level::Error, "", &line);
+        log_line(level, Level::Error, "", &line);
     }
     if !e.stack.is_empty() {
-        log_line(&cfg, Level::Debug, "", &format!("stacktrace: {}", e.stack));
+        log_line(level, Level::Debug, "", &format!("stacktrace: {}", e.stack));
     }
 }
 
