@@ -14,7 +14,14 @@ use std::time::Duration;
 ///
 /// Without a subcommand it is an arangosh-compatible shell connected to --server.endpoint.
 #[derive(Parser, Debug)]
-#[command(name = "arangorepl", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "arangorepl",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    args_override_self = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,6 +39,7 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(args_override_self = true)]
 struct DemoArgs {
     /// Keep the servers' data here (leader/ and follower/) instead of temporary directories.
     #[arg(long = "database.directory", value_name = "DIR")]
