@@ -12,6 +12,7 @@
 //!
 //! Visibility is observed on the follower's own replication log, which a change enters in the same
 //! store transaction that makes it visible (read with a long-poll, so the observer waits with it).
+//! `BENCH_SHOW_LATE=<ms>` lists when the writes later than that were sent.
 
 #[path = "support/mod.rs"]
 mod support;
@@ -195,7 +196,11 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     );
     assert_eq!(st, 200);
     std::thread::sleep(Duration::from_millis(500));
-    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    // sized up front: growing a map of 100,000+ keys while the observer holds it stalls the observer for
+    // tens of milliseconds, which showed up as lag (at exactly 57,344 and 114,688 writes: the map's growth
+    // points)
+    let seen: Arc<Mutex<HashMap<String, Instant>>> =
+        Arc::new(Mutex::new(HashMap::with_capacity(rate * secs + 1024)));
     let stop = Arc::new(AtomicBool::new(false));
     // the observer: long-polls the follower's own log
     let observer = {
@@ -271,6 +276,25 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
         after_send.push(v.saturating_duration_since(*send));
         let w = (send.duration_since(t0).as_secs() as usize / 10).min(windows.len() - 1);
         windows[w].push(lag);
+    }
+    // BENCH_SHOW_LATE=<ms>: when the writes later than that were sent (one line per 100 ms), to match
+    // them with server-side events
+    if let Some(limit) = std::env::var("BENCH_SHOW_LATE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+    {
+        let mut last = f64::MIN;
+        for (i, (send, ack)) in sent.iter().enumerate() {
+            let lag = seen[&format!("w{i}")]
+                .saturating_duration_since(*ack)
+                .as_secs_f64()
+                * 1000.0;
+            let at = send.duration_since(t0).as_secs_f64() * 1000.0;
+            if lag > limit && at - last > 100.0 {
+                println!("  late: write {i} sent at {at:.1} ms: lag {lag:.1} ms");
+                last = at;
+            }
+        }
     }
     after_ack.sort();
     after_send.sort();
