@@ -251,6 +251,8 @@ fn piped_input_runs_command_by_command() {
         server: &s,
         password: "pw",
     };
+    let o = sh.piped("help\n");
+    assert!(out(&o).contains("setupReplication"), "{}", out(&o));
     let o = sh.piped("db._name()\n1 + 1\nvar x = {\n  a: 1\n}\nx\n\nundefined\n");
     assert!(o.status.success(), "{}{}", out(&o), err(&o));
     assert_eq!(out(&o), "_system\n\n2\n\n\n{ \n  \"a\" : 1 \n}\n\n\n");

@@ -137,6 +137,12 @@ impl Loop {
     /// Evaluates one complete command, prints its result (or error) and the empty line after it.
     fn evaluate(&mut self, rt: &mut Runtime, text: &str) -> Option<i32> {
         let t0 = Instant::now();
+        // as arangosh: a bare `help` is the call
+        let text = if matches!(text.trim(), "help" | "help;") {
+            "help()"
+        } else {
+            text
+        };
         let outcome = rt.run(text, "<shell command>");
         let result = match outcome {
             Outcome::Value(v) => rt.print_result(v),
