@@ -130,3 +130,52 @@ fn snippets_are_the_pages_blocks() {
         assert_eq!(files, blocks, "{page}");
     }
 }
+
+/// `--database.directory` keeps both servers' data: a second demo on it finds the follower's applier
+/// resuming by itself (autoStart), although the servers got new ports — the documentation's host names
+/// lead to them again.
+#[test]
+fn the_demo_keeps_its_data_and_resumes_replication() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let setup = dir.path().join("setup.js");
+    std::fs::write(
+        &setup,
+        r#"require("@arangodb/replication").setupReplication({endpoint: "tcp://leader.domain.org:8529", username: "myuser", password: "mypasswd", includeSystem: false});
+print("after setup: " + db.test.count());"#,
+    )
+    .unwrap();
+    let again = dir.path().join("again.js");
+    std::fs::write(
+        &again,
+        r#"var internal = require("internal");
+arango.reconnect("tcp://leader.domain.org:8529", "_system", "myuser", "mypasswd");
+db.test.insert({_key: "second-run"});
+arango.reconnect("tcp://follower.domain.org:8530", "_system", "root", "");
+for (var i = 0; i < 200 && !db.test.exists("second-run"); ++i) { internal.sleep(0.05); }
+print("applier running: " + require("@arangodb/replication").applier.state().state.running +
+      ", follower has the new document: " + (db.test.exists("second-run") !== false));"#,
+    )
+    .unwrap();
+    let run = |script: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+            .args(["demo", "--log.level", "error", "--database.directory"])
+            .arg(&data)
+            .arg("--javascript.execute")
+            .arg(script)
+            .output()
+            .unwrap()
+    };
+    let o = run(&setup);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("after setup: 3"), "{stdout}");
+    let o = run(&again);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("applier running: true, follower has the new document: true"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(data.join("leader").is_dir() && data.join("follower").is_dir());
+}
