@@ -14,6 +14,10 @@
 //! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
 //! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them).
 
+/// The ArangoDB version our server reports and the shell shows (arangosh and ArangoDB 3.8–3.11 followers
+/// accept it).
+pub const ARANGODB_VERSION: &str = "3.11.4";
+
 pub mod client;
 pub mod demo;
 pub mod endpoint;

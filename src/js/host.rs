@@ -683,7 +683,7 @@ fn cwd(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
 }
 
 fn version(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {
-    Ok(js_str(crate::server::VERSION))
+    Ok(js_str(crate::ARANGODB_VERSION))
 }
 
 fn platform(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The version we report: an ArangoDB 3.11 that real arangosh and followers (3.8–3.11) accept.
-pub const VERSION: &str = "3.11.4";
+pub const VERSION: &str = crate::ARANGODB_VERSION;
 
 /// What `arangorepl serve` needs to run.
 #[derive(Debug, Clone)]

@@ -250,7 +250,7 @@ fn print_banner(rt: &Runtime, history: bool, colors: bool) {
     println!(
         "arangorepl {} (ArangoDB API {}, {} {})",
         env!("CARGO_PKG_VERSION"),
-        crate::server::VERSION,
+        crate::ARANGODB_VERSION,
         std::env::consts::OS,
         std::env::consts::ARCH
     );
