@@ -3,7 +3,7 @@
 use arangorepl::demo;
 use arangorepl::endpoint::Endpoint;
 use arangorepl::server::{self, ServeConfig};
-use arangorepl::shell::{self, ShellArgs};
+use arangorepl::shell::{self, ShellArgs, parse_bool};
 use arangorepl::store::StoreConfig;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -46,14 +46,6 @@ struct DemoArgs {
     directory: Option<PathBuf>,
     #[command(flatten)]
     shell: ShellArgs,
-}
-
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(format!("expected true or false, got '{s}'")),
-    }
 }
 
 #[derive(Args, Debug)]

@@ -63,7 +63,6 @@ pub struct ConnectSpec {
     pub database: String,
     pub username: String,
     pub password: String,
-    pub authentication: bool,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
 }
@@ -108,6 +107,19 @@ impl Conn {
             }
             Err(_) => self.spec.endpoint.clone(),
         }
+    }
+
+    /// arangosh's "Connected to" line (its opening quote is never closed, as in arangosh).
+    pub fn connected_message(&self) -> String {
+        format!(
+            "Connected to ArangoDB '{}, version: {} [{}, {}], database: '{}', username: '{}'",
+            self.normalized(),
+            self.version,
+            self.role,
+            self.mode,
+            self.spec.database,
+            self.spec.username
+        )
     }
 
     /// Connects as arangosh does: `GET /_api/version?details=true` in the database.
@@ -519,15 +531,7 @@ fn reconnect(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVal
             host.config.log_level,
             Level::Info,
             "",
-            &format!(
-                "Connected to ArangoDB '{}', version: {} [{}, {}], database: '{}', username: '{}'",
-                c.normalized(),
-                c.version,
-                c.role,
-                c.mode,
-                c.spec.database,
-                c.spec.username
-            ),
+            &c.connected_message(),
         );
         *host.conn.borrow_mut() = c;
         Ok(JsValue::from(true))

@@ -50,6 +50,14 @@ impl Uncaught {
     }
 }
 
+/// The runtime the native functions block on for HTTP (JavaScript runs on one thread).
+fn io_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the I/O runtime: {e}"))
+}
+
 /// The outcome of running a piece of code.
 pub enum Outcome {
     Value(JsValue),
@@ -73,26 +81,19 @@ impl Runtime {
         config: HostConfig,
         ask_password: host::AskPassword,
     ) -> Result<Runtime, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let rt = io_runtime()?;
         let conn = Conn::open(spec, &rt);
         Runtime::with_conn(rt, conn, config, ask_password)
     }
 
     /// A runtime that never connects (`--javascript.check-syntax`).
     pub fn offline(config: HostConfig) -> Result<Runtime, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let rt = io_runtime()?;
         let spec = ConnectSpec {
             endpoint: "none".into(),
             database: "_system".into(),
             username: "root".into(),
             password: String::new(),
-            authentication: false,
             request_timeout: std::time::Duration::from_secs(1200),
             connect_timeout: std::time::Duration::from_secs(5),
         };

@@ -11,7 +11,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-fn parse_bool(s: &str) -> Result<bool, String> {
+/// arangosh's boolean option values.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
@@ -182,7 +183,7 @@ fn run_inner(args: ShellArgs, extras: Extras) -> Result<i32, String> {
                 }
             };
             if let Err(e) = rt.check_syntax(&src, f) {
-                report_script_error(rt.host().config.log_level, f, &e);
+                report_script_error(level, f, &e);
                 code = 1;
             }
         }
@@ -202,7 +203,6 @@ fn run_inner(args: ShellArgs, extras: Extras) -> Result<i32, String> {
         database,
         username,
         password,
-        authentication,
         request_timeout: seconds(args.request_timeout, 1200.0, "server.request-timeout")?,
         connect_timeout: seconds(args.connection_timeout, 5.0, "server.connection-timeout")?,
     };
@@ -266,15 +266,7 @@ fn print_banner(rt: &Runtime, history: bool, colors: bool) {
     }
     let c = rt.host().conn.borrow();
     if c.connected {
-        println!(
-            "Connected to ArangoDB '{}, version: {} [{}, {}], database: '{}', username: '{}'",
-            c.normalized(),
-            c.version,
-            c.role,
-            c.mode,
-            c.spec.database,
-            c.spec.username
-        );
+        println!("{}", c.connected_message());
         println!();
         println!("Type 'help' to see common examples");
     } else if c.spec.endpoint != "none" {

@@ -95,13 +95,24 @@ fn protect(path: &std::path::Path) {
 }
 
 struct Loop {
-    settings: Settings,
+    prompt: String,
+    colors: bool,
     started: Instant,
     last_duration: f64,
     failed: bool,
 }
 
 impl Loop {
+    fn new(settings: &Settings, failed: bool) -> Loop {
+        Loop {
+            prompt: settings.prompt.clone(),
+            colors: settings.colors,
+            started: Instant::now(),
+            last_duration: 0.0,
+            failed,
+        }
+    }
+
     fn prompt(&self, rt: &Runtime) -> String {
         let (endpoint, database, username, connected) = rt.connection_info();
         let now = std::time::SystemTime::now()
@@ -109,7 +120,7 @@ impl Loop {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         expand_prompt(
-            &self.settings.prompt,
+            &self.prompt,
             &PromptInfo {
                 endpoint: &endpoint,
                 database: &database,
@@ -123,7 +134,7 @@ impl Loop {
     }
 
     fn styled(&self, plain: &str) -> String {
-        if !self.settings.colors {
+        if !self.colors {
             return plain.to_string();
         }
         let color = if self.failed {
@@ -160,7 +171,7 @@ impl Loop {
         match result {
             Ok(()) => self.failed = false,
             Err(e) => {
-                print_uncaught(&e, self.settings.colors);
+                print_uncaught(&e, self.colors);
                 self.failed = true;
             }
         }
@@ -236,12 +247,9 @@ pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
         let _ = editor.load_history(h);
     }
     let quiet = settings.quiet;
-    let mut lp = Loop {
-        failed: !rt.borrow().connection_info().3 && rt.borrow().connection_info().0 != "none",
-        settings,
-        started: Instant::now(),
-        last_duration: 0.0,
-    };
+    // a failed connect starts with the error prompt
+    let (endpoint, _, _, connected) = rt.borrow().connection_info();
+    let mut lp = Loop::new(&settings, !connected && endpoint != "none");
     let mut pending = String::new();
     let mut last_empty_interrupt = false;
     let code = loop {
@@ -314,18 +322,7 @@ pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
 /// Standard input that is not a terminal: each complete command is evaluated and printed as in the
 /// REPL, without prompts. Returns 1 if the last command failed.
 pub fn piped(rt: &mut Runtime, settings: &Settings, text: &str) -> i32 {
-    let mut lp = Loop {
-        settings: Settings {
-            prompt: settings.prompt.clone(),
-            colors: settings.colors,
-            history: false,
-            auto_complete: false,
-            quiet: settings.quiet,
-        },
-        started: Instant::now(),
-        last_duration: 0.0,
-        failed: false,
-    };
+    let mut lp = Loop::new(settings, false);
     let mut pending = String::new();
     for line in text.lines() {
         let plain = lp.prompt(rt);
