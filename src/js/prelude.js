@@ -333,6 +333,14 @@
     return parts.length ? '?' + parts.join('&') : '';
   }
 
+  // byExample/firstExample take an object, or attribute/value pairs
+  function exampleOf(args) {
+    if (args.length <= 1) { return args[0]; }
+    const example = {};
+    for (let i = 0; i + 1 < args.length; i += 2) { example[args[i]] = args[i + 1]; }
+    return example;
+  }
+
   class ArangoCollection {
     constructor(database, data) {
       Object.defineProperty(this, '_database', { value: database, writable: true, enumerable: false });
@@ -542,18 +550,11 @@
     all() { return new SimpleQuery(this, 'all', {}); }
     toArray() { return this.all().toArray(); }
     any() { return this._simple('any', {}).document; }
-    byExample(example) {
-      if (arguments.length > 1) {
-        example = {};
-        for (let i = 0; i + 1 < arguments.length; i += 2) { example[arguments[i]] = arguments[i + 1]; }
-      }
-      return new SimpleQuery(this, 'by-example', { example: example });
+    byExample() {
+      return new SimpleQuery(this, 'by-example', { example: exampleOf(arguments) });
     }
-    firstExample(example) {
-      if (arguments.length > 1) {
-        example = {};
-        for (let i = 0; i + 1 < arguments.length; i += 2) { example[arguments[i]] = arguments[i + 1]; }
-      }
+    firstExample() {
+      const example = exampleOf(arguments);
       const r = arango.PUT(this._dbPrefix + '/_api/simple/first-example', { collection: this.name(), example: example });
       if (r && r.error === true && r.code === 404) { return null; }
       return checkRequestResult(r).document;
@@ -956,13 +957,8 @@
       lastLogTick: function () { return checkRequestResult(arango.GET(base + 'logger-state')).state.lastLogTick; },
     };
     function applierFor(prefix, globalSuffix) {
-      const g = globalSuffix ? 'global=true' : '';
-      const withQuery = (u, params) => {
-        const parts = [];
-        for (const k of Object.keys(params)) { if (params[k] !== undefined && params[k] !== null) { parts.push(k + '=' + enc(params[k])); } }
-        if (g) { parts.push(g); }
-        return u + (parts.length ? '?' + parts.join('&') : '');
-      };
+      // the global applier's requests end with global=true
+      const withQuery = (u, params) => u + query(Object.assign({}, params, { global: globalSuffix ? 'true' : undefined }));
       return {
         start: function (initialTick, barrierId) {
           return checkRequestResult(arango.PUT(withQuery(prefix + 'applier-start', { from: initialTick, barrierId: barrierId }), ''));
@@ -1005,18 +1001,20 @@
       }
       return id;
     }
-    function syncVia(url, config) {
+    // arangosh dereferences `config.async`: anything but an object is a TypeError
+    function checkConfig(config) {
       if (config === null || typeof config !== 'object') {
         throw new TypeError("Cannot read properties of " + config + " (reading 'async')");
       }
+    }
+    function syncVia(url, config) {
+      checkConfig(config);
       const id = startJob(url, config);
       if (config.async) { return id; }
       return waitForResult(config, id);
     }
     function setupVia(url, config) {
-      if (config === null || typeof config !== 'object') {
-        throw new TypeError("Cannot read properties of " + config + " (reading 'async')");
-      }
+      checkConfig(config);
       if (config.autoStart === undefined) { config.autoStart = true; }
       if (config.includeSystem === undefined) { config.includeSystem = true; }
       if (config.verbose === undefined) { config.verbose = false; }
