@@ -1,7 +1,7 @@
 //! The native side of the shell's JavaScript world: the `SYS` object the prelude builds on — HTTP through
 //! the project's one client, output, time, files, logging — and the connection state behind `arango`.
 
-use crate::client::{ConnectOptions, Connection, Credentials, encode};
+use crate::client::{ConnectOptions, Connection, Credentials};
 use crate::endpoint::Endpoint;
 use crate::error::ALL;
 use boa_engine::object::ObjectInitializer;
@@ -295,9 +295,9 @@ fn request(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue
         let path = if url.starts_with("/_db/") {
             url.clone()
         } else if url.starts_with('/') {
-            format!("/_db/{}{url}", encode(&conn.spec.database))
+            Connection::db_path(&conn.spec.database, &url)
         } else {
-            format!("/_db/{}/{url}", encode(&conn.spec.database))
+            Connection::db_path(&conn.spec.database, &format!("/{url}"))
         };
         (c, path, conn.spec.request_timeout)
     };
