@@ -163,8 +163,12 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
             }
         },
     };
+    // The leader's name is mapped before the follower starts: a kept follower resumes its applier
+    // (autoStart) at once, and its first connect must reach the leader, not the real host name.
     let servers = start(dirs.root().join("leader")).and_then(|l| {
+        add_host_alias(LEADER_HOST, ("127.0.0.1", port_of(&l.endpoint)));
         let f = start(dirs.root().join("follower"))?;
+        add_host_alias(FOLLOWER_HOST, ("127.0.0.1", port_of(&f.endpoint)));
         Ok((l, f))
     });
     let (leader, follower) = match servers {
@@ -175,8 +179,6 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
         }
     };
     let (lport, fport) = (port_of(&leader.endpoint), port_of(&follower.endpoint));
-    add_host_alias(LEADER_HOST, ("127.0.0.1", lport));
-    add_host_alias(FOLLOWER_HOST, ("127.0.0.1", fport));
     if let Err(e) = seed_leader(&leader.endpoint) {
         eprintln!("arangorepl demo: cannot prepare the leader: {}", e.message);
         return ExitCode::FAILURE;

@@ -390,7 +390,7 @@ fn applier_configuration_is_validated_merged_and_keeps_secrets() {
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/arangodb/replication-applier-config-get.3.11.json"
+            "/tests/fixtures/arangodb/replication-applier-config-get.3.11.json"
         ))
         .unwrap(),
     )

@@ -616,7 +616,7 @@ fn indexes_transactions_simple_queries_and_jobs() {
     assert_eq!(fetched.header("x-arango-async-id"), Some(jid.as_str()));
     // the same shape as ArangoDB's captured answer
     let fixture: Value = serde_json::from_str(include_str!(
-        "../../shared/fixtures/arangodb/job-fetch-result-ok.3.11.json"
+        "fixtures/arangodb/job-fetch-result-ok.3.11.json"
     ))
     .unwrap();
     let mut ours: Vec<&String> = fetched.body.as_object().unwrap().keys().collect();

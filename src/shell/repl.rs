@@ -205,26 +205,23 @@ fn is_exit(line: &str) -> bool {
 }
 
 /// Ctrl-C while a command runs sets [`INTERRUPTED`] instead of ending the shell (at the prompt the
-/// terminal is in raw mode and rustyline sees Ctrl-C as a key).
-fn catch_ctrl_c() {
-    let _ = std::thread::Builder::new().name("ctrl-c".into()).spawn(|| {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        });
-    });
+/// terminal is in raw mode and rustyline sees Ctrl-C as a key). Installed synchronously, before the
+/// editor exists: rustyline saves SIGINT's disposition when `readline` starts and restores it when it
+/// returns, so a handler registered meanwhile (from another thread) would be undone by the restore.
+fn catch_ctrl_c() -> Result<(), String> {
+    // SAFETY: the action only stores into an atomic, which is async-signal-safe.
+    unsafe {
+        signal_hook_registry::register(libc::SIGINT, || {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        })
+    }
+    .map(|_| ())
+    .map_err(|e| format!("cannot catch Ctrl-C: {e}"))
 }
 
 /// The interactive REPL on a terminal. Returns the exit code: 1 if the last command failed.
 pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
-    catch_ctrl_c();
+    catch_ctrl_c()?;
     let rt = Rc::new(RefCell::new(rt));
     let config = Config::builder()
         .completion_type(CompletionType::List)
