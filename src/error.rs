@@ -40,12 +40,19 @@ macro_rules! error_numbers {
 error_numbers! {
     NO_ERROR = 0, 200, "no error";
     FAILED = 1, 500, "failed";
+    SYS_ERROR = 2, 500, "system error";
     INTERNAL = 4, 500, "internal error";
     NOT_IMPLEMENTED = 9, 501, "not implemented";
     BAD_PARAMETER = 10, 400, "bad parameter";
     FORBIDDEN = 11, 403, "forbidden";
+    FILE_NOT_FOUND = 14, 404, "file not found";
+    CANNOT_WRITE_FILE = 15, 500, "cannot write file";
+    CANNOT_OVERWRITE_FILE = 16, 500, "cannot overwrite file";
     TYPE_ERROR = 17, 400, "type error";
     LOCK_TIMEOUT = 18, 500, "lock timeout";
+    CANNOT_CREATE_DIRECTORY = 19, 500, "cannot create directory";
+    CANNOT_CREATE_TEMP_FILE = 20, 500, "cannot create temporary file";
+    FILE_EXISTS = 27, 409, "file exists";
     LOCKED = 28, 500, "locked";
     SHUTTING_DOWN = 30, 503, "shutting down";
     RESOURCE_LIMIT = 32, 500, "resource limit exceeded";
@@ -63,6 +70,7 @@ error_numbers! {
     HTTP_REQUEST_TOO_LARGE = 413, 413, "request entity too large";
     HTTP_CORRUPTED_JSON = 600, 400, "invalid JSON object";
     HTTP_SUPERFLUOUS_SUFFICES = 601, 400, "superfluous URL suffices";
+    ARANGO_READ_ONLY = 1004, 403, "read only";
     ARANGO_CONFLICT = 1200, 409, "conflict";
     ARANGO_DOCUMENT_NOT_FOUND = 1202, 404, "document not found";
     ARANGO_DATA_SOURCE_NOT_FOUND = 1203, 404, "collection or view not found";
@@ -102,6 +110,7 @@ error_numbers! {
     REPLICATION_START_TICK_NOT_PRESENT = 1414, 500, "start tick not present";
     CLUSTER_UNSUPPORTED = 1470, 501, "replication API is not supported on a coordinator";
     CURSOR_NOT_FOUND = 1600, 404, "cursor not found";
+    TASK_NOT_FOUND = 1852, 404, "task not found";
     USER_INVALID_NAME = 1700, 400, "invalid user name";
     USER_DUPLICATE = 1702, 409, "duplicate user";
     USER_NOT_FOUND = 1703, 404, "user not found";

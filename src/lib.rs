@@ -12,7 +12,8 @@
 //! - [`shell`] — the REPL and script runner.
 //!
 //! Leaf modules: [`error`] (ArangoDB's error numbers and envelope), [`tick`] (ticks on the wire),
-//! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them).
+//! [`endpoint`] (endpoint strings), [`time`] (UTC timestamps as the replication API writes them),
+//! [`logging`] (log levels per topic that change at run time, recent entries kept in memory).
 
 /// The ArangoDB version our server reports and the shell shows (arangosh and ArangoDB 3.8–3.11 followers
 /// accept it).
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod endpoint;
 pub mod error;
 pub mod js;
+pub mod logging;
 pub mod replication;
 pub mod server;
 pub mod shell;

@@ -115,20 +115,7 @@ struct ServeArgs {
 }
 
 fn init_logging(level: &str) {
-    let level = match level.to_ascii_lowercase().as_str() {
-        "fatal" | "error" => "error",
-        "warning" | "warn" => "warn",
-        "debug" => "debug",
-        "trace" => "trace",
-        _ => "info",
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-            "arangorepl={level}"
-        )))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    arangorepl::logging::init(level);
 }
 
 fn serve(a: ServeArgs) -> ExitCode {

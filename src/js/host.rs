@@ -746,6 +746,7 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
         ("colorsOut", colors_out, 0),
         ("stdoutIsTty", stdout_is_tty, 0),
         ("base64", base64, 2),
+        ("fs", super::fs::call, 4),
     ];
     let mut init = ObjectInitializer::new(ctx);
     for (name, f, n) in fns {

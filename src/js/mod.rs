@@ -3,6 +3,7 @@
 //! `@arangodb/replication-common`. The JavaScript side lives in `prelude.js`; the native side (HTTP through
 //! [`crate::client`], output, time, files) in [`host`].
 
+mod fs;
 pub mod host;
 
 use boa_engine::{Context, JsError, JsResult, JsString, JsValue, Source, js_string};

@@ -356,18 +356,23 @@
       if (suffix) { u += '/' + suffix; }
       return u;
     }
-    _documenturl(id) {
+    // The key of a document handle: a key, '<collection>/<key>' (this collection, by name or id), or an
+    // object with `_id` or `_key`; anything else is an illegal document identifier (1205).
+    _keyOf(id) {
       let s = id;
       if (id !== null && typeof id === 'object') {
         if (id._id !== undefined) { s = id._id; } else if (id._key !== undefined) { s = id._key; } else {
           throw arangoError(ERRORS.ERROR_ARANGO_DOCUMENT_HANDLE_BAD.code, messageOf('ERROR_ARANGO_DOCUMENT_HANDLE_BAD'), 400);
         }
       }
+      if (typeof s !== 'string' && typeof s !== 'number') {
+        throw arangoError(ERRORS.ERROR_ARANGO_DOCUMENT_HANDLE_BAD.code, messageOf('ERROR_ARANGO_DOCUMENT_HANDLE_BAD'), 400);
+      }
       s = String(s);
       const slash = s.indexOf('/');
       if (slash !== -1) {
-        const coll = s.substr(0, slash);
-        s = s.substr(slash + 1);
+        const coll = s.slice(0, slash);
+        s = s.slice(slash + 1);
         if (coll !== this.name() && coll !== this._id) {
           throw arangoError(ERRORS.ERROR_ARANGO_CROSS_COLLECTION_REQUEST.code, messageOf('ERROR_ARANGO_CROSS_COLLECTION_REQUEST'), 400);
         }
@@ -375,7 +380,19 @@
       if (!KEY_RE.test(s)) {
         throw arangoError(ERRORS.ERROR_ARANGO_DOCUMENT_HANDLE_BAD.code, messageOf('ERROR_ARANGO_DOCUMENT_HANDLE_BAD'), 400);
       }
-      return this._dbPrefix + '/_api/document/' + enc(this.name()) + '/' + enc(s);
+      return s;
+    }
+    _documenturl(id) {
+      return this._dbPrefix + '/_api/document/' + enc(this.name()) + '/' + enc(this._keyOf(id));
+    }
+    // An array of handles as the document API's array bodies take them: `{_key[, _rev]}` each.
+    _handles(ids) {
+      return ids.map((id) => {
+        const h = { _key: this._keyOf(id) };
+        const rev = this._revOf(id);
+        if (rev !== undefined) { h._rev = rev; }
+        return h;
+      });
     }
     _revOf(id) {
       return (id !== null && typeof id === 'object' && id._rev !== undefined) ? id._rev : undefined;
@@ -502,7 +519,7 @@
     }
     document(id, options) {
       if (Array.isArray(id)) {
-        return checkRequestResult(arango.PUT(this._dbPrefix + '/_api/document/' + enc(this.name()) + '?onlyget=true&ignoreRevs=false', id));
+        return checkRequestResult(arango.PUT(this._dbPrefix + '/_api/document/' + enc(this.name()) + '?onlyget=true&ignoreRevs=false', this._handles(id)));
       }
       const headers = {};
       const rev = this._revOf(id);
@@ -532,8 +549,22 @@
       if (method === 'PATCH') { q.keepNull = options.keepNull === false ? 'false' : 'true'; q.mergeObjects = options.mergeObjects === false ? 'false' : 'true'; }
       if (rev !== undefined && !options.overwrite) { headers['if-match'] = JSON.stringify(rev); }
       if (Array.isArray(id)) {
+        // arangosh pairs the handles with the new contents: the n-th document goes to the n-th handle
+        let body = this._handles(id);
+        if (method !== 'DELETE') {
+          if (!Array.isArray(data) || data.length !== id.length) {
+            throwBadParameter('the handles and the documents must be arrays of the same length');
+          }
+          body = data.map((d, i) => {
+            const doc = Object.assign({}, d, { _key: body[i]._key });
+            if (body[i]._rev !== undefined && !options.overwrite) { doc._rev = body[i]._rev; } else { delete doc._rev; }
+            return doc;
+          });
+        } else if (options.overwrite) {
+          body = body.map((h) => ({ _key: h._key }));
+        }
         const url = this._dbPrefix + '/_api/document/' + enc(this.name()) + this._writeOptions(options, q);
-        return checkRequestResult(method === 'PATCH' ? arango.PATCH(url, id) : method === 'PUT' ? arango.PUT(url, id) : arango.DELETE(url, id));
+        return checkRequestResult(method === 'PATCH' ? arango.PATCH(url, body) : method === 'PUT' ? arango.PUT(url, body) : arango.DELETE(url, body));
       }
       const url = this._documenturl(id) + this._writeOptions(options, q);
       let r;
@@ -755,6 +786,10 @@
     }
     _transactions() { return checkRequestResult(arango.GET('/_api/transaction')).transactions; }
     _docCollection(id) {
+      if (Array.isArray(id)) {
+        if (id.length === 0) { throwBadParameter('expecting at least one document handle'); }
+        id = id[0];
+      }
       const s = (id !== null && typeof id === 'object') ? id._id : String(id);
       const slash = s === undefined ? -1 : s.indexOf('/');
       if (slash === -1) { throw arangoError(ERRORS.ERROR_ARANGO_DOCUMENT_HANDLE_BAD.code, messageOf('ERROR_ARANGO_DOCUMENT_HANDLE_BAD'), 400); }
@@ -1048,7 +1083,114 @@
     };
   }
 
+  // `fs`: the file system, as arangosh's module; errors are ArangoErrors naming the file.
+  function fsCall(op, a, b, flag) {
+    try {
+      return SYS.fs(op, a, b, flag);
+    } catch (e) {
+      if (e !== null && typeof e === 'object' && e.errorNum !== undefined && !(e instanceof Error)) {
+        throw arangoError(e.errorNum, e.errorMessage, e.errorNum === ERRORS.ERROR_FILE_NOT_FOUND.code ? 404 : 500);
+      }
+      throw e;
+    }
+  }
+  function pathArg(p, name) {
+    if (typeof p !== 'string' || p === '') { throwBadParameter('fs.' + name + '(<path>) needs a path as a string'); }
+    return p;
+  }
+  const fsModule = {
+    pathSeparator: '/',
+    join: function () {
+      const parts = Array.prototype.slice.call(arguments).map(String).filter((p) => p !== '');
+      return parts.length === 0 ? '.' : fsCall('normalize', parts.join('/'));
+    },
+    normalize: function (p) { return fsCall('normalize', String(p)); },
+    exists: function (p) { return fsCall('exists', String(p)); },
+    isFile: function (p) { return fsCall('isFile', String(p)); },
+    isDirectory: function (p) { return fsCall('isDirectory', String(p)); },
+    size: function (p) { return fsCall('size', pathArg(p, 'size')); },
+    mtime: function (p) { return fsCall('mtime', pathArg(p, 'mtime')); },
+    read: function (p) { return fsCall('read', pathArg(p, 'read')); },
+    // without a Buffer type, both forms return the text
+    readFileSync: function (p) { return fsCall('read', pathArg(p, 'readFileSync')); },
+    write: function (p, data) {
+      const text = (data !== null && typeof data === 'object') ? JSON.stringify(data) : String(data === undefined ? '' : data);
+      return fsCall('write', pathArg(p, 'write'), text);
+    },
+    append: function (p, data) { return fsCall('append', pathArg(p, 'append'), String(data === undefined ? '' : data)); },
+    remove: function (p) { return fsCall('remove', pathArg(p, 'remove')); },
+    list: function (p) { return fsCall('list', pathArg(p, 'list')); },
+    listTree: function (p) { return fsCall('listTree', pathArg(p, 'listTree')); },
+    makeDirectory: function (p) { return fsCall('makeDirectory', pathArg(p, 'makeDirectory')); },
+    makeDirectoryRecursive: function (p) { return fsCall('makeDirectoryRecursive', pathArg(p, 'makeDirectoryRecursive')); },
+    removeDirectory: function (p) { return fsCall('removeDirectory', pathArg(p, 'removeDirectory')); },
+    removeDirectoryRecursive: function (p) { return fsCall('removeDirectoryRecursive', pathArg(p, 'removeDirectoryRecursive')); },
+    copyFile: function (src, dst) { return fsCall('copyFile', pathArg(src, 'copyFile'), pathArg(dst, 'copyFile')); },
+    move: function (src, dst) { return fsCall('move', pathArg(src, 'move'), pathArg(dst, 'move')); },
+    getTempPath: function () { return fsCall('getTempPath'); },
+    getTempFile: function (dir, create) { return fsCall('getTempFile', dir === undefined ? '' : String(dir), '', !!create); },
+    home: function () { return fsCall('home'); },
+  };
+  fsModule.writeFileSync = fsModule.write;
+  fsModule.existsSync = fsModule.exists;
+
+  // `@arangodb/users`: user management over `/_api/user`, as arangosh's module.
+  function userUrl(user, db, coll) {
+    if (typeof user !== 'string' || user === '') {
+      throw arangoError(ERRORS.ERROR_USER_INVALID_NAME.code, messageOf('ERROR_USER_INVALID_NAME'), 400);
+    }
+    let u = '/_api/user/' + enc(user);
+    if (db !== undefined) { u += '/database/' + enc(db); }
+    if (coll !== undefined) { u += '/' + enc(coll); }
+    return u;
+  }
+  function userBody(user, passwd, active, extra, changePassword) {
+    const b = {};
+    if (user !== undefined) { b.user = user; }
+    if (passwd !== undefined && passwd !== null) { b.passwd = passwd; }
+    if (active !== undefined && active !== null) { b.active = active; }
+    if (extra !== undefined && extra !== null) { b.extra = extra; }
+    if (changePassword !== undefined && changePassword !== null) { b.changePassword = changePassword; }
+    return b;
+  }
+  const usersModule = {
+    save: function (user, passwd, active, extra, changePassword) {
+      userUrl(user);
+      return checkRequestResult(arango.POST('/_api/user', userBody(user, passwd, active, extra, changePassword)));
+    },
+    replace: function (user, passwd, active, extra, changePassword) {
+      return checkRequestResult(arango.PUT(userUrl(user), userBody(undefined, passwd === undefined ? '' : passwd, active, extra, changePassword)));
+    },
+    update: function (user, passwd, active, extra, changePassword) {
+      return checkRequestResult(arango.PATCH(userUrl(user), userBody(undefined, passwd, active, extra, changePassword)));
+    },
+    remove: function (user) { return checkRequestResult(arango.DELETE(userUrl(user))); },
+    document: function (user) { return checkRequestResult(arango.GET(userUrl(user))); },
+    exists: function (user) {
+      try { usersModule.document(user); return true; } catch (e) {
+        if (e instanceof ArangoError && e.errorNum === ERRORS.ERROR_USER_NOT_FOUND.code) { return false; }
+        throw e;
+      }
+    },
+    all: function () { return checkRequestResult(arango.GET('/_api/user')).result; },
+    reload: function () { checkRequestResult(arango.GET('/_admin/auth/reload')); },
+    grantDatabase: function (user, db, type) {
+      return checkRequestResult(arango.PUT(userUrl(user, db), { grant: type === undefined ? 'rw' : type }));
+    },
+    revokeDatabase: function (user, db) { return checkRequestResult(arango.DELETE(userUrl(user, db))); },
+    grantCollection: function (user, db, coll, type) {
+      return checkRequestResult(arango.PUT(userUrl(user, db, coll), { grant: type === undefined ? 'rw' : type }));
+    },
+    revokeCollection: function (user, db, coll) { return checkRequestResult(arango.DELETE(userUrl(user, db, coll))); },
+    permission: function (user, db, coll) { return checkRequestResult(arango.GET(userUrl(user, db, coll))).result; },
+    permissionFull: function (user) { return checkRequestResult(arango.GET(userUrl(user, undefined) + '/database?full=true')).result; },
+    currentUser: function () { return arango.connectedUser(); },
+    isAuthActive: function () { return true; },
+  };
+
   const builtins = {
+    '@arangodb/users': () => usersModule,
+    'fs': () => fsModule,
     'internal': () => internalModule,
     'console': () => consoleModule,
     '@arangodb': () => arangodbModule,

@@ -32,6 +32,8 @@ pub struct UserRecord {
     iterations: u32,
     /// database name (or `*`) → access level
     pub databases: BTreeMap<String, Access>,
+    /// `<database>/<collection>` (either may be `*`) → access level for that collection
+    pub collections: BTreeMap<String, Access>,
 }
 
 impl UserRecord {
@@ -43,6 +45,11 @@ impl UserRecord {
     fn to_doc(&self) -> Value {
         let dbs: Map<String, Value> = self
             .databases
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.as_str().into())))
+            .collect();
+        let colls: Map<String, Value> = self
+            .collections
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.as_str().into())))
             .collect();
@@ -61,6 +68,7 @@ impl UserRecord {
                 }
             },
             "databases": dbs,
+            "collections": colls,
         })
     }
 
@@ -74,14 +82,8 @@ impl UserRecord {
             salt: STANDARD.decode(simple["salt"].as_str()?).ok()?,
             hash: STANDARD.decode(simple["hash"].as_str()?).ok()?,
             iterations: simple["iterations"].as_u64()? as u32,
-            databases: doc["databases"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), Access::parse(v.as_str()?)?)))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            databases: levels(&doc["databases"]),
+            collections: levels(&doc["collections"]),
         })
     }
 
@@ -98,6 +100,17 @@ impl UserRecord {
         let h = stretch(password, &self.salt, self.iterations);
         constant_time_eq(&h, &self.hash)
     }
+}
+
+/// A stored `{name: "rw"|"ro"|"none"}` map.
+fn levels(v: &Value) -> BTreeMap<String, Access> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), Access::parse(v.as_str()?)?)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn stretch(password: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
@@ -263,6 +276,7 @@ impl Auth {
             hash: Vec::new(),
             iterations: ITERATIONS,
             databases: BTreeMap::new(),
+            collections: BTreeMap::new(),
         };
         rec.set_password(password);
         self.save(&rec)?;
@@ -323,6 +337,44 @@ impl Auth {
         let mut rec = self.get(user).ok_or_else(user_not_found)?;
         rec.databases.remove(db);
         self.save(&rec)
+    }
+
+    /// Sets a user's access level for a collection of a database (either may be `*`).
+    pub fn grant_collection(
+        &self,
+        user: &str,
+        db: &str,
+        coll: &str,
+        level: Access,
+    ) -> ArangoResult<()> {
+        let mut rec = self.get(user).ok_or_else(user_not_found)?;
+        rec.collections.insert(format!("{db}/{coll}"), level);
+        self.save(&rec)
+    }
+
+    /// Removes an explicit collection access level (the database's level applies again).
+    pub fn revoke_collection(&self, user: &str, db: &str, coll: &str) -> ArangoResult<()> {
+        let mut rec = self.get(user).ok_or_else(user_not_found)?;
+        rec.collections.remove(&format!("{db}/{coll}"));
+        self.save(&rec)
+    }
+
+    /// The explicit level set for a collection (`<db>/<coll>`, then `<db>/*`, then `*/*`), if any.
+    pub fn explicit_collection_access(&self, user: &str, db: &str, coll: &str) -> Option<Access> {
+        let u = self.get(user)?;
+        [format!("{db}/{coll}"), format!("{db}/*"), "*/*".to_string()]
+            .iter()
+            .find_map(|k| u.collections.get(k).copied())
+    }
+
+    /// The access level a user has on a collection: its explicit level, else the database's.
+    pub fn collection_access(&self, user: &str, db: &str, coll: &str) -> Access {
+        match self.get(user) {
+            Some(u) if u.active => self
+                .explicit_collection_access(user, db, coll)
+                .unwrap_or_else(|| self.access(user, db)),
+            _ => Access::None,
+        }
     }
 
     /// The access level a user has on a database.

@@ -229,5 +229,9 @@ pub async fn put_detail(
     if what == "loadIndexesIntoMemory" {
         return Ok(ok_with(StatusCode::OK, json!({"result": true})));
     }
+    if what == "compact" {
+        // the short form, as GET /_api/collection/<name>
+        return Ok(ok_with(StatusCode::OK, Value::Object(base(&def))));
+    }
     Ok(ok_with(StatusCode::OK, Value::Object(m)))
 }

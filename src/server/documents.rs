@@ -80,7 +80,7 @@ async fn run(
     o: WriteOptions,
     op: Op,
 ) -> Result<(Vec<ArangoResult<DocResult>>, bool), ApiError> {
-    ctx.require_write()?;
+    ctx.require_collection(&st.auth, coll, true)?;
     let (cid, synced) = {
         let cat = st.store.catalog();
         let def = cat.collection(&ctx.db, coll)?;
@@ -291,7 +291,7 @@ pub async fn remove_one(
 }
 
 async fn fetch(st: &Shared, ctx: &Ctx, coll: &str, key: &str) -> Result<Value, ApiError> {
-    ctx.require_read()?;
+    ctx.require_collection(&st.auth, coll, false)?;
     let (st2, db, c, k, trx) = (
         st.clone(),
         ctx.db.clone(),
@@ -358,7 +358,7 @@ pub async fn head(
 
 /// `PUT /_api/document/<coll>?onlyget=true`: read many documents by key.
 async fn read_many(st: Shared, ctx: Ctx, coll: String, items: Vec<Value>) -> ApiResult {
-    ctx.require_read()?;
+    ctx.require_collection(&st.auth, &coll, false)?;
     let (st2, db, trx) = (st.clone(), ctx.db.clone(), ctx.trx);
     let out = blocking(move || {
         let mut out = Vec::with_capacity(items.len());

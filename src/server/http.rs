@@ -200,6 +200,31 @@ impl Ctx {
         }
     }
 
+    /// Read (or write) access to one collection: its own level where one is granted, else the
+    /// database's. Administrators keep the database's level.
+    pub fn require_collection(
+        &self,
+        auth: &crate::server::auth::Auth,
+        coll: &str,
+        write: bool,
+    ) -> Result<(), ApiError> {
+        let need = if write {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        };
+        let level = if !auth.enabled || self.superuser {
+            self.access
+        } else {
+            auth.collection_access(&self.user, &self.db, coll)
+        };
+        if level >= need {
+            Ok(())
+        } else {
+            Err(forbidden())
+        }
+    }
+
     pub fn require_superuser(&self) -> Result<(), ApiError> {
         if self.superuser {
             Ok(())

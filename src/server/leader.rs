@@ -569,7 +569,15 @@ async fn inventory(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
             let mut dbs = serde_json::Map::new();
             for name in snap.catalog().database_names() {
                 let inv = database_inventory(snap, &name, include_system, foxx, None)?;
-                dbs.insert(name, to_json(&inv));
+                // each database as ArangoDB lists it: its id and name first
+                let id = snap.catalog().database(&name)?.id.to_string();
+                let mut entry = serde_json::Map::new();
+                entry.insert("id".into(), json!(id));
+                entry.insert("name".into(), json!(name));
+                if let Value::Object(m) = to_json(&inv) {
+                    entry.extend(m);
+                }
+                dbs.insert(name, Value::Object(entry));
             }
             Ok(json!({"databases": dbs, "state": state, "tick": Tick(tick)}))
         } else {

@@ -4,6 +4,7 @@
 //! authenticated, optionally turned into async jobs (`x-arango-async`), and finally routed. Store calls run
 //! on the blocking pool; no lock is held across network I/O.
 
+mod admin;
 pub mod applier;
 pub mod auth;
 mod collections;
@@ -35,6 +36,8 @@ use http::{Access, ApiError, Ctx};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::Predicate;
+use tower_http::compression::predicate::{NotForContentType, SizeAbove};
 
 /// The version we report: an ArangoDB 3.11 that real arangosh and followers (3.8–3.11) accept.
 pub const VERSION: &str = crate::ARANGODB_VERSION;
@@ -66,6 +69,10 @@ pub struct AppState {
     pub appliers: applier::Appliers,
     pub offer_fingerprints: bool,
     pub long_poll: bool,
+    /// `PUT /_admin/server/mode {"mode": "readonly"}`: data writes are refused.
+    pub read_only: std::sync::atomic::AtomicBool,
+    /// Set when the server begins to stop: availability answers 503, long-polls end.
+    pub shutting_down: std::sync::atomic::AtomicBool,
 }
 
 pub type Shared = Arc<AppState>;
@@ -138,7 +145,8 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
         .map(|d| d.0.clone())
         .unwrap_or_else(|| names::SYSTEM_DATABASE.to_string());
     let path = req.uri().path().to_string();
-    let open_path = path.starts_with("/_open/");
+    // load balancers ask for availability without credentials, as of ArangoDB
+    let open_path = path.starts_with("/_open/") || path == "/_admin/server/availability";
     let identity = if !st.auth.enabled || open_path {
         None
     } else {
@@ -159,7 +167,26 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
         }
     };
     if st.store.catalog().database(&db).is_err() {
+        // With authentication on, ArangoDB does not tell whether a database exists: the answer is
+        // the one a request without access gets.
+        if st.auth.enabled && !open_path {
+            return ApiError(
+                ArangoError::with_message(
+                    codes::FORBIDDEN,
+                    "not authorized to execute this request",
+                )
+                .with_status(401),
+            )
+            .into_response();
+        }
         return ApiError(crate::store::database_not_found(&db)).into_response();
+    }
+    if st.read_only.load(std::sync::atomic::Ordering::Relaxed) && is_data_write(&req) {
+        return ApiError(ArangoError::with_message(
+            codes::ARANGO_READ_ONLY,
+            "read only: the server is in read-only mode (PUT /_admin/server/mode)",
+        ))
+        .into_response();
     }
     let (user, superuser, access) = match &identity {
         None => ("root".to_string(), true, Access::ReadWrite),
@@ -206,6 +233,26 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
         trx,
     });
     jobs::dispatch(st, req, next).await
+}
+
+/// Requests that change data, refused in read-only mode.
+fn is_data_write(req: &Request) -> bool {
+    use axum::http::Method;
+    let m = req.method();
+    if m == Method::GET || m == Method::HEAD || m == Method::OPTIONS {
+        return false;
+    }
+    let p = req.uri().path();
+    let onlyget = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.contains("onlyget=true"));
+    (p.starts_with("/_api/document") && !onlyget)
+        || p.starts_with("/_api/collection")
+        || p.starts_with("/_api/index")
+        || p.starts_with("/_api/import")
+        || p.starts_with("/_api/database")
+        || p == "/_api/transaction/begin"
 }
 
 /// 404 in ArangoDB's envelope for unknown paths.
@@ -353,6 +400,12 @@ pub fn app(state: Shared) -> Router {
                 .put(users::grant)
                 .delete(users::revoke),
         )
+        .route(
+            "/_api/user/{user}/database/{db}/{coll}",
+            get(users::collection_level)
+                .put(users::grant_collection)
+                .delete(users::revoke_collection),
+        )
         .route("/_api/replication/{cmd}", any(replication::command))
         .route(
             "/_api/replication/{cmd}/{id}",
@@ -364,6 +417,43 @@ pub fn app(state: Shared) -> Router {
         )
         .route("/_api/wal", any(wal::no_command))
         .route("/_api/wal/{cmd}", any(wal::command))
+        .route("/_admin/wal/flush", put(admin::wal_flush))
+        .route(
+            "/_admin/wal/properties",
+            get(admin::wal_properties).put(admin::wal_properties),
+        )
+        .route("/_admin/wal/transactions", get(admin::wal_transactions))
+        .route("/_admin/status", get(admin::status))
+        .route("/_admin/time", get(admin::time))
+        .route("/_admin/echo", any(admin::echo))
+        .route("/_admin/echo/{*rest}", any(admin::echo))
+        .route(
+            "/_admin/log/level",
+            get(admin::log_level)
+                .put(admin::set_log_level)
+                .delete(admin::reset_log_level),
+        )
+        .route("/_admin/log/entries", get(admin::log_entries))
+        .route("/_admin/log", get(admin::log_columns))
+        .route(
+            "/_admin/server/mode",
+            get(admin::server_mode).put(admin::set_server_mode),
+        )
+        .route("/_admin/server/availability", get(admin::availability))
+        .route(
+            "/_admin/database/target-version",
+            get(admin::target_version),
+        )
+        .route(
+            "/_admin/license",
+            get(admin::license).put(admin::set_license),
+        )
+        .route("/_admin/auth/reload", get(admin::auth_reload))
+        .route("/_api/tasks", get(admin::tasks).post(admin::create_task))
+        .route(
+            "/_api/tasks/{id}",
+            get(admin::task).delete(admin::task).put(admin::create_task),
+        )
         .route("/_api/job", put(jobs::missing_id))
         .route(
             "/_api/job/{id}",
@@ -374,6 +464,18 @@ pub fn app(state: Shared) -> Router {
         .fallback(any(not_found))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), front_door))
+        // `Content-Encoding: gzip|deflate` request bodies are decoded before the handlers read them
+        // (the body limit applies to the decoded size); answers of 1 KiB or more are compressed for
+        // clients that accept it.
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(
+            tower_http::compression::CompressionLayer::new().compress_when(
+                SizeAbove::new(1024)
+                    .and(NotForContentType::GRPC)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::SSE),
+            ),
+        )
         .with_state(state)
 }
 
@@ -519,6 +621,8 @@ async fn serve(
         appliers: applier::Appliers::default(),
         offer_fingerprints: config.offer_fingerprints,
         long_poll: config.long_poll,
+        read_only: std::sync::atomic::AtomicBool::new(false),
+        shutting_down: std::sync::atomic::AtomicBool::new(false),
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await

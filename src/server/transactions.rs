@@ -110,10 +110,11 @@ pub async fn abort(
 }
 
 /// `GET /_api/transaction`
-pub async fn list(State(st): State<Shared>, Extension(_ctx): Extension<Ctx>) -> ApiResult {
+pub async fn list(State(st): State<Shared>, Extension(ctx): Extension<Ctx>) -> ApiResult {
+    ctx.require_read()?;
     let t: Vec<Value> = st
         .store
-        .running_transactions()
+        .running_transactions(&ctx.db)
         .into_iter()
         .map(|(id, s)| json!({"id": id.to_string(), "state": s}))
         .collect();

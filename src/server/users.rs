@@ -3,12 +3,12 @@
 
 use crate::error::{ArangoError, codes};
 use crate::server::http::{
-    Access, ApiError, ApiResult, Ctx, bad, body_object, forbidden, ok_with, result,
+    Access, ApiError, ApiResult, Ctx, Params, bad, body_object, forbidden, ok_with, result,
 };
 use crate::server::{Shared, blocking};
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -130,26 +130,44 @@ pub async fn remove(
     Ok(ok_with(StatusCode::ACCEPTED, json!({})))
 }
 
-/// `GET /_api/user/<user>/database`
+/// `GET /_api/user/<user>/database[?full=true]`: each database's level; with `full`, also the
+/// collections' (`{"permission": …, "collections": {name: level, "*": level}}`).
 pub async fn databases(
     State(st): State<Shared>,
     Extension(ctx): Extension<Ctx>,
     Path(user): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> ApiResult {
     self_or_admin(&ctx, &user)?;
     st.auth
         .get(&user)
         .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))?;
-    let m: Map<String, Value> = st
-        .store
-        .databases()
-        .into_iter()
-        .map(|d| {
-            let level = st.auth.access(&user, &d);
-            (d, json!(level.as_str()))
-        })
-        .filter(|(_, v)| v != "none")
-        .collect();
+    let full = Params::parse(q.as_deref()).bool("full", false);
+    let cat = st.store.catalog();
+    let mut m = Map::new();
+    for d in st.store.databases() {
+        let level = st.auth.access(&user, &d);
+        if !full {
+            if level != Access::None {
+                m.insert(d, json!(level.as_str()));
+            }
+            continue;
+        }
+        let mut colls = Map::new();
+        for c in cat.collections_of(&d).unwrap_or_default() {
+            let l = st.auth.collection_access(&user, &d, &c.name);
+            colls.insert(c.name.clone(), json!(l.as_str()));
+        }
+        let star = st
+            .auth
+            .explicit_collection_access(&user, &d, "*")
+            .unwrap_or(level);
+        colls.insert("*".into(), json!(star.as_str()));
+        m.insert(
+            d,
+            json!({"permission": level.as_str(), "collections": colls}),
+        );
+    }
     Ok(result(StatusCode::OK, Value::Object(m)))
 }
 
@@ -169,6 +187,65 @@ pub async fn database_level(
     ))
 }
 
+fn grant_level(body: &Bytes) -> Result<Access, ApiError> {
+    body_object(body)?
+        .get("grant")
+        .and_then(Value::as_str)
+        .and_then(Access::parse)
+        .ok_or_else(|| bad("expecting attribute 'grant' with one of \"rw\", \"ro\", \"none\""))
+}
+
+/// `GET /_api/user/<user>/database/<db>/<collection>`
+pub async fn collection_level(
+    State(st): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    Path((user, db, coll)): Path<(String, String, String)>,
+) -> ApiResult {
+    self_or_admin(&ctx, &user)?;
+    st.auth
+        .get(&user)
+        .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))?;
+    Ok(result(
+        StatusCode::OK,
+        json!(st.auth.collection_access(&user, &db, &coll).as_str()),
+    ))
+}
+
+/// `PUT /_api/user/<user>/database/<db>/<collection> {"grant": "rw"|"ro"|"none"}`
+pub async fn grant_collection(
+    State(st): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    Path((user, db, coll)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    ctx.require_superuser()?;
+    let level = grant_level(&body)?;
+    if db != "*" {
+        st.store.database(&db).map_err(ApiError)?;
+        if coll != "*" {
+            st.store.collection(&db, &coll).map_err(ApiError)?;
+        }
+    }
+    let (st2, u2, d2, c2) = (st.clone(), user.clone(), db.clone(), coll.clone());
+    blocking(move || st2.auth.grant_collection(&u2, &d2, &c2, level)).await?;
+    Ok(ok_with(
+        StatusCode::OK,
+        json!({ format!("{db}/{coll}"): level.as_str() }),
+    ))
+}
+
+/// `DELETE /_api/user/<user>/database/<db>/<collection>`
+pub async fn revoke_collection(
+    State(st): State<Shared>,
+    Extension(ctx): Extension<Ctx>,
+    Path((user, db, coll)): Path<(String, String, String)>,
+) -> ApiResult {
+    ctx.require_superuser()?;
+    let st2 = st.clone();
+    blocking(move || st2.auth.revoke_collection(&user, &db, &coll)).await?;
+    Ok(ok_with(StatusCode::ACCEPTED, json!({})))
+}
+
 /// `PUT /_api/user/<user>/database/<db> {"grant": "rw"|"ro"|"none"}`
 pub async fn grant(
     State(st): State<Shared>,
@@ -177,12 +254,7 @@ pub async fn grant(
     body: Bytes,
 ) -> ApiResult {
     ctx.require_superuser()?;
-    let b = body_object(&body)?;
-    let level = b
-        .get("grant")
-        .and_then(Value::as_str)
-        .and_then(Access::parse)
-        .ok_or_else(|| bad("expecting attribute 'grant' with one of \"rw\", \"ro\", \"none\""))?;
+    let level = grant_level(&body)?;
     if db != "*" && st.store.database(&db).is_err() {
         return Err(ApiError(crate::store::database_not_found(&db)));
     }

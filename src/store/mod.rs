@@ -827,9 +827,9 @@ impl Store {
         self.inner.trx.status(id)
     }
 
-    /// Ids and statuses of running stream transactions.
-    pub fn running_transactions(&self) -> Vec<(u64, String)> {
-        self.inner.trx.running()
+    /// Ids and statuses of the running stream transactions of database `db`.
+    pub fn running_transactions(&self, db: &str) -> Vec<(u64, String)> {
+        self.inner.trx.running(db)
     }
 
     // ----- checksum --------------------------------------------------------------------------------
@@ -1060,6 +1060,11 @@ impl Store {
             self.shared().set_log_floor(floor);
         }
         Ok(self.log_floor())
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.shared().config
     }
 
     /// Makes everything committed so far durable.

@@ -60,6 +60,9 @@ enum UniqueChange {
 
 type DocKey = (u64, String);
 
+/// A running transaction, locked by the request working on it.
+type SharedTrx = Arc<Mutex<StreamTrx>>;
+
 /// A running stream transaction.
 pub(crate) struct StreamTrx {
     id: u64,
@@ -323,7 +326,8 @@ impl Changes {
 /// Running transactions, plus the outcome of recently finished ones (for status queries).
 #[derive(Default)]
 pub(crate) struct Registry {
-    running: Mutex<HashMap<u64, Arc<Mutex<StreamTrx>>>>,
+    /// id → (database, transaction)
+    running: Mutex<HashMap<u64, (String, SharedTrx)>>,
     finished: Mutex<BTreeMap<u64, TrxStatus>>,
 }
 
@@ -339,7 +343,7 @@ impl Registry {
         self.running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, Arc::new(Mutex::new(t)));
+            .insert(id, (t.db.clone(), Arc::new(Mutex::new(t))));
     }
 
     fn get(&self, id: u64) -> ArangoResult<Arc<Mutex<StreamTrx>>> {
@@ -349,7 +353,7 @@ impl Registry {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
         {
-            return Ok(t.clone());
+            return Ok(t.1.clone());
         }
         match self
             .finished
@@ -391,7 +395,8 @@ impl Registry {
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+            .remove(&id)
+            .map(|(_, t)| t);
         let Some(arc) = arc else {
             return Err(self.get(id).err().unwrap_or_else(|| trx_not_found(id)));
         };
@@ -427,13 +432,15 @@ impl Registry {
             .ok_or_else(|| trx_not_found(id))
     }
 
-    pub fn running(&self) -> Vec<(u64, String)> {
+    /// The running transactions of database `db`: (id, status).
+    pub fn running(&self, db: &str) -> Vec<(u64, String)> {
         let mut v: Vec<(u64, String)> = self
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .map(|id| (*id, "running".to_string()))
+            .iter()
+            .filter(|(_, (d, _))| d == db)
+            .map(|(id, _)| (*id, "running".to_string()))
             .collect();
         v.sort();
         v
@@ -447,7 +454,7 @@ impl Registry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|(_, t)| {
+            .filter(|(_, (_, t))| {
                 t.try_lock()
                     .is_ok_and(|t| now.duration_since(t.last_used) > timeout)
             })
