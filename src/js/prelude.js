@@ -238,11 +238,21 @@
     return JSON.stringify(body);
   }
 
+  // The stream transaction a `db._executeTransaction` action runs in: requests to its database carry it.
+  let actionTrx = null;
+  function inActionTrx(url) {
+    if (actionTrx === null) { return false; }
+    const m = /^\/_db\/([^/?]+)/.exec(url);
+    const db = m ? decodeURIComponent(m[1]) : SYS.info().database;
+    return db === actionTrx.db;
+  }
+
   function sendRequest(method, url, body, headers, raw) {
     const hs = {};
     if (headers !== undefined && headers !== null) {
       for (const k of Object.keys(headers)) { hs[k.toLowerCase()] = String(headers[k]); }
     }
+    if (hs['x-arango-trx-id'] === undefined && inActionTrx(String(url))) { hs['x-arango-trx-id'] = actionTrx.id; }
     const r = SYS.request(method, String(url), requestBody(body), hs, !!raw);
     if (r.notConnected) {
       throw arangoError(ERRORS.ERROR_SIMPLE_CLIENT_COULD_NOT_CONNECT.code, 'not connected', 500);
@@ -678,6 +688,27 @@
     toString() { return '[ArangoTransaction ' + this._id + ']'; }
   }
 
+  // A view (arangosearch); the server answers as one without any.
+  class ArangoView {
+    constructor(database, data) {
+      Object.defineProperty(this, '_database', { value: database, writable: true, enumerable: false });
+      this._id = data.id === undefined ? null : String(data.id);
+      this._name = data.name;
+      this._type = data.type;
+    }
+    _url(suffix) { return '/_api/view/' + enc(this._name) + (suffix ? '/' + suffix : ''); }
+    name() { return this._name; }
+    type() { return this._type; }
+    properties(props) {
+      if (props === undefined) { return checkRequestResult(arango.GET(this._url('properties'))); }
+      return checkRequestResult(arango.PATCH(this._url('properties'), props));
+    }
+    rename(name) { checkRequestResult(arango.PUT(this._url('rename'), { name: name })); this._name = name; }
+    drop() { checkRequestResult(arango.DELETE(this._url())); }
+    _PRINT(context) { context.output += '[ArangoView ' + this._id + ', "' + this._name + '" (type ' + this._type + ')]'; }
+    toString() { return '[ArangoView: ' + this._id + ']'; }
+  }
+
   class ArangoDatabase {
     constructor() {
       Object.defineProperty(this, '_cache', { value: Object.create(null), writable: true, enumerable: false });
@@ -813,9 +844,57 @@
     }
     _query() { throw arangoError(ERRORS.ERROR_NOT_IMPLEMENTED.code, 'AQL queries (db._query) are not supported by arangorepl: use the collection methods (toArray, byExample, document ...)', 501); }
     _createStatement() { return this._query(); }
-    _executeTransaction() { throw arangoError(ERRORS.ERROR_NOT_IMPLEMENTED.code, 'JavaScript transactions (db._executeTransaction) are not supported by arangorepl: use db._createTransaction', 501); }
-    _views() { return []; }
-    _view() { return null; }
+    // ArangoDB runs the action on the server; here it runs in the shell, inside a stream transaction
+    // over the declared collections: every request of the action to this database belongs to it, a
+    // return commits it and a throw aborts it.
+    _executeTransaction(data) {
+      if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+        throwBadParameter('usage: _executeTransaction(<object>)');
+      }
+      let action = data.action;
+      if (typeof action === 'string') {
+        try { action = (0, eval)('(' + action + ')'); } catch (e) { throwBadParameter('the action is not a function: ' + e.message); }
+      }
+      if (typeof action !== 'function') { throwBadParameter('missing/invalid action definition for transaction'); }
+      if (actionTrx !== null) {
+        throw arangoError(ERRORS.ERROR_TRANSACTION_DISALLOWED_OPERATION.code, 'nested transactions are not supported', 400);
+      }
+      const body = { collections: data.collections || {} };
+      for (const k of ['waitForSync', 'lockTimeout', 'maxTransactionSize', 'allowImplicit', 'allowDirtyReads']) {
+        if (data[k] !== undefined) { body[k] = data[k]; }
+      }
+      const r = checkRequestResult(arango.POST('/_api/transaction/begin', body));
+      const url = '/_db/' + enc(this._dbName) + '/_api/transaction/' + enc(r.result.id);
+      actionTrx = { id: String(r.result.id), db: this._dbName };
+      let result;
+      try {
+        result = action(data.params);
+      } catch (e) {
+        actionTrx = null;
+        try { arango.DELETE(url); } catch (x) { /* the error of the action is the one to report */ }
+        throw e;
+      }
+      actionTrx = null;
+      checkRequestResult(arango.PUT(url, ''));
+      return result;
+    }
+    _views() {
+      return (checkRequestResult(arango.GET('/_api/view')).result || []).map((v) => new ArangoView(this, v));
+    }
+    _view(name) {
+      const r = arango.GET('/_api/view/' + enc(name));
+      if (r && r.error === true && r.errorNum === ERRORS.ERROR_ARANGO_DATA_SOURCE_NOT_FOUND.code) { return null; }
+      return new ArangoView(this, checkRequestResult(r));
+    }
+    _createView(name, type, properties) {
+      const body = Object.assign({}, properties || {}, { name: name, type: type });
+      return new ArangoView(this, checkRequestResult(arango.POST('/_api/view', body)));
+    }
+    _dropView(name) {
+      const v = this._view(name);
+      if (v !== null) { v.drop(); }
+      return undefined;
+    }
     toString() { return '[object ArangoDatabase "' + SYS.info().database + '"]'; }
   }
   const METHODS = Object.getOwnPropertyNames(ArangoDatabase.prototype).filter((k) => k !== 'constructor');
@@ -945,6 +1024,7 @@
     ArangoCollection: ArangoCollection,
     ArangoDatabase: ArangoDatabase,
     ArangoConnection: ArangoConnection,
+    ArangoView: ArangoView,
     isValidDocumentKey: function (k) { return typeof k === 'string' && k.length > 0 && k.length <= 254 && KEY_RE.test(k); },
     throwBadParameter: throwBadParameter,
     plainServerVersion: function () { return String(arango.getVersion()).replace(/[-+].*$/, ''); },
@@ -989,7 +1069,11 @@
       state: function () { return checkRequestResult(arango.GET(base + 'logger-state')); },
       tickRanges: function () { return checkRequestResult(arango.GET(base + 'logger-tick-ranges')); },
       firstTick: function () { return checkRequestResult(arango.GET(base + 'logger-first-tick')).firstTick; },
-      lastLogTick: function () { return checkRequestResult(arango.GET(base + 'logger-state')).state.lastLogTick; },
+      // with ticks: the log entries after `from` up to `to` (legacy marker form); without: the last tick
+      lastLogTick: function (from, to) {
+        if (from === undefined && to === undefined) { return checkRequestResult(arango.GET(base + 'logger-state')).state.lastLogTick; }
+        return checkRequestResult(arango.GET(base + 'logger-last' + query({ tickStart: from, tickEnd: to })));
+      },
     };
     function applierFor(prefix, globalSuffix) {
       // the global applier's requests end with global=true
@@ -1213,8 +1297,12 @@
         if (moduleCache[name] === undefined) { moduleCache[name] = { exports: builtins[name]() }; }
         return moduleCache[name].exports;
       }
-      if (name.startsWith('./') || name.startsWith('../') || name.startsWith('/')) {
-        const resolved = SYS.resolveModule(dir, name);
+      const relative = name.startsWith('./') || name.startsWith('../') || name.startsWith('/');
+      // a bare path (`tests/js/lib/helper.inc`) is looked up from the current directory, as arangosh
+      // does, then from the requiring file's directory
+      const resolved = relative ? SYS.resolveModule(dir, name)
+        : (SYS.resolveModule(SYS.cwd(), name) || (dir === SYS.cwd() ? null : SYS.resolveModule(dir, name)));
+      if (resolved !== null || relative) {
         if (resolved === null) {
           throw arangoError(ERRORS.ERROR_BAD_PARAMETER.code, "cannot locate module '" + name + "'", 400);
         }

@@ -96,23 +96,11 @@ impl Control {
         }
         self.state().progress(text);
     }
-
-    /// Adds a finished initial sync to the counters.
-    fn record_sync(&self, res: &SyncResult) {
-        let mut s = self.state();
-        s.total_documents += res.applied.written();
-        s.total_removals += res.applied.removed;
-        // the sync's time: waiting for the leader vs. everything else
-        let wait = res.leader_wait.as_secs_f64();
-        s.total_fetch_time += wait;
-        s.fetch_count += 1;
-        s.total_apply_time += (res.elapsed.as_secs_f64() - wait).max(0.0);
-        s.apply_count += 1;
-    }
 }
 
 /// An initial sync that reports to `ctl` as it goes (progress, with the leader's consecutive failed
-/// connects) and adds its counters when it is done: the applier's and the one-shot `sync`'s.
+/// connects): the applier's and the one-shot `sync`'s. Its documents are not counted in the state's
+/// `totalDocuments`/`totalRemovals`, which count tailed markers only (as ArangoDB's).
 pub async fn reported_sync<F: Follower + Clone>(
     follower: &F,
     leader: &LeaderClient,
@@ -128,7 +116,6 @@ pub async fn reported_sync<F: Follower + Clone>(
         }
     };
     let res = initial_sync(follower, leader, config, &report).await?;
-    ctl.record_sync(&res);
     tracing::info!(
         "initial sync of database '{}' from {}: {} documents in {:.1} s, up to tick {}",
         config.database,
@@ -158,6 +145,27 @@ pub fn record(config: &ApplierConfig, state: Option<&PersistedState>) -> Value {
         r["state"] = serde_json::to_value(s).unwrap_or(Value::Null);
     }
     r
+}
+
+/// Stores `tick` as the position to tail from (`applier-start?from=<tick>`) before the applier runs:
+/// a stop before anything arrives still leaves a position, and a later start without a tick resumes
+/// there. The leader's server id is left open; the first handshake records it.
+pub async fn store_start_tick<F: Follower>(
+    follower: &F,
+    config: &ApplierConfig,
+    tick: u64,
+) -> ArangoResult<()> {
+    let state = PersistedState {
+        server_id: String::new(),
+        last_processed_continuous_tick: Tick(tick),
+        last_applied_continuous_tick: Tick(tick),
+        safe_resume_tick: Tick(tick),
+    };
+    follower
+        .apply_changes(&config.database, Vec::new(), record(config, Some(&state)))
+        .await
+        .map(|_| ())
+        .map_err(|f| f.error)
 }
 
 /// The stored progress in an applier record.
@@ -439,7 +447,12 @@ impl<F: Follower + Clone> Applier<F> {
             match r {
                 Ok(s) => {
                     self.count_requests();
-                    self.ctl.state().failed_connects = 0;
+                    let mut st = self.ctl.state();
+                    st.failed_connects = 0;
+                    // known from now on, not only after the first tail answer (a long-poll on an idle
+                    // leader can take its whole timeout)
+                    st.last_available_continuous_tick = s.state.last_log_tick.0;
+                    drop(st);
                     return Ok(s.server.server_id);
                 }
                 Err(e) if is_retryable(&e) => {

@@ -73,9 +73,52 @@ impl std::fmt::Debug for ApplierConfig {
     }
 }
 
-/// Attributes a client may send besides the configuration itself (arangosh passes its `sync` options
-/// through; older clients send barrier options); they are accepted and ignored.
-const PASS_THROUGH: &[&str] = &["async", "keepBarrier", "force32mode", "global", "barrierId"];
+/// What a pass-through attribute must hold.
+#[derive(Clone, Copy)]
+enum Kind {
+    Bool,
+    Number,
+    Text,
+    TextOrNumber,
+}
+
+/// Attributes a client may send besides the configuration itself, which ArangoDB accepts and ignores:
+/// arangosh passes its `sync` options through (`async`, `progress`, `waitForSyncTimeout`), older
+/// clients send barrier options, cluster followers their leader's id. A value of the wrong type is
+/// still an error.
+const PASS_THROUGH: &[(&str, Kind)] = &[
+    ("async", Kind::Bool),
+    ("progress", Kind::Bool),
+    ("waitForSyncTimeout", Kind::Number),
+    ("keepBarrier", Kind::Bool),
+    ("barrierId", Kind::TextOrNumber),
+    ("force32mode", Kind::Bool),
+    ("global", Kind::Bool),
+    ("leaderId", Kind::Text),
+];
+
+/// Checks a pass-through attribute's type; `None` if `k` is not one.
+fn pass_through(k: &str, v: &Value) -> Option<ArangoResult<()>> {
+    let (_, kind) = PASS_THROUGH.iter().find(|(n, _)| *n == k)?;
+    let ok = v.is_null()
+        || match kind {
+            Kind::Bool => v.is_boolean(),
+            Kind::Number => v.is_number(),
+            Kind::Text => v.is_string(),
+            Kind::TextOrNumber => v.is_string() || v.is_number(),
+        };
+    let what = match kind {
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::Text => "a string",
+        Kind::TextOrNumber => "a string or a number",
+    };
+    Some(if ok {
+        Ok(())
+    } else {
+        Err(invalid(k, &format!("expecting {what}")))
+    })
+}
 
 fn invalid(attr: &str, why: &str) -> ArangoError {
     ArangoError::with_message(
@@ -265,13 +308,17 @@ impl ApplierConfig {
             "initialSyncMaxWaitTime" => self.initial_sync_max_wait_time = secs(v)?,
             "idleMinWaitTime" => self.idle_min_wait_time = secs(v)?,
             "idleMaxWaitTime" => self.idle_max_wait_time = secs(v)?,
-            _ if PASS_THROUGH.contains(&k) => {}
-            _ => {
-                return Err(ArangoError::with_message(
-                    codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-                    format!("unknown attribute <{k}> in the replication applier configuration"),
-                ));
-            }
+            other => match pass_through(other, v) {
+                Some(r) => r?,
+                None => {
+                    return Err(ArangoError::with_message(
+                        codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+                        format!(
+                            "unknown attribute <{other}> in the replication applier configuration"
+                        ),
+                    ));
+                }
+            },
         }
         Ok(())
     }

@@ -164,6 +164,15 @@ fn start_applier(
         s.last_error = None;
         s.failed_connects = 0;
     }
+    slot.ctl.progress(
+        &config.database,
+        config.verbose,
+        if start == Start::Sync {
+            "applier started: initial synchronization".to_string()
+        } else {
+            "applier started".to_string()
+        },
+    );
     let follower = LocalFollower { st: st.clone() };
     let ctl = slot.ctl.clone();
     let task = tokio::spawn(run_applier(follower, config, ctl, start));
@@ -326,7 +335,15 @@ async fn run_command(
                     continue;
                 }
                 let c = load_config(st, &slot, db).await?;
-                // a running applier goes on as it is
+                // a running applier goes on as it is; otherwise the start tick is stored first
+                if let Some(tick) = from
+                    && !slot.running()
+                    && !c.endpoint.is_empty()
+                    && !c.database.is_empty()
+                {
+                    let f = LocalFollower { st: st.clone() };
+                    crate::replication::applier::store_start_tick(&f, &c, tick).await?;
+                }
                 start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
                 break;
             }

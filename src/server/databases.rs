@@ -1,6 +1,6 @@
 //! `/_api/database`: list, create (with users), drop, current, and the user's databases.
 
-use crate::error::{ArangoError, codes};
+use crate::error::{ArangoError, ArangoResult, codes};
 use crate::server::http::{Access, ApiError, ApiResult, Ctx, bad, body_object, result};
 use crate::server::{Shared, blocking};
 use crate::store::names;
@@ -18,6 +18,40 @@ fn only_in_system(ctx: &Ctx) -> Result<(), ApiError> {
             codes::ARANGO_USE_SYSTEM_DATABASE,
         )))
     }
+}
+
+/// The system collections every ArangoDB database has, which scripts and drivers look at; they stay
+/// empty where no feature of ours writes to them.
+pub const SYSTEM_COLLECTIONS: [&str; 8] = [
+    "_analyzers",
+    "_graphs",
+    "_aqlfunctions",
+    "_queues",
+    "_jobs",
+    "_apps",
+    "_appbundles",
+    "_frontend",
+];
+
+/// Creates the [`SYSTEM_COLLECTIONS`] a database lacks (a new database, or one made by an older
+/// version).
+pub fn ensure_system_collections(store: &crate::store::Store, db: &str) -> ArangoResult<()> {
+    let missing: Vec<&str> = {
+        let cat = store.catalog();
+        SYSTEM_COLLECTIONS
+            .iter()
+            .copied()
+            .filter(|c| cat.collection(db, c).is_err())
+            .collect()
+    };
+    for name in missing {
+        match store.create_collection(db, crate::store::CollectionOptions::new(name)) {
+            Ok(_) => {}
+            Err(e) if e.error_num == codes::ARANGO_DUPLICATE_NAME => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// `GET /_api/database`
@@ -93,6 +127,7 @@ pub async fn create(
     let st2 = st.clone();
     blocking(move || {
         st2.store.create_database(&name)?;
+        ensure_system_collections(&st2.store, &name)?;
         for (user, passwd, active, extra) in users {
             if st2.auth.get(&user).is_none() {
                 st2.auth.create(&user, &passwd, active, extra)?;

@@ -430,6 +430,53 @@ async fn tick_ranges(st: &Shared) -> ApiResult {
 
 /// `GET logger-last?tickStart=&tickEnd=`: the markers of the database in `[tickStart, tickEnd]`, as a
 /// JSON array (at most 100,000).
+/// A marker in the legacy form of `logger-follow` / `logger-last`: the database by id, the collection as
+/// `cid` and `cname` (resolved in the current catalog; the `cuid` stays where no collection matches).
+fn legacy_marker(m: Value, cat: &crate::store::Catalog) -> Value {
+    let Value::Object(mut m) = m else {
+        return m;
+    };
+    let mut out = serde_json::Map::new();
+    for k in ["tick", "type"] {
+        if let Some(v) = m.remove(k) {
+            out.insert(k.into(), v);
+        }
+    }
+    let db = m.remove("db").and_then(|v| v.as_str().map(str::to_string));
+    if let Some(db) = &db {
+        let id = cat.database(db).map(|d| d.id.to_string()).ok();
+        out.insert("database".into(), json!(id.unwrap_or_else(|| db.clone())));
+    }
+    if let Some(v) = m.remove("tid") {
+        out.insert("tid".into(), v);
+    }
+    let is_document = matches!(out.get("type").and_then(Value::as_u64), Some(2300 | 2302));
+    if let Some(cuid) = m.remove("cuid") {
+        let found = db
+            .as_deref()
+            .zip(cuid.as_str())
+            .and_then(|(db, g)| cat.collection(db, g).ok());
+        match found {
+            Some(c) => {
+                if !is_document {
+                    out.insert("cuid".into(), cuid);
+                }
+                out.insert("cid".into(), json!(c.id.to_string()));
+                if is_document {
+                    out.insert("cname".into(), json!(c.name));
+                }
+            }
+            None => {
+                out.insert("cuid".into(), cuid);
+            }
+        }
+    }
+    out.extend(m);
+    Value::Object(out)
+}
+
+/// `GET /_api/replication/logger-last?tickStart=&tickEnd=`: the markers with `tickStart < tick <=
+/// tickEnd` in the legacy marker form, as a JSON array.
 async fn logger_last(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
     require_replication(ctx)?;
     let start = p.u64("tickStart")?.unwrap_or(0);
@@ -440,22 +487,21 @@ async fn logger_last(st: &Shared, ctx: &Ctx, p: &Params) -> ApiResult {
     let (s, db) = (st.clone(), ctx.db.clone());
     let chunk = blocking(move || {
         s.store.read_log(
-            &LogQuery::after(start.saturating_sub(1))
+            &LogQuery::after(start)
                 .until(end)
                 .in_database(&db)
                 .budget(100_000, usize::MAX),
         )
     })
     .await?;
-    let mut body = b"[".to_vec();
-    for (i, r) in chunk.records.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(&r.json);
+    let cat = st.store.catalog();
+    let mut out = Vec::with_capacity(chunk.records.len());
+    for r in &chunk.records {
+        let m: Value = serde_json::from_slice(&r.json)
+            .map_err(|e| ApiError(ArangoError::internal(format!("stored marker: {e}"))))?;
+        out.push(legacy_marker(m, &cat));
     }
-    body.push(b']');
-    Ok(crate::server::http::raw_json(StatusCode::OK, body))
+    Ok(json(StatusCode::OK, &Value::Array(out)))
 }
 
 async fn create_batch(st: &Shared, ctx: &Ctx, p: &Params, body: &Bytes) -> ApiResult {

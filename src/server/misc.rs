@@ -1,6 +1,7 @@
 //! Server-level endpoints: version, role, engine, server id, and `POST /_open/auth` (JWT login).
 
-use crate::server::http::{ApiResult, bad, body_object, json, ok_with};
+use crate::error::{ArangoError, codes};
+use crate::server::http::{ApiError, ApiResult, bad, body_object, json, ok_with};
 use crate::server::{Shared, VERSION};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -82,4 +83,23 @@ pub async fn login(State(st): State<Shared>, body: Bytes) -> ApiResult {
 /// `GET /_api/view`: arangorepl has no views (arangosearch), so the list is empty.
 pub async fn views() -> ApiResult {
     Ok(ok_with(StatusCode::OK, json!({"result": []})))
+}
+
+/// `GET|DELETE /_api/view/<name>[/<properties|rename>]`: no view exists.
+pub async fn unknown_view(
+    axum::extract::Path(parts): axum::extract::Path<Vec<String>>,
+) -> ApiResult {
+    let name = parts.first().cloned().unwrap_or_default();
+    Err(ApiError(ArangoError::with_message(
+        codes::ARANGO_DATA_SOURCE_NOT_FOUND,
+        format!("collection or view not found: view '{name}' does not exist"),
+    )))
+}
+
+/// `POST /_api/view`: views (arangosearch, search-alias) need a search engine arangorepl has not got.
+pub async fn create_view() -> ApiResult {
+    Err(ApiError(ArangoError::with_message(
+        codes::NOT_IMPLEMENTED,
+        "views are not supported by arangorepl (no arangosearch engine)",
+    )))
 }

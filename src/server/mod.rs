@@ -8,10 +8,11 @@ mod admin;
 pub mod applier;
 pub mod auth;
 mod collections;
-mod databases;
+pub mod databases;
 mod documents;
 pub mod follower;
 pub mod http;
+mod import;
 mod indexes;
 mod jobs;
 pub mod leader;
@@ -73,6 +74,16 @@ pub struct AppState {
     pub read_only: std::sync::atomic::AtomicBool,
     /// Set when the server begins to stop: availability answers 503, long-polls end.
     pub shutting_down: std::sync::atomic::AtomicBool,
+    /// Turns true once, when the server begins to stop (what long-polls wait on besides commits).
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// Resolves when the server begins to stop.
+    pub async fn stopping(&self) {
+        let mut rx = self.shutdown.subscribe();
+        let _ = rx.wait_for(|v| *v).await;
+    }
 }
 
 pub type Shared = Arc<AppState>;
@@ -356,6 +367,7 @@ pub fn app(state: Shared) -> Router {
                 .delete(documents::remove_one),
         )
         .route("/_api/index", get(indexes::list).post(indexes::create))
+        .route("/_api/import", post(import::import))
         .route(
             "/_api/index/{coll}/{id}",
             get(indexes::get_one).delete(indexes::drop),
@@ -378,7 +390,17 @@ pub fn app(state: Shared) -> Router {
         .route("/_api/cursor", post(simple::aql_cursor))
         .route("/_api/explain", post(simple::aql_cursor))
         .route("/_api/query", post(simple::aql_cursor))
-        .route("/_api/view", get(misc::views))
+        .route("/_api/view", get(misc::views).post(misc::create_view))
+        .route(
+            "/_api/view/{name}",
+            get(misc::unknown_view).delete(misc::unknown_view),
+        )
+        .route(
+            "/_api/view/{name}/{what}",
+            get(misc::unknown_view)
+                .put(misc::unknown_view)
+                .patch(misc::unknown_view),
+        )
         .route(
             "/_api/cursor/{id}",
             put(simple::next_batch)
@@ -602,6 +624,9 @@ async fn serve(
     let auth = {
         let (s, c) = (store.clone(), config.clone());
         tokio::task::spawn_blocking(move || {
+            for db in s.databases() {
+                databases::ensure_system_collections(&s, &db)?;
+            }
             Auth::load(
                 s,
                 c.authentication,
@@ -623,6 +648,7 @@ async fn serve(
         long_poll: config.long_poll,
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutting_down: std::sync::atomic::AtomicBool::new(false),
+        shutdown: tokio::sync::watch::channel(false).0,
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
@@ -673,8 +699,19 @@ async fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
         let _ = tcp.set_nodelay(true);
     });
+    // In-flight requests are waited for, but long-polls end at once: a follower waiting on
+    // `wal/tail` must not hold the shutdown for its whole timeout.
+    let begin_stop = {
+        let st = state.clone();
+        async move {
+            stop.await;
+            st.shutting_down
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            st.shutdown.send_replace(true);
+        }
+    };
     axum::serve(listener, service)
-        .with_graceful_shutdown(stop)
+        .with_graceful_shutdown(begin_stop)
         .await
         .map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
     housekeeping.abort();

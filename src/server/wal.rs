@@ -221,7 +221,10 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
                 // wait for a commit the read could not have seen (not merely one after `scan_from`:
                 // filtered markers leave those behind, and waiting for them would spin)
                 let seen = read.seen.max(scan_from);
-                st.store.wait_for_tick(seen, d - now).await;
+                tokio::select! {
+                    _ = st.store.wait_for_tick(seen, d - now) => {}
+                    _ = st.stopping() => break read,
+                }
                 if st.store.last_tick() <= seen {
                     break read;
                 }
