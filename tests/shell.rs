@@ -148,7 +148,8 @@ print(require("@arangodb/replication").compareTicks("10", "9"), require("@arango
             "six null",
             "null",
             "true true other true true",
-            "1228 _system",
+            // with authentication, a missing database answers as one without access
+            "11 _system",
             "1 0",
         ]
     );
@@ -469,4 +470,248 @@ fn a_server_that_closes_mid_response() {
     assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
     assert_eq!(out(&o), "true\ntrue 2003 string\nthrown 2003\ngoes on\n");
     assert!(err(&o).contains("JavaScript exception"), "{}", err(&o));
+}
+
+/// Assertions for scripts: `eq(actual, expected, what)` compares JSON forms, `fails(f, errorNum, what)`
+/// expects an error with that number; the script ends by printing how many checks passed.
+const CHECKS: &str = r#"var __checks = 0;
+function eq(actual, expected, what) {
+  __checks++;
+  var a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) { throw new Error(what + ": got " + a + ", expected " + e); }
+}
+function fails(f, num, what) {
+  __checks++;
+  try { f(); } catch (e) {
+    if (e.errorNum !== num) { throw new Error(what + ": errorNum " + e.errorNum + " (" + e + "), expected " + num); }
+    return e;
+  }
+  throw new Error(what + ": no error");
+}
+"#;
+
+/// Runs `code` after [`CHECKS`] and expects `n` passed checks.
+fn run_checks(sh: &Shell, code: &str, n: usize) -> String {
+    let o = sh.exec(&format!(
+        "{CHECKS}{code}\nprint('checks passed: ' + __checks);"
+    ));
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains(&format!("checks passed: {n}\n")),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+    out(&o)
+}
+
+#[test]
+fn scripts_survive_100000_caught_errors() {
+    let s = server();
+    let sh = Shell {
+        server: &s,
+        password: "pw",
+    };
+    let code = r#"var AE = require("@arangodb").ArangoError;
+function thrower(i) { throw new AE({errorNum: 1202, errorMessage: "document not found " + i}); }
+function deeper(i) { return thrower(i); }
+var caught = 0;
+for (var i = 0; i < 100000; i++) { try { deeper(i); } catch (e) { if (e.errorNum === 1202) { caught++; } } }
+eq(caught, 100000, "ArangoErrors thrown from functions and caught");
+db._create("c"); db.c.save({_key: "dup"});
+var dups = 0;
+for (var j = 0; j < 1000; j++) { try { db.c.save({_key: "dup"}); } catch (e) { if (e.errorNum === 1210) { dups++; } } }
+eq(dups, 1000, "server errors caught");
+var plain = 0;
+for (var k = 0; k < 100000; k++) { try { [1].map(function () { throw new Error("x"); }); } catch (e) { plain++; } }
+eq(plain, 100000, "errors through native frames");"#;
+    run_checks(&sh, code, 3);
+}
+
+#[test]
+fn document_methods_take_every_handle_form() {
+    let s = server();
+    let sh = Shell {
+        server: &s,
+        password: "pw",
+    };
+    let code = r#"var c = db._create("c");
+c.insert([{_key: "x1", v: 1}, {_key: "x2", v: 2}, {_key: "x3", v: 3}, {_key: "x4", v: 4}, {_key: "x5", v: 5}, {_key: "x6", v: 6}]);
+// document: key, collection/key, {_id}, {_key}, by id prefix
+eq(c.document("x3").v, 3, "document(key)");
+eq(c.document("c/x3").v, 3, "document(c/key)");
+eq(c.document({_id: "c/x3"}).v, 3, "document({_id})");
+eq(c.document({_key: "x3"}).v, 3, "document({_key})");
+eq(c.document(c._id + "/x3").v, 3, "document(<id>/key)");
+eq(c.document(["x1", "c/x2", {_key: "x3"}, {_id: "c/x4"}]).map(function (d) { return d.v; }), [1, 2, 3, 4], "document([...])");
+eq(db._document("c/x3").v, 3, "db._document(c/key)");
+eq(db._document({_id: "c/x3"}).v, 3, "db._document({_id})");
+// exists
+eq(c.exists("c/x3")._key, "x3", "exists(c/key)");
+eq(c.exists({_key: "x3"})._key, "x3", "exists({_key})");
+eq(c.exists("c/none"), false, "exists(missing)");
+eq(db._exists("c/x3")._key, "x3", "db._exists");
+// update / replace in every form
+c.update("c/x3", {a: 1}); eq(c.document("x3").a, 1, "update(c/key)");
+c.update({_id: "c/x3"}, {b: 2}); eq(c.document("x3").b, 2, "update({_id})");
+c.update({_key: "x3"}, {d: 3}); eq(c.document("x3").d, 3, "update({_key})");
+db._update("c/x3", {e: 4}); eq(c.document("x3").e, 4, "db._update");
+c.replace("c/x4", {r: 1}); eq(c.document("x4").r, 1, "replace(c/key)");
+eq(c.document("x4").v, undefined, "replace drops old attributes");
+db._replace({_id: "c/x4"}, {r: 2}); eq(c.document("x4").r, 2, "db._replace({_id})");
+c.update(["x5", "c/x6"], [{u: 5}, {u: 6}]);
+eq([c.document("x5").u, c.document("x6").u], [5, 6], "update([handles], [data])");
+c.replace([{_key: "x5"}, {_id: "c/x6"}], [{w: 5}, {w: 6}]);
+eq([c.document("x5").w, c.document("x6").u], [5, undefined], "replace([handles], [data])");
+// a stale _rev in an object handle is a conflict
+var stale = c.document("x3"); c.update("x3", {f: 5});
+fails(function () { c.update(stale, {g: 1}); }, 1200, "update(stale object)");
+// remove in every form
+c.remove("c/x1"); eq(c.exists("x1"), false, "remove(c/key)");
+c.remove(c.document("x2")); eq(c.exists("x2"), false, "remove(document)");
+db._remove("c/x4"); eq(c.exists("x4"), false, "db._remove(c/key)");
+var any = c.any(); c.remove(any); eq(c.exists(any._key), false, "remove(c.any())");
+eq(c.count(), 2, "two left");
+var rest = c.toArray();
+c.remove(rest); eq(c.count(), 0, "remove([documents])");
+// wrong handles
+fails(function () { c.document("other/x1"); }, 1213, "another collection's handle");
+fails(function () { c.document({}); }, 1205, "an object without _id or _key");
+fails(function () { c.document("bad key"); }, 1205, "an illegal key");
+fails(function () { db._document("nocollection/x"); }, 1203, "db._document of a missing collection");"#;
+    run_checks(&sh, code, 32);
+}
+
+#[test]
+fn fs_users_and_module_paths() {
+    let s = server();
+    let sh = Shell {
+        server: &s,
+        password: "pw",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let code = format!(
+        r#"var fs = require("fs");
+var d = {d:?};
+eq(fs.pathSeparator, "/", "pathSeparator");
+eq(fs.join(d, "a", "b.txt"), d + "/a/b.txt", "join");
+eq(fs.normalize("/x/./y/../z"), "/x/z", "normalize");
+fs.makeDirectory(fs.join(d, "a"));
+fails(function () {{ fs.makeDirectory(fs.join(d, "a")); }}, 27, "makeDirectory of an existing one");
+fs.makeDirectoryRecursive(fs.join(d, "a", "deep", "er"));
+eq(fs.write(fs.join(d, "a", "b.txt"), "hello"), true, "write");
+fs.append(fs.join(d, "a", "b.txt"), " world");
+eq(fs.read(fs.join(d, "a", "b.txt")), "hello world", "read");
+eq(fs.readFileSync(fs.join(d, "a", "b.txt"), "utf8"), "hello world", "readFileSync");
+eq(fs.size(fs.join(d, "a", "b.txt")), 11, "size");
+eq(fs.mtime(fs.join(d, "a", "b.txt")) > 1700000000, true, "mtime");
+eq([fs.exists(fs.join(d, "a")), fs.isDirectory(fs.join(d, "a")), fs.isFile(fs.join(d, "a")), fs.isFile(fs.join(d, "a", "b.txt"))], [true, true, false, true], "exists/isDirectory/isFile");
+eq(fs.list(fs.join(d, "a")), ["b.txt", "deep"], "list");
+eq(fs.listTree(fs.join(d, "a")), ["", "b.txt", "deep", "deep/er"], "listTree");
+fs.copyFile(fs.join(d, "a", "b.txt"), fs.join(d, "a", "deep"));
+eq(fs.read(fs.join(d, "a", "deep", "b.txt")), "hello world", "copyFile into a directory");
+fs.move(fs.join(d, "a", "deep", "b.txt"), fs.join(d, "moved.txt"));
+eq([fs.exists(fs.join(d, "moved.txt")), fs.exists(fs.join(d, "a", "deep", "b.txt"))], [true, false], "move");
+fs.remove(fs.join(d, "moved.txt")); eq(fs.exists(fs.join(d, "moved.txt")), false, "remove");
+var e = fails(function () {{ fs.read(fs.join(d, "nope.txt")); }}, 14, "read of a missing file");
+eq(e.message.indexOf("nope.txt") !== -1, true, "the error names the file");
+fails(function () {{ fs.removeDirectory(fs.join(d, "a")); }}, 2, "removeDirectory of a full one");
+fs.removeDirectoryRecursive(fs.join(d, "a")); eq(fs.exists(fs.join(d, "a")), false, "removeDirectoryRecursive");
+var t = fs.getTempFile("shelltest", true);
+eq([t.indexOf(fs.getTempPath()) === 0, fs.isFile(t)], [true, true], "getTempFile");
+fs.remove(t);
+eq(typeof fs.home(), "string", "home");
+
+var users = require("@arangodb/users");
+eq(users.save("alice", "secret", true, {{team: "a"}}).user, "alice", "save");
+eq(users.exists("alice"), true, "exists");
+eq(users.exists("nobody"), false, "exists of a missing user");
+eq(users.document("alice").extra, {{team: "a"}}, "document");
+users.update("alice", undefined, false); eq(users.document("alice").active, false, "update");
+users.replace("alice", "other", true, {{team: "b"}}); eq(users.document("alice").extra, {{team: "b"}}, "replace");
+eq(users.all().map(function (u) {{ return u.user; }}).sort(), ["alice", "root"], "all");
+db._create("c");
+users.grantDatabase("alice", "_system", "ro"); eq(users.permission("alice", "_system"), "ro", "grantDatabase");
+users.grantCollection("alice", "_system", "c", "rw"); eq(users.permission("alice", "_system", "c"), "rw", "grantCollection");
+users.revokeCollection("alice", "_system", "c"); eq(users.permission("alice", "_system", "c"), "ro", "revokeCollection");
+users.revokeDatabase("alice", "_system"); eq(users.permission("alice", "_system"), "none", "revokeDatabase");
+eq(typeof users.permission("alice"), "object", "permission without a database");
+users.reload();
+users.remove("alice"); eq(users.exists("alice"), false, "remove");
+fails(function () {{ users.document("alice"); }}, 1703, "a removed user");
+
+// bare paths resolve from the current directory, with any extension
+fs.makeDirectoryRecursive(fs.join(d, "tests", "js", "lib"));
+fs.write(fs.join(d, "tests", "js", "lib", "helper.inc"), "exports.answer = 42;");
+eq(require("tests/js/lib/helper.inc").answer, 42, "a bare relative path");
+eq(require("./tests/js/lib/helper.inc").answer, 42, "the same with ./");
+fails(function () {{ require("tests/js/lib/missing.inc"); }}, 10, "a missing module");"#
+    );
+    let o = sh
+        .cmd()
+        .current_dir(dir.path())
+        .arg("--javascript.execute-string")
+        .arg(format!(
+            "{CHECKS}{code}\nprint('checks passed: ' + __checks);"
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("checks passed: 38\n"), "{}", out(&o));
+}
+
+#[test]
+fn transactions_views_wal_and_the_logger() {
+    let s = server();
+    let sh = Shell {
+        server: &s,
+        password: "pw",
+    };
+    let code = r#"db._create("c"); db._create("d");
+// _executeTransaction: the action's writes commit together on return
+var r = db._executeTransaction({
+  collections: {write: ["c", "d"]},
+  params: {n: 3},
+  action: function (params) {
+    var db = require("@arangodb").db;
+    for (var i = 0; i < params.n; i++) { db.c.save({_key: "t" + i}); }
+    db.d.save({_key: "other"});
+    if (db.c.count() !== 3) { throw new Error("the transaction does not see its own writes"); }
+    return "done";
+  }
+});
+eq(r, "done", "the action's result");
+eq([db.c.count(), db.d.count()], [3, 1], "committed");
+// and nothing of them stays when it throws
+try {
+  db._executeTransaction({collections: {write: "c"}, action: function () { db.c.save({_key: "gone"}); throw new Error("changed my mind"); }});
+} catch (e) { eq(e.message, "changed my mind", "the action's error"); }
+eq(db.c.exists("gone"), false, "aborted");
+eq(db._transactions(), [], "no transaction left running");
+// an action given as source text
+eq(db._executeTransaction({collections: {read: "c"}, action: "function () { return require('@arangodb').db.c.count(); }"}), 3, "string action");
+fails(function () { db._executeTransaction({collections: {}}); }, 10, "no action");
+
+// views: none, and none can be made
+eq(db._views(), [], "_views");
+eq(db._view("v"), null, "_view of a missing view");
+fails(function () { db._createView("v", "arangosearch", {}); }, 9, "_createView");
+eq(db._dropView("v"), undefined, "_dropView of a missing view");
+
+// wal.flush
+eq(require("internal").wal.flush(true, true).code, 200, "wal.flush");
+
+// logger.lastLogTick(from, to): the entries after `from`
+var rep = require("@arangodb/replication");
+var tick = rep.logger.lastLogTick();
+eq(typeof tick, "string", "lastLogTick()");
+var trx = db._createTransaction({collections: {write: ["c"]}});
+trx.collection("c").update("t0", {x: 1});
+trx.collection("c").insert({_key: "t9"});
+trx.commit();
+var entries = rep.logger.lastLogTick(tick, rep.logger.lastLogTick());
+eq(entries.map(function (m) { return m.type; }), [2200, 2300, 2300, 2201], "the transaction's markers");
+eq(entries[1].cname, "c", "the collection's name");"#;
+    run_checks(&sh, code, 15);
 }

@@ -119,6 +119,9 @@ fn list_tree(root: &Path) -> FsResult {
     let mut out = vec![String::new()];
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
+        if !rel.as_os_str().is_empty() {
+            out.push(rel.to_string_lossy().into_owned());
+        }
         let dir = root.join(&rel);
         if !dir.is_dir() {
             continue;
@@ -131,9 +134,6 @@ fn list_tree(root: &Path) -> FsResult {
         entries.sort();
         for name in entries.into_iter().rev() {
             stack.push(rel.join(&name));
-        }
-        if !rel.as_os_str().is_empty() {
-            out.push(rel.to_string_lossy().into_owned());
         }
     }
     Ok(json!(out))

@@ -1266,8 +1266,12 @@
       return checkRequestResult(arango.PUT(userUrl(user, db, coll), { grant: type === undefined ? 'rw' : type }));
     },
     revokeCollection: function (user, db, coll) { return checkRequestResult(arango.DELETE(userUrl(user, db, coll))); },
-    permission: function (user, db, coll) { return checkRequestResult(arango.GET(userUrl(user, db, coll))).result; },
-    permissionFull: function (user) { return checkRequestResult(arango.GET(userUrl(user, undefined) + '/database?full=true')).result; },
+    // without a database: every database's level
+    permission: function (user, db, coll) {
+      const url = db === undefined ? userUrl(user) + '/database' : userUrl(user, db, coll);
+      return checkRequestResult(arango.GET(url)).result;
+    },
+    permissionFull: function (user) { return checkRequestResult(arango.GET(userUrl(user) + '/database?full=true')).result; },
     currentUser: function () { return arango.connectedUser(); },
     isAuthActive: function () { return true; },
   };

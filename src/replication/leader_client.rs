@@ -122,9 +122,9 @@ impl LeaderClient {
     fn leader_error(&self, path: &str, r: &Response) -> ArangoError {
         let detail = match r.arango_error() {
             Some(e) if r.status == 401 => format!(
-                "HTTP 401 (authentication failed: check the username and password configured for the \
-                 leader): {}",
-                e.message
+                "HTTP 401 (check the username and password configured for the leader, and that database \
+                 '{}' exists there: a leader with authentication answers both alike): {}",
+                self.database, e.message
             ),
             Some(e) => format!("HTTP {}, errorNum {}: {}", r.status, e.error_num, e.message),
             None => format!("HTTP {}", r.status),

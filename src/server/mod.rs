@@ -212,12 +212,10 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
     let self_service =
         path == "/_api/version" || path == "/_api/database/user" || path.starts_with("/_api/user");
     if access == Access::None && !open_path && !self_service {
+        // the same words as for a database that does not exist
         return ApiError(
-            ArangoError::with_message(
-                codes::FORBIDDEN,
-                format!("not authorized to access database '{db}'"),
-            )
-            .with_status(401),
+            ArangoError::with_message(codes::FORBIDDEN, "not authorized to execute this request")
+                .with_status(401),
         )
         .into_response();
     }
