@@ -185,14 +185,19 @@ fn logger_endpoints_match_arangodb_shapes() {
     assert!(st.server.version.starts_with("3."));
     let range = api.get("/_api/wal/range").body;
     assert!(tick_of(&range["tickMin"]) <= tick_of(&range["tickMax"]));
-    // logger-last: the markers of a tick range as a JSON array
+    // logger-last: the markers of a tick range as a JSON array (tickStart exclusive, tickEnd inclusive)
     let t = st.state.last_log_tick.0;
     let r = api.get(&format!(
-        "/_api/replication/logger-last?tickStart={t}&tickEnd={t}"
+        "/_api/replication/logger-last?tickStart={}&tickEnd={t}",
+        t - 1
     ));
     assert_eq!(r.status, 200);
     assert_eq!(r.body.as_array().unwrap().len(), 1);
     assert_eq!(tick_of(&r.body[0]["tick"]), t);
+    let r = api.get(&format!(
+        "/_api/replication/logger-last?tickStart={t}&tickEnd={t}"
+    ));
+    assert_eq!(r.body, serde_json::json!([]));
     // open transactions: none, 204 with the headers
     let r = api.get(&format!("/_api/wal/open-transactions?from={t}&to={t}"));
     assert_eq!(r.status, 204);

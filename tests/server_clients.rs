@@ -22,7 +22,12 @@ fn server() -> (Server, Api) {
 #[test]
 fn databases_that_do_not_exist_are_not_guessable() {
     let (_s, a) = server();
-    // python-arango's requests for a database that is not there: all 401 / 11, as for no access
+    // python-arango's requests for a database that is not there, by a user without access to such a
+    // name: 401 / 11, the answer for a database without access
+    assert_eq!(a.post("/_api/database", json!({"name": "d"})).status, 201);
+    let r = a.post("/_api/user", json!({"user": "u", "passwd": "p"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let u = a.as_user("u", "p");
     for (m, path) in [
         (
             Method::GET,
@@ -32,21 +37,22 @@ fn databases_that_do_not_exist_are_not_guessable() {
         (Method::GET, "/_db/missing/_api/database"),
         (Method::GET, "/_db/missing/_api/collection"),
     ] {
-        let r = a.req(m, path, None, &[]);
+        let r = u.req(m, path, None, &[]);
         assert_error(&r, 401, 11);
     }
-    let r = a.req(Method::HEAD, "/_db/missing/_api/document/c/k", None, &[]);
+    let r = u.req(Method::HEAD, "/_db/missing/_api/document/c/k", None, &[]);
     assert_eq!(r.status, 401);
-    // the same answer as for a database that exists but is off limits
-    let r = a.post("/_api/user", json!({"user": "u", "passwd": "p"}));
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(a.post("/_api/database", json!({"name": "d"})).status, 201);
-    let u = a.as_user("u", "p");
+    // exactly the answer for a database that exists but is off limits
     let exists = u.get("/_db/d/_api/collection");
     let missing = u.get("/_db/missing/_api/collection");
     assert_error(&exists, 401, 11);
     assert_eq!(exists.body, missing.body);
-    // without authentication ArangoDB says what is missing
+    // a user who would have access to a database of that name (root: every name) hears that it is
+    // not there, as from ArangoDB
+    assert_error(&a.get("/_db/missing/_api/collection"), 404, 1228);
+    a.put("/_api/user/u/database/*", json!({"grant": "ro"}));
+    assert_error(&u.get("/_db/missing/_api/collection"), 404, 1228);
+    // without authentication too
     let open = Server::start(&["--server.authentication", "false"]);
     let r = Api::new(&open).get("/_db/missing/_api/collection");
     assert_error(&r, 404, 1228);

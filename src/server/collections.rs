@@ -229,6 +229,14 @@ pub async fn put_detail(
     if what == "loadIndexesIntoMemory" {
         return Ok(ok_with(StatusCode::OK, json!({"result": true})));
     }
+    if what == "recalculateCount" {
+        // counts are exact here: nothing to recalculate
+        let count = st.store.count(&ctx.db, &def.id.to_string(), None)?;
+        return Ok(ok_with(
+            StatusCode::OK,
+            json!({"result": true, "count": count}),
+        ));
+    }
     if what == "compact" {
         // the short form, as GET /_api/collection/<name>
         return Ok(ok_with(StatusCode::OK, Value::Object(base(&def))));

@@ -184,7 +184,8 @@ pub async fn import(
         Some("array" | "list") => array_body(text)?,
         Some("auto") if text.trim_start().starts_with('[') => array_body(text)?,
         Some("auto") => document_lines(text),
-        None => list_form(text)?,
+        // arangojs sends `type=` for the list form
+        None | Some("") => list_form(text)?,
         Some(other) => {
             return Err(bad(format!(
                 "invalid value '{other}' for type (use documents, array or auto)"

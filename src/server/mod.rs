@@ -178,9 +178,14 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
         }
     };
     if st.store.catalog().database(&db).is_err() {
-        // With authentication on, ArangoDB does not tell whether a database exists: the answer is
-        // the one a request without access gets.
-        if st.auth.enabled && !open_path {
+        // ArangoDB's rule: with authentication on, a user who would have no access to a database of
+        // that name is not told whether it exists (the answer a request without access gets; the
+        // same words, so the two cannot be told apart); anyone else hears that it is not there.
+        let may_know = match &identity {
+            None => true,
+            Some(id) => id.superuser_token || st.auth.access(&id.user, &db) != Access::None,
+        };
+        if st.auth.enabled && !open_path && !may_know {
             return ApiError(
                 ArangoError::with_message(
                     codes::FORBIDDEN,

@@ -84,15 +84,24 @@ pub async fn get_one(
     Ok(ok_with(StatusCode::OK, rec.to_json()))
 }
 
-async fn change(st: Shared, ctx: Ctx, user: String, body: Bytes) -> ApiResult {
+/// PATCH changes what the body gives; PUT replaces: what it leaves out takes ArangoDB's defaults
+/// (empty password, active, empty `extra`).
+async fn change(st: Shared, ctx: Ctx, user: String, body: Bytes, replace: bool) -> ApiResult {
     self_or_admin(&ctx, &user)?;
     let b = body_object(&body)?;
-    let passwd = str_field(&b, "passwd")?;
-    let active = bool_field(&b, "active")?;
+    let mut passwd = str_field(&b, "passwd")?;
+    let mut active = bool_field(&b, "active")?;
     if active.is_some() && !ctx.superuser {
         return Err(forbidden());
     }
-    let extra = b.get("extra").cloned();
+    let mut extra = b.get("extra").cloned();
+    if replace {
+        passwd = passwd.or_else(|| Some(String::new()));
+        if ctx.superuser {
+            active = active.or(Some(true));
+        }
+        extra = extra.or_else(|| Some(json!({})));
+    }
     let st2 = st.clone();
     let rec = blocking(move || st2.auth.update(&user, passwd.as_deref(), active, extra)).await?;
     Ok(ok_with(StatusCode::OK, rec.to_json()))
@@ -105,7 +114,7 @@ pub async fn replace(
     Path(user): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    change(st, ctx, user, body).await
+    change(st, ctx, user, body, true).await
 }
 
 /// `PATCH /_api/user/<user>`
@@ -115,7 +124,7 @@ pub async fn modify(
     Path(user): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    change(st, ctx, user, body).await
+    change(st, ctx, user, body, false).await
 }
 
 /// `DELETE /_api/user/<user>`
