@@ -153,9 +153,10 @@ fn ctrl_c_stops_a_running_command_not_the_shell() {
     let mut s = spawn(&server, home.path());
     s.expect(prompt.as_str()).unwrap();
     // a command that would wait for a minute
-    s.send_line("require('internal').sleep(60); 'not reached'")
+    // it says when it runs, so Ctrl-C comes during the command, not before it (at the prompt)
+    s.send_line("print('sleeping ' + 'now'); require('internal').sleep(60); 'not reached'")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    s.expect("sleeping now").unwrap();
     let t = std::time::Instant::now();
     s.send(ControlCode::EndOfText).unwrap();
     s.expect("command locally aborted").unwrap();

@@ -166,7 +166,7 @@ pub async fn import(
     ctx.require_collection(&st.auth, &coll, true)?;
     let def = st.store.collection(&ctx.db, &coll)?;
     let mode = match p.str("onDuplicate").unwrap_or("error") {
-        "error" => OverwriteMode::Conflict,
+        "error" | "" => OverwriteMode::Conflict,
         "update" => OverwriteMode::Update,
         "replace" => OverwriteMode::Replace,
         "ignore" => OverwriteMode::Ignore,

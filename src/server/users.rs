@@ -20,6 +20,15 @@ fn self_or_admin(ctx: &Ctx, user: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A user the caller may look at (itself, or any as an administrator) and that exists (1703).
+fn known_user(st: &Shared, ctx: &Ctx, user: &str) -> Result<(), ApiError> {
+    self_or_admin(ctx, user)?;
+    st.auth
+        .get(user)
+        .map(|_| ())
+        .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))
+}
+
 fn str_field(b: &Map<String, Value>, k: &str) -> Result<Option<String>, ApiError> {
     match b.get(k) {
         None | Some(Value::Null) => Ok(None),
@@ -147,10 +156,7 @@ pub async fn databases(
     Path(user): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    self_or_admin(&ctx, &user)?;
-    st.auth
-        .get(&user)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))?;
+    known_user(&st, &ctx, &user)?;
     let full = Params::parse(q.as_deref()).bool("full", false);
     let cat = st.store.catalog();
     let mut m = Map::new();
@@ -186,10 +192,7 @@ pub async fn database_level(
     Extension(ctx): Extension<Ctx>,
     Path((user, db)): Path<(String, String)>,
 ) -> ApiResult {
-    self_or_admin(&ctx, &user)?;
-    st.auth
-        .get(&user)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))?;
+    known_user(&st, &ctx, &user)?;
     Ok(result(
         StatusCode::OK,
         json!(st.auth.access(&user, &db).as_str()),
@@ -210,10 +213,7 @@ pub async fn collection_level(
     Extension(ctx): Extension<Ctx>,
     Path((user, db, coll)): Path<(String, String, String)>,
 ) -> ApiResult {
-    self_or_admin(&ctx, &user)?;
-    st.auth
-        .get(&user)
-        .ok_or_else(|| ApiError(ArangoError::new(codes::USER_NOT_FOUND)))?;
+    known_user(&st, &ctx, &user)?;
     Ok(result(
         StatusCode::OK,
         json!(st.auth.collection_access(&user, &db, &coll).as_str()),
