@@ -1,6 +1,7 @@
 //! The applier through crashes and outages: the follower killed (`kill -9`) mid-batch and
 //! mid-transaction, the leader killed and down for a while, a log pruned below the follower's position
-//! with each `requireFromPresent`/`autoResync` combination, stop/start under load, and a make-follower
+//! with each `requireFromPresent`/`autoResync` combination, a leader that lost changes its follower had
+//! applied (its machine crashed before they reached the disk), stop/start under load, and a make-follower
 //! cut short.
 
 mod common;
@@ -372,5 +373,75 @@ fn a_make_follower_cut_short_syncs_again_after_restart() {
     wait_converged(&la, &fa, "_system", 60);
     assert!(la.post("/_api/document/c", json!({"_key": "later"})).status < 300);
     wait_converged(&la, &fa, "_system", 20);
+    assert_eq!(state(&fa, "_system")["state"]["running"], true);
+}
+
+/// A leader that loses its last changes after its follower applied them, as a power loss does: the
+/// leader is killed, its journal (what makes a process crash lose nothing) is removed, and with a 60 s
+/// sync interval nothing of the last writes reached redb's disk state.
+fn leader_loses_applied_changes(extra: Value) -> (Server, Server, tempfile::TempDir) {
+    let args = ["--store.sync-interval", "60000"];
+    let mut l = Server::start(&args);
+    let ldir = l.keep_dir().unwrap();
+    let port = l.port();
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    // durable from here on: the collection and a first batch
+    follow(&la, &fa, &l, extra);
+    let sync = la.post(
+        "/_api/document/c?waitForSync=true",
+        Value::Array(docs(50, "kept")),
+    );
+    assert!(sync.status < 300, "{}", sync.body);
+    // not yet on the leader's disk, but applied by the follower
+    let r = la.post("/_api/document/c", Value::Array(docs(40, "lost")));
+    assert!(r.status < 300, "{}", r.body);
+    wait_converged(&la, &fa, "_system", 20);
+    assert_eq!(fa.get("/_api/collection/c/count").body["count"], 90);
+    l.kill9();
+    std::fs::remove_file(ldir.path().join("arangorepl.journal")).unwrap();
+    let l = Server::start_at(ldir.path(), port, &args);
+    let la = Api::new(&l);
+    assert_eq!(la.get("/_api/collection/c/count").body["count"], 50);
+    // the leader goes on; the follower must not put these on top of the 40 the leader lost
+    let r = la.post("/_api/document/c", Value::Array(docs(10, "new")));
+    assert!(r.status < 300, "{}", r.body);
+    (l, f, ldir)
+}
+
+#[test]
+fn a_follower_ahead_of_its_leader_stops_with_1414() {
+    let (l, f, _dir) = leader_loses_applied_changes(json!({}));
+    let fa = Api::new(&f);
+    wait_for("the applier to stop", 30, || {
+        state(&fa, "_system")["state"]["running"] == false
+    });
+    let s = state(&fa, "_system")["state"].clone();
+    assert_eq!(s["lastError"]["errorNum"], 1414, "{s}");
+    assert!(
+        s["lastError"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("lost changes this follower had already applied"),
+        "{s}"
+    );
+    // and it did not apply the leader's new writes on top of the lost ones
+    assert_eq!(fa.get("/_api/document/c/new0").status, 404);
+    drop(l);
+}
+
+#[test]
+fn a_follower_ahead_of_its_leader_resyncs_with_auto_resync() {
+    let (l, f, _dir) = leader_loses_applied_changes(json!({"autoResync": true}));
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    wait_for("a resync", 30, || {
+        state(&fa, "_system")["state"]["totalResyncs"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    });
+    wait_converged(&la, &fa, "_system", 30);
+    assert_eq!(fa.get("/_api/collection/c/count").body["count"], 60);
+    assert_eq!(fa.get("/_api/document/c/lost0").status, 404);
     assert_eq!(state(&fa, "_system")["state"]["running"], true);
 }

@@ -468,9 +468,10 @@ impl<F: Follower + Clone> Applier<F> {
     fn gap(&self, tick: u64, last_tick: u64) -> ArangoResult<()> {
         let msg = format!(
             "required ongoing tick value '{tick}' is not present (anymore?) on leader at {}. Last tick \
-             available on leader is '{last_tick}'. A full resync is needed (autoResync does it by itself); to \
-             avoid this, let the leader keep more of its log (arangorepl: --replication.log-max-age and \
-             --replication.log-max-size)",
+             available on leader is '{last_tick}'. Either the leader pruned its log past it (let it keep \
+             more: arangorepl's --replication.log-max-age and --replication.log-max-size), or the leader \
+             lost changes this follower had already applied (a crash of its machine before they reached \
+             its disk). A full resync is needed (autoResync does it by itself)",
             self.config.endpoint
         );
         if self.config.require_from_present {

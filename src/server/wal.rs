@@ -98,7 +98,7 @@ pub async fn command(
                 &[
                     (
                         wire::header::FROM_PRESENT,
-                        (from >= st.store.log_floor()).to_string(),
+                        st.store.from_present(from).to_string(),
                     ),
                     (wire::header::LAST_INCLUDED, "0".into()),
                 ],
@@ -164,7 +164,7 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
     };
     // a follower whose position is gone from the log hears so at once
     let deadline = long_poll
-        .filter(|_| from >= st.store.log_floor())
+        .filter(|_| st.store.from_present(from))
         .map(|d| Instant::now() + d);
     let mut scan_from = from;
     let read = loop {
@@ -234,7 +234,7 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
     };
     crate::server::leader::track(st, ctx, p, from);
     let last_tick = st.store.last_tick();
-    let from_present = from >= st.store.log_floor();
+    let from_present = st.store.from_present(from);
     let check_more = read.last_included > 0 && read.last_included < last_tick;
     let last_scanned = read
         .last_scanned

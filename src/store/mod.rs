@@ -11,6 +11,7 @@ pub mod clock;
 mod ddl;
 pub mod docs;
 pub mod index;
+mod journal;
 pub mod keygen;
 pub mod log;
 pub mod names;
@@ -104,6 +105,8 @@ pub(crate) struct Shared {
     pub log_floor: AtomicU64,
     holds: Mutex<HashMap<u64, Hold>>,
     pub config: StoreConfig,
+    /// The store's history gaps (see [`tables::GAPS`]), oldest first.
+    gaps: Vec<(u64, u64)>,
 }
 
 impl Shared {
@@ -179,6 +182,12 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
         }
+        // writes acknowledged without fsync before a crash: back from the journal
+        let replayed = journal::replay(dir, &db)?;
+        if replayed > 0 {
+            tracing::info!("store: replayed {replayed} write groups from the journal");
+        }
+        let journal = journal::Journal::open(dir)?;
         let (catalog, meta, log_bytes, last_tick) = Self::load_or_init(&db)?;
         let floor = meta.get(META_LOG_FLOOR).copied().unwrap_or(0);
         let server_id = meta.get(META_SERVER_ID).copied().unwrap_or(1);
@@ -188,6 +197,7 @@ impl Store {
         );
         let clock =
             clock::Clock::starting_after(meta.get(META_CLOCK).copied().unwrap_or(0).max(last_tick));
+        let gaps = Self::record_gap(&db, last_tick, clock.next())?;
         let (committed, _) = tokio::sync::watch::channel(last_tick);
         let shared = Arc::new(Shared {
             db,
@@ -200,12 +210,13 @@ impl Store {
             log_floor: AtomicU64::new(floor),
             holds: Mutex::new(HashMap::new()),
             config,
+            gaps,
         });
         let (tx, rx) = mpsc::channel();
         let wshared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(wshared, rx, log_bytes, last_tick))
+            .spawn(move || writer::run(wshared, rx, log_bytes, last_tick, journal))
             .map_err(|e| ArangoError::internal(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -216,6 +227,27 @@ impl Store {
                 path,
             }),
         })
+    }
+
+    /// Stores this start's history gap — the ticks after the last one the store has (`last`) and before
+    /// the first it hands out now (`first`) — and returns all of them. A new store has none.
+    fn record_gap(db: &redb::Database, last: u64, first: u64) -> ArangoResult<Vec<(u64, u64)>> {
+        let txn = db.begin_write().map_err(storage)?;
+        {
+            let mut t = txn.open_table(GAPS).map_err(storage)?;
+            if last > 0 && first > last + 1 {
+                t.insert(last, first).map_err(storage)?;
+            }
+        }
+        txn.commit().map_err(storage)?;
+        let read = db.begin_read().map_err(storage)?;
+        let t = read.open_table(GAPS).map_err(storage)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(storage)? {
+            let (k, v) = item.map_err(storage)?;
+            out.push((k.value(), v.value()));
+        }
+        Ok(out)
     }
 
     /// Reads the catalog and meta values, creating a fresh store (with `_system`) if the file is new.
@@ -977,9 +1009,24 @@ impl Store {
         *self.shared().committed.borrow()
     }
 
-    /// Every marker with a tick above this is still in the log (`frompresent` ⇔ `from >= log_floor`).
+    /// Every marker with a tick above this is still in the log.
     pub fn log_floor(&self) -> u64 {
         self.shared().log_floor.load(Ordering::Acquire)
+    }
+
+    /// True if `tick` lies in one of the store's history gaps: a reader positioned there has changes
+    /// this store lost (a crash took them before they reached the disk).
+    pub fn lost_position(&self, tick: u64) -> bool {
+        self.shared()
+            .gaps
+            .iter()
+            .any(|&(last, first)| last < tick && tick < first)
+    }
+
+    /// Whether a reader at `from` can continue from this log: nothing after `from` was pruned, and
+    /// `from` is part of this store's history (`frompresent` of the replication API).
+    pub fn from_present(&self, from: u64) -> bool {
+        from >= self.log_floor() && !self.lost_position(from)
     }
 
     /// The first tick still in the log, if any.

@@ -21,6 +21,11 @@ pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// password, so the store file stays private). Created on first use.
 pub const APPLIER: TableDefinition<&str, &[u8]> = TableDefinition::new("applier");
 
+/// The ticks between the last one a store had when it opened (key) and the first it handed out after
+/// (value), for every start: ticks strictly inside were never part of this store's history since (lost in
+/// a crash, or never issued). A follower whose position lies there has changes its leader lost.
+pub const GAPS: TableDefinition<u64, u64> = TableDefinition::new("gaps");
+
 pub const META_FORMAT: &str = "format";
 pub const META_SERVER_ID: &str = "server_id";
 pub const META_GUID_PREFIX: &str = "guid_prefix";

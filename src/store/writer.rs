@@ -9,6 +9,7 @@
 use crate::error::{ArangoError, ArangoResult};
 use crate::store::catalog::{Catalog, CollectionDef};
 use crate::store::docs::{self, CollStats, DocAccess};
+use crate::store::journal::{Journal, Redo, T};
 use crate::store::log::{self, marker};
 use crate::store::tables::*;
 use crate::store::{Shared, storage};
@@ -76,6 +77,8 @@ pub(crate) struct WriteCtx<'t> {
     /// Markers of this group not yet inserted into the LOG table, and the first one's tick.
     log_buf: Vec<u8>,
     log_buf_first: u64,
+    /// Every table change of the group, for the journal (see `store::journal`).
+    redo: Redo,
 }
 
 /// A LOG value is closed before it would grow beyond this. redb stores a value larger than a page in a
@@ -161,6 +164,7 @@ impl<'t> WriteCtx<'t> {
             last_tick,
             log_buf: Vec::new(),
             log_buf_first: 0,
+            redo: Redo::default(),
         })
     }
 
@@ -196,6 +200,7 @@ impl<'t> WriteCtx<'t> {
         self.log_mut()?
             .insert(first, buf.as_slice())
             .map_err(storage)?;
+        self.redo.put(T::Log, &first.to_be_bytes(), &buf);
         self.log_bytes += buf.len() as u64;
         self.log_buf = buf;
         self.log_buf.clear();
@@ -210,9 +215,11 @@ impl<'t> WriteCtx<'t> {
         match value {
             Some(v) => {
                 t.insert(db, v).map_err(storage)?;
+                self.redo.put(T::Applier, db.as_bytes(), v);
             }
             None => {
                 t.remove(db).map_err(storage)?;
+                self.redo.del(T::Applier, db.as_bytes());
             }
         }
         Ok(())
@@ -265,6 +272,7 @@ impl<'t> WriteCtx<'t> {
         self.collections_mut()?
             .insert(def.id, bytes.as_slice())
             .map_err(storage)?;
+        self.redo.put(T::Collections, &def.id.to_be_bytes(), &bytes);
         self.catalog.add_collection(def.clone());
         self.catalog_changed = true;
         Ok(())
@@ -276,9 +284,11 @@ impl<'t> WriteCtx<'t> {
         self.docs_mut()?
             .remove(stats_key(cid).as_slice())
             .map_err(storage)?;
+        self.redo.del(T::Docs, &stats_key(cid));
         self.stats_cache.remove(&cid);
         self.fp_cache.remove(&cid);
         self.collections_mut()?.remove(cid).map_err(storage)?;
+        self.redo.del(T::Collections, &cid.to_be_bytes());
         self.catalog.remove_collection(cid);
         self.catalog_changed = true;
         Ok(())
@@ -286,14 +296,16 @@ impl<'t> WriteCtx<'t> {
 
     /// Deletes all documents and unique entries of a collection and sets its count to 0.
     pub fn clear_documents(&mut self, cid: u64) -> ArangoResult<()> {
-        let r = coll_range(cid);
-        let r = r.start.as_slice()..r.end.as_slice();
+        let range = coll_range(cid);
+        let r = range.start.as_slice()..range.end.as_slice();
         self.docs_mut()?
             .retain_in(r.clone(), |_, _| false)
             .map_err(storage)?;
         self.unique_mut()?
             .retain_in(r, |_, _| false)
             .map_err(storage)?;
+        self.redo.del_range(T::Docs, &range.start, &range.end);
+        self.redo.del_range(T::Unique, &range.start, &range.end);
         let mut s = self.stats(cid)?;
         s.count = 0;
         self.fp_cache.insert(cid, Some(0));
@@ -346,7 +358,9 @@ impl<'t> WriteCtx<'t> {
         let r = index_range(cid, iid);
         self.unique_mut()?
             .retain_in(r.start.as_slice()..r.end.as_slice(), |_, _| false)
-            .map_err(storage)
+            .map_err(storage)?;
+        self.redo.del_range(T::Unique, &r.start, &r.end);
+        Ok(())
     }
 
     /// Calls `f` for every document of a collection (raw JSON), in key order.
@@ -372,6 +386,7 @@ impl<'t> WriteCtx<'t> {
         self.databases_mut()?
             .insert(def.name.as_str(), bytes.as_slice())
             .map_err(storage)?;
+        self.redo.put(T::Databases, def.name.as_bytes(), &bytes);
         self.catalog.add_database(def.clone());
         self.catalog_changed = true;
         Ok(())
@@ -388,6 +403,7 @@ impl<'t> WriteCtx<'t> {
             self.erase_collection(cid)?;
         }
         self.databases_mut()?.remove(name).map_err(storage)?;
+        self.redo.del(T::Databases, name.as_bytes());
         self.catalog.databases.remove(name);
         self.catalog_changed = true;
         Ok(())
@@ -412,12 +428,11 @@ impl<'t> WriteCtx<'t> {
         for (cid, s) in stats {
             if self.catalog.collections.contains_key(&cid) {
                 let fp = fps.get(&cid).copied().flatten();
+                let value = encode_stats_with(s.count, s.last_value, fp);
                 self.docs_mut()?
-                    .insert(
-                        stats_key(cid).as_slice(),
-                        encode_stats_with(s.count, s.last_value, fp).as_slice(),
-                    )
+                    .insert(stats_key(cid).as_slice(), value.as_slice())
                     .map_err(storage)?;
+                self.redo.put(T::Docs, &stats_key(cid), &value);
             }
         }
 
@@ -429,12 +444,16 @@ impl<'t> WriteCtx<'t> {
             self.meta_mut()?
                 .insert(META_NEXT_ID, next_id)
                 .map_err(storage)?;
+            self.redo
+                .put(T::Meta, META_NEXT_ID.as_bytes(), &next_id.to_be_bytes());
         }
         if durable || self.catalog_changed {
             let bytes = self.log_bytes;
             self.meta_mut()?
                 .insert(META_LOG_BYTES, bytes)
                 .map_err(storage)?;
+            self.redo
+                .put(T::Meta, META_LOG_BYTES.as_bytes(), &bytes.to_be_bytes());
         }
         Ok(())
     }
@@ -479,10 +498,14 @@ impl<'t> WriteCtx<'t> {
         self.log_mut()?
             .retain_in(..=key, |_, _| false)
             .map_err(storage)?;
+        self.redo
+            .del_range(T::Log, &0u64.to_be_bytes(), &key.to_be_bytes());
         self.log_bytes = self.log_bytes.saturating_sub(bytes);
         self.meta_mut()?
             .insert(META_LOG_FLOOR, tick)
             .map_err(storage)?;
+        self.redo
+            .put(T::Meta, META_LOG_FLOOR.as_bytes(), &tick.to_be_bytes());
         Ok(Some(tick))
     }
 }
@@ -503,20 +526,24 @@ impl DocAccess for WriteCtx<'_> {
         self.put_replacing(cid, key, doc).map(|_| ())
     }
     fn put_replacing(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<Option<Vec<u8>>> {
+        let k = doc_key(cid, key);
         let old = self
             .docs_mut()?
-            .insert(doc_key(cid, key).as_slice(), doc)
+            .insert(k.as_slice(), doc)
             .map_err(storage)?
             .map(|g| g.value().to_vec());
+        self.redo.put(T::Docs, &k, doc);
         self.fingerprint_change(cid, key, old.as_deref(), Some(doc))?;
         Ok(old)
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
+        let k = doc_key(cid, key);
         let old = self
             .docs_mut()?
-            .remove(doc_key(cid, key).as_slice())
+            .remove(k.as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_vec());
+        self.redo.del(T::Docs, &k);
         self.fingerprint_change(cid, key, old.as_deref(), None)
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
@@ -527,17 +554,19 @@ impl DocAccess for WriteCtx<'_> {
             .map(|g| g.value().to_string()))
     }
     fn unique_put(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
+        let k = unique_key(cid, iid, val);
         self.unique_mut()?
-            .insert(unique_key(cid, iid, val).as_slice(), key)
+            .insert(k.as_slice(), key)
             .map_err(storage)?;
+        self.redo.put(T::Unique, &k, key.as_bytes());
         Ok(())
     }
     fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
         let owned = self.unique_get(cid, iid, val)?;
         if owned.as_deref() == Some(key) {
-            self.unique_mut()?
-                .remove(unique_key(cid, iid, val).as_slice())
-                .map_err(storage)?;
+            let k = unique_key(cid, iid, val);
+            self.unique_mut()?.remove(k.as_slice()).map_err(storage)?;
+            self.redo.del(T::Unique, &k);
         }
         Ok(())
     }
@@ -565,10 +594,12 @@ impl DocAccess for WriteCtx<'_> {
             .map(|g| g.value().to_vec());
         match old {
             None => {
+                self.redo.put(T::Docs, &k, doc);
                 self.fingerprint_change(cid, key, None, Some(doc))?;
                 Ok(true)
             }
             Some(old) => {
+                // the existing document stays: nothing changed
                 self.docs_mut()?
                     .insert(k.as_slice(), old.as_slice())
                     .map_err(storage)?;
@@ -598,10 +629,18 @@ struct WriterState {
     relaxed_dirty: bool,
     last_sync: Instant,
     last_prune: Instant,
+    /// Non-durable groups are written here before they commit (see `store::journal`).
+    journal: Journal,
 }
 
 /// The writer loop; returns when every sender is gone, after a final durable commit.
-pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_tick: u64) {
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    rx: Receiver<Job>,
+    log_bytes: u64,
+    last_tick: u64,
+    journal: Journal,
+) {
     let mut st = WriterState {
         working: (**shared.catalog.read().unwrap_or_else(|p| p.into_inner())).clone(),
         log_bytes,
@@ -610,6 +649,7 @@ pub(crate) fn run(shared: Arc<Shared>, rx: Receiver<Job>, log_bytes: u64, last_t
         relaxed_dirty: false,
         last_sync: Instant::now(),
         last_prune: Instant::now(),
+        journal,
     };
     let tick_every = shared
         .config
@@ -697,7 +737,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     });
     let mut finished = Vec::with_capacity(group.len());
     let mut rollback = false;
-    let mut outcome: Option<(u64, u64, bool)> = None;
+    let mut outcome: Option<(u64, u64, bool, Vec<u8>)> = None;
     let mut group_err: Option<ArangoError> = None;
     {
         match WriteCtx::open(&txn, &mut st.working, shared, st.log_bytes, st.last_tick) {
@@ -713,7 +753,12 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                 if !rollback {
                     match ctx.finish(sync) {
                         Ok(()) => {
-                            outcome = Some((ctx.log_bytes, ctx.last_tick, ctx.catalog_changed))
+                            outcome = Some((
+                                ctx.log_bytes,
+                                ctx.last_tick,
+                                ctx.catalog_changed,
+                                ctx.redo.take(),
+                            ))
                         }
                         Err(e) => {
                             rollback = true;
@@ -742,8 +787,23 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
         }
         return;
     }
-    let (log_bytes, last_tick, catalog_changed) =
-        outcome.unwrap_or((st.log_bytes, st.last_tick, false));
+    let (log_bytes, last_tick, catalog_changed, redo) =
+        outcome.unwrap_or((st.log_bytes, st.last_tick, false, Vec::new()));
+    // A commit without fsync is journaled first: from here on a process crash cannot take it, and
+    // nobody has seen or been told of it yet. A durable commit needs no journal.
+    let journal_before = st.journal.len();
+    if !sync
+        && !redo.is_empty()
+        && let Err(e) = st.journal.append(&redo)
+    {
+        let _ = txn.abort();
+        reset_catalog(st);
+        tracing::error!("{e}");
+        for f in finished {
+            (f.reply)(Some(e.clone()));
+        }
+        return;
+    }
     // A commit that changes the catalog becomes visible together with its catalog: snapshots take the
     // catalog and begin their read under the catalog lock (see `Store::snapshot`), so none can see the
     // new data with the old catalog.
@@ -764,6 +824,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                 st.dirty = false;
                 st.relaxed_dirty = false;
                 st.last_sync = Instant::now();
+                st.journal.clear();
             } else if relaxed {
                 st.relaxed_dirty = true;
             } else {
@@ -777,6 +838,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
         Err(e) => {
             drop(published);
             reset_catalog(st);
+            st.journal.undo(journal_before);
             let err = storage(e);
             tracing::error!("commit failed: {err}");
             for f in finished {
@@ -805,6 +867,7 @@ fn sync_now(shared: &Shared, st: &mut WriterState) {
             st.dirty = false;
             st.relaxed_dirty = false;
             st.last_sync = Instant::now();
+            st.journal.clear();
         }
         Err(e) => tracing::error!("periodic sync failed: {e}"),
     }
