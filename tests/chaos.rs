@@ -323,7 +323,10 @@ fn main() {
     let fdir = follower.keep_dir().unwrap();
     let fport = follower.port();
     let la = Api::new(&leader);
-    assert_eq!(la.post("/_api/collection", json!({"name": "c0"})).status, 200);
+    assert_eq!(
+        la.post("/_api/collection", json!({"name": "c0"})).status,
+        200
+    );
     let r = make_follower(
         &Api::new(&follower),
         "_system",

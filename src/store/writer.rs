@@ -144,6 +144,7 @@ impl<'t> WriteCtx<'t> {
         shared: &'t Shared,
         log_bytes: u64,
         last_tick: u64,
+        journaled: bool,
     ) -> ArangoResult<Self> {
         Ok(WriteCtx {
             txn,
@@ -164,7 +165,7 @@ impl<'t> WriteCtx<'t> {
             last_tick,
             log_buf: Vec::new(),
             log_buf_first: 0,
-            redo: Redo::default(),
+            redo: Redo::new(journaled),
         })
     }
 
@@ -631,6 +632,9 @@ struct WriterState {
     last_prune: Instant,
     /// Non-durable groups are written here before they commit (see `store::journal`).
     journal: Journal,
+    /// A relaxed group wrote without the journal since the last durable commit: the next other group
+    /// is made durable, so the journal never holds groups that follow one it lacks.
+    unjournaled: bool,
 }
 
 /// The writer loop; returns when every sender is gone, after a final durable commit.
@@ -650,6 +654,7 @@ pub(crate) fn run(
         last_sync: Instant::now(),
         last_prune: Instant::now(),
         journal,
+        unjournaled: false,
     };
     let tick_every = shared
         .config
@@ -719,8 +724,10 @@ pub(crate) fn run(
 }
 
 fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
-    let sync = shared.config.sync_every_commit || group.iter().any(|j| j.sync);
     let relaxed = group.iter().all(|j| j.relaxed);
+    let sync = shared.config.sync_every_commit
+        || group.iter().any(|j| j.sync)
+        || (!relaxed && st.unjournaled);
     let mut txn = match shared.db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -737,10 +744,18 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     });
     let mut finished = Vec::with_capacity(group.len());
     let mut rollback = false;
-    let mut outcome: Option<(u64, u64, bool, Vec<u8>)> = None;
+    let mut outcome: Option<(u64, u64, bool, Vec<u8>, bool)> = None;
     let mut group_err: Option<ArangoError> = None;
     {
-        match WriteCtx::open(&txn, &mut st.working, shared, st.log_bytes, st.last_tick) {
+        let journaled = !sync && !relaxed;
+        match WriteCtx::open(
+            &txn,
+            &mut st.working,
+            shared,
+            st.log_bytes,
+            st.last_tick,
+            journaled,
+        ) {
             Ok(mut ctx) => {
                 for job in group {
                     let f = (job.run)(&mut ctx);
@@ -758,6 +773,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                                 ctx.last_tick,
                                 ctx.catalog_changed,
                                 ctx.redo.take(),
+                                ctx.redo.wrote(),
                             ))
                         }
                         Err(e) => {
@@ -787,12 +803,15 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
         }
         return;
     }
-    let (log_bytes, last_tick, catalog_changed, redo) =
-        outcome.unwrap_or((st.log_bytes, st.last_tick, false, Vec::new()));
+    let (log_bytes, last_tick, catalog_changed, redo, wrote) =
+        outcome.unwrap_or((st.log_bytes, st.last_tick, false, Vec::new(), false));
     // A commit without fsync is journaled first: from here on a process crash cannot take it, and
-    // nobody has seen or been told of it yet. A durable commit needs no journal.
+    // nobody has seen or been told of it yet. A durable commit needs no journal, nor do relaxed groups
+    // (a follower's applied changes, which it fetches again together with the position stored with
+    // them; log pruning): skipping them keeps a follower's apply path as fast as before.
     let journal_before = st.journal.len();
     if !sync
+        && !relaxed
         && !redo.is_empty()
         && let Err(e) = st.journal.append(&redo)
     {
@@ -825,7 +844,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                 st.relaxed_dirty = false;
                 st.last_sync = Instant::now();
                 st.journal.clear();
+                st.unjournaled = false;
             } else if relaxed {
+                st.unjournaled |= wrote;
                 st.relaxed_dirty = true;
             } else {
                 st.dirty = true;
@@ -868,6 +889,7 @@ fn sync_now(shared: &Shared, st: &mut WriterState) {
             st.relaxed_dirty = false;
             st.last_sync = Instant::now();
             st.journal.clear();
+            st.unjournaled = false;
         }
         Err(e) => tracing::error!("periodic sync failed: {e}"),
     }
