@@ -298,6 +298,20 @@ fn picture(api: &Api) -> BTreeMap<String, (Value, Value)> {
     out
 }
 
+/// The number of documents each non-system collection really holds (a full read, not the counter).
+fn documents(api: &Api) -> BTreeMap<String, usize> {
+    picture(api)
+        .keys()
+        .map(|c| {
+            let r = api.put(
+                "/_api/simple/all",
+                json!({"collection": c, "batchSize": 10_000_000}),
+            );
+            (c.clone(), r.body["result"].as_array().map_or(0, Vec::len))
+        })
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args
@@ -401,7 +415,9 @@ fn main() {
             }
             if t.elapsed() > Duration::from_secs(60) {
                 eprintln!(
-                    "leader {l:?}\nfollower {f:?}\nstate {}",
+                    "round {round} (killed {victim})\nleader {l:?} (documents really there: {:?})\nfollower {f:?} (documents really there: {:?})\nstate {}",
+                    documents(&la),
+                    documents(&fa),
                     state(&fa, "_system")
                 );
                 break false;
