@@ -4,8 +4,12 @@
 //! and restarted. After every round each acknowledged write must be on the leader, and the follower,
 //! once caught up, must hold exactly the leader's data (count and checksum with revisions and data).
 //!
+//! After every round, with everything quiet, each collection's document counter must also agree with the
+//! documents it holds, on both sides.
+//!
 //! This file has its own `main` (harness = false). `CHAOS_ROUNDS` (default 3: the slice `cargo test`
-//! runs) and `CHAOS_SEED` set it up; `scripts/chaos.sh` runs 100 rounds and prints the same lines.
+//! runs), `CHAOS_SEED` and `CHAOS_VICTIM` (`leader`, `follower`, `both`, or `none` for no kills) set it
+//! up; `scripts/chaos.sh` runs 100 rounds and prints the same lines.
 
 mod common;
 
@@ -382,19 +386,28 @@ fn main() {
             })
         };
         std::thread::sleep(Duration::from_millis(200 + rng.below(800)));
-        let victim = ["leader", "follower", "both"][rng.below(3) as usize];
-        if victim != "follower" {
+        let pick = ["leader", "follower", "both"][rng.below(3) as usize];
+        // CHAOS_VICTIM=leader|follower|both kills only that one
+        let forced = std::env::var("CHAOS_VICTIM").ok();
+        let victim = match forced.as_deref() {
+            Some("leader") => "leader",
+            Some("follower") => "follower",
+            Some("both") => "both",
+            Some("none") => "none",
+            _ => pick,
+        };
+        if victim == "leader" || victim == "both" {
             leader.kill9();
         }
-        if victim != "leader" {
+        if victim == "follower" || victim == "both" {
             follower.kill9();
         }
         stop.store(true, Ordering::Relaxed);
         load.join().unwrap();
-        if victim != "follower" {
+        if victim == "leader" || victim == "both" {
             leader = Server::start_at(ldir.path(), lport, &[]);
         }
-        if victim != "leader" {
+        if victim == "follower" || victim == "both" {
             follower = Server::start_at(fdir.path(), fport, &[]);
         }
         let la = Api::new(&leader);
@@ -425,6 +438,18 @@ fn main() {
             std::thread::sleep(Duration::from_millis(50));
         };
         assert!(converged, "round {round}: the follower did not converge");
+        // all quiet now: on both sides every counter agrees with its collection's documents
+        for (side, api) in [("leader", &la), ("follower", &fa)] {
+            let counted: BTreeMap<String, usize> = picture(api)
+                .into_iter()
+                .map(|(c, (n, _))| (c, n.as_u64().unwrap_or(0) as usize))
+                .collect();
+            let real = documents(api);
+            assert_eq!(
+                counted, real,
+                "round {round} (killed {victim}): the {side}'s counters disagree with its documents"
+            );
+        }
         println!(
             "chaos round {round}: killed {victim}, {} writes acknowledged so far, 0 lost, follower converged in {:.2} s",
             a.writes,

@@ -27,6 +27,11 @@ fn child(dir: &str, round: u64) {
     if let Err(e) = store.create_collection("_system", CollectionOptions::new(COLL)) {
         assert_eq!(e.error_num, 1207, "{e}");
     }
+    // a collection of this round too: its counter starts in this process's life
+    let fresh = format!("fresh{round}");
+    store
+        .create_collection("_system", CollectionOptions::new(&fresh))
+        .expect("fresh collection");
     // acknowledged writes: durable ones in even rounds, default ones (journaled, synced later) in odd
     let durable = round.is_multiple_of(2);
     let sync = WriteOptions {
@@ -106,6 +111,15 @@ fn child(dir: &str, round: u64) {
                     json!({"_key": key(0), "volatile": true}),
                     &WriteOptions::default(),
                 );
+                // and writes into this round's collection (only its counter is checked)
+                let _ = store.insert_one("_system", &fresh, json!({}), &WriteOptions::default());
+                let _ = store.insert(
+                    "_system",
+                    &fresh,
+                    vec![json!({}), json!({})],
+                    &WriteOptions::default(),
+                    None,
+                );
             }
             _ => {
                 let r = store
@@ -165,6 +179,15 @@ fn verify(dir: &std::path::Path, expect: &Expect, round: u64) {
         .collection("_system", COLL)
         .expect("collection survived")
         .id;
+    // every collection's counter agrees with its documents
+    for c in snap.catalog().collections_of("_system").unwrap() {
+        assert_eq!(
+            snap.stats(c.id).unwrap().count as usize,
+            snap.documents(c.id).unwrap().len(),
+            "round {round}: the document count of {} disagrees with its documents",
+            c.name
+        );
+    }
     // every acknowledged write is in the data
     for (key, rev) in &expect.docs {
         let doc = snap.document(cid, key).unwrap();

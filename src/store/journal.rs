@@ -6,12 +6,17 @@
 //! file with one `write`: the operating system has it even if the process is killed a moment later. A
 //! durable commit covers everything before it and empties the file. Opening the store replays the file
 //! onto redb's last durable state in one durable transaction. Replaying is idempotent (each key ends with
-//! the last value written to it), so a crash between a durable commit and emptying the file is harmless.
+//! Every write group, journaled or not, stores its sequence number (`META_JOURNAL_SEQ`) with its
+//! changes, and each journal record carries it: replaying applies exactly the records after the last group
+//! the store holds. (redb may hold more than its last durable commit after a process crash — its pages and
+//! header reach the operating system without fsync — and a durable group commits before the journal is
+//! emptied: replaying an older record onto such a state would take keys back.)
 //! Only a power loss (or an OS crash) can take the file's unsynced tail: that is what the periodic
 //! durable commit bounds.
 //!
-//! Record: `len: u32 LE` `xxh64(payload): u64 LE` `payload`. A record cut short or with a wrong checksum
-//! ends the replay (its write never finished, so its group was never committed nor acknowledged).
+//! Record: `len: u32 LE` `xxh64(payload): u64 LE` `payload`, the payload starting with the group's
+//! sequence number (`u64 LE`). A record cut short or with a wrong checksum ends the replay (its write never
+//! finished, so its group was never committed nor acknowledged).
 
 use crate::error::{ArangoError, ArangoResult};
 use crate::store::storage;
@@ -288,8 +293,22 @@ fn records(data: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-/// Replays the journal in `dir` onto `db` (one durable transaction) and empties it. Returns how many
-/// write groups it replayed.
+/// The sequence number of the last group `db` holds.
+fn stored_seq(db: &redb::Database) -> ArangoResult<u64> {
+    let read = db.begin_read().map_err(storage)?;
+    let meta = match read.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(storage(e)),
+    };
+    Ok(meta
+        .get(META_JOURNAL_SEQ)
+        .map_err(storage)?
+        .map_or(0, |g| g.value()))
+}
+
+/// Replays the journal in `dir` onto `db` (one durable transaction) — the records after the last group
+/// the store holds — and empties it. Returns how many write groups it replayed.
 pub(crate) fn replay(dir: &Path, db: &redb::Database) -> ArangoResult<usize> {
     let path = dir.join(JOURNAL_FILE);
     let mut data = Vec::new();
@@ -307,12 +326,18 @@ pub(crate) fn replay(dir: &Path, db: &redb::Database) -> ArangoResult<usize> {
             )));
         }
     }
-    let groups = records(&data);
+    let held = stored_seq(db)?;
+    let groups: Vec<&[u8]> = records(&data)
+        .into_iter()
+        .filter(|g| {
+            g.len() >= 8 && u64::from_le_bytes(g[..8].try_into().unwrap_or_default()) > held
+        })
+        .collect();
     if !groups.is_empty() {
         let mut txn = db.begin_write().map_err(storage)?;
         let _ = txn.set_durability(Durability::Immediate);
         for g in &groups {
-            apply(&txn, g)?;
+            apply(&txn, &g[8..])?;
         }
         txn.commit().map_err(storage)?;
         // a read shows the replayed state from here on
@@ -356,12 +381,15 @@ impl Journal {
         Ok(Journal { file, path, len })
     }
 
-    /// Appends one group's changes with one `write` (the operating system has them when it returns).
-    pub fn append(&mut self, payload: &[u8]) -> ArangoResult<()> {
+    /// Appends group `seq`'s changes with one `write` (the operating system has them when it returns).
+    pub fn append(&mut self, seq: u64, changes: &[u8]) -> ArangoResult<()> {
+        let mut payload = Vec::with_capacity(8 + changes.len());
+        payload.extend_from_slice(&seq.to_le_bytes());
+        payload.extend_from_slice(changes);
         let mut rec = Vec::with_capacity(12 + payload.len());
         rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&xxhash_rust::xxh64::xxh64(payload, 0).to_le_bytes());
-        rec.extend_from_slice(payload);
+        rec.extend_from_slice(&xxhash_rust::xxh64::xxh64(&payload, 0).to_le_bytes());
+        rec.extend_from_slice(&payload);
         match self.file.write_all(&rec) {
             Ok(()) => {
                 self.len += rec.len() as u64;

@@ -191,6 +191,7 @@ impl Store {
         let (catalog, meta, log_bytes, last_tick) = Self::load_or_init(&db)?;
         let floor = meta.get(META_LOG_FLOOR).copied().unwrap_or(0);
         let server_id = meta.get(META_SERVER_ID).copied().unwrap_or(1);
+        let journal_seq = meta.get(META_JOURNAL_SEQ).copied().unwrap_or(0);
         let guid_prefix = format!(
             "h{:012X}",
             meta.get(META_GUID_PREFIX).copied().unwrap_or(0) & 0xFFFF_FFFF_FFFF
@@ -216,7 +217,7 @@ impl Store {
         let wshared = shared.clone();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(wshared, rx, log_bytes, last_tick, journal))
+            .spawn(move || writer::run(wshared, rx, log_bytes, last_tick, journal, journal_seq))
             .map_err(|e| ArangoError::internal(format!("cannot start the store writer: {e}")))?;
         Ok(Store {
             inner: Arc::new(Inner {

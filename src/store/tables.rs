@@ -35,6 +35,9 @@ pub const META_NEXT_ID: &str = "next_id";
 pub const META_LOG_FLOOR: &str = "log_floor";
 /// Total bytes of log records (for size-based retention).
 pub const META_LOG_BYTES: &str = "log_bytes";
+/// The number of the last write group committed (each group writes it with its changes): replaying the
+/// journal skips the groups the store already holds.
+pub const META_JOURNAL_SEQ: &str = "journal_seq";
 
 /// The on-disk format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 2;

@@ -413,8 +413,14 @@ impl<'t> WriteCtx<'t> {
     /// Writes counters and meta values at the end of a group. The clock needs no saving (the log's last
     /// tick bounds it on restart); the id counter changes with the catalog only; the log size is saved
     /// with durable commits (after a crash it may lag by the last interval's markers: retention only).
-    fn finish(&mut self, durable: bool) -> ArangoResult<()> {
+    fn finish(&mut self, durable: bool, seq: u64) -> ArangoResult<()> {
         self.flush_log()?;
+        // every group says which it is, journaled or not: replaying skips what the store holds
+        self.meta_mut()?
+            .insert(META_JOURNAL_SEQ, seq)
+            .map_err(storage)?;
+        self.redo
+            .put(T::Meta, META_JOURNAL_SEQ.as_bytes(), &seq.to_be_bytes());
         let touched: Vec<u64> = self
             .stats_cache
             .keys()
@@ -635,6 +641,8 @@ struct WriterState {
     /// A relaxed group wrote without the journal since the last durable commit: the next other group
     /// is made durable, so the journal never holds groups that follow one it lacks.
     unjournaled: bool,
+    /// The sequence number of the last committed group (stored with each group, see `store::journal`).
+    seq: u64,
 }
 
 /// The writer loop; returns when every sender is gone, after a final durable commit.
@@ -644,6 +652,7 @@ pub(crate) fn run(
     log_bytes: u64,
     last_tick: u64,
     journal: Journal,
+    seq: u64,
 ) {
     let mut st = WriterState {
         working: (**shared.catalog.read().unwrap_or_else(|p| p.into_inner())).clone(),
@@ -655,6 +664,7 @@ pub(crate) fn run(
         last_prune: Instant::now(),
         journal,
         unjournaled: false,
+        seq,
     };
     let tick_every = shared
         .config
@@ -766,7 +776,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                     }
                 }
                 if !rollback {
-                    match ctx.finish(sync) {
+                    match ctx.finish(sync, st.seq + 1) {
                         Ok(()) => {
                             outcome = Some((
                                 ctx.log_bytes,
@@ -813,7 +823,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     if !sync
         && !relaxed
         && !redo.is_empty()
-        && let Err(e) = st.journal.append(&redo)
+        && let Err(e) = st.journal.append(st.seq + 1, &redo)
     {
         let _ = txn.abort();
         reset_catalog(st);
@@ -834,6 +844,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     });
     match txn.commit() {
         Ok(()) => {
+            st.seq += 1;
             st.log_bytes = log_bytes;
             st.last_tick = last_tick;
             if let Some((cat, mut guard)) = published.take() {
