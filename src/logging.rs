@@ -106,7 +106,10 @@ fn topic_of(target: &str) -> &'static str {
     let mut best = ("general", 0);
     for (topic, targets) in TOPICS {
         for t in *targets {
-            if (target == *t || target.starts_with(&format!("{t}::"))) && t.len() > best.1 {
+            let within = target
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"));
+            if within && t.len() > best.1 {
                 best = (topic, t.len());
             }
         }

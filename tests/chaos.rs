@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::api::Api;
+use common::api::{Api, Resp};
 use common::repl::{make_follower, state};
 use common::server::Server;
 use reqwest::Method;
@@ -50,33 +50,21 @@ struct Acked {
 }
 
 /// A request that may fail (the server is killed under it): `None` then.
-struct R {
-    status: u16,
-    body: Value,
+fn send(
+    api: &Api,
+    m: Method,
+    path: &str,
+    body: Option<String>,
+    h: &[(&str, &str)],
+) -> Option<Resp> {
+    api.try_req(m, path, body.as_deref(), h)
 }
 
-fn send(api: &Api, m: Method, path: &str, body: Option<String>, h: &[(&str, &str)]) -> Option<R> {
-    let mut r = api
-        .c
-        .request(m, format!("{}{path}", api.base))
-        .basic_auth("root", Some("pw"));
-    for (k, v) in h {
-        r = r.header(*k, *v);
-    }
-    if let Some(b) = body {
-        r = r.body(b);
-    }
-    let resp = r.send().ok()?;
-    let status = resp.status().as_u16();
-    let body = resp.json().unwrap_or(Value::Null);
-    Some(R { status, body })
-}
-
-fn ok(r: &Option<R>) -> bool {
+fn ok(r: &Option<Resp>) -> bool {
     r.as_ref().is_some_and(|r| r.status < 300)
 }
 
-fn body(r: &Option<R>) -> Value {
+fn body(r: &Option<Resp>) -> Value {
     r.as_ref().map(|r| r.body.clone()).unwrap_or(Value::Null)
 }
 

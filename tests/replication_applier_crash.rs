@@ -172,15 +172,22 @@ fn the_leader_killed_and_down_for_a_while() {
     wait_converged(&la, &fa, "_system", 30);
 }
 
-/// A leader whose log keeps (almost) nothing; the follower stopped at a tick that is then pruned.
-fn pruned_gap(extra: Value) -> (Server, Server, tempfile::TempDir) {
-    let args = ["--replication.log-max-size", "1"];
-    let mut l = Server::start(&args);
+/// A leader started with `args` on a directory that outlives it (for restarts on its port), and a
+/// follower of its `_system` with collection `c`.
+fn leader_with_follower(args: &[&str], extra: Value) -> (Server, tempfile::TempDir, u16, Server) {
+    let mut l = Server::start(args);
     let ldir = l.keep_dir().unwrap();
     let port = l.port();
     let f = Server::start(&[]);
+    follow(&Api::new(&l), &Api::new(&f), &l, extra);
+    (l, ldir, port, f)
+}
+
+/// A leader whose log keeps (almost) nothing; the follower stopped at a tick that is then pruned.
+fn pruned_gap(extra: Value) -> (Server, Server, tempfile::TempDir) {
+    let args = ["--replication.log-max-size", "1"];
+    let (mut l, ldir, port, f) = leader_with_follower(&args, extra);
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    follow(&la, &fa, &l, extra);
     assert!(
         la.post("/_api/document/c", Value::Array(docs(100, "a")))
             .status
@@ -381,13 +388,9 @@ fn a_make_follower_cut_short_syncs_again_after_restart() {
 /// sync interval nothing of the last writes reached redb's disk state.
 fn leader_loses_applied_changes(extra: Value) -> (Server, Server, tempfile::TempDir) {
     let args = ["--store.sync-interval", "60000"];
-    let mut l = Server::start(&args);
-    let ldir = l.keep_dir().unwrap();
-    let port = l.port();
-    let f = Server::start(&[]);
-    let (la, fa) = (Api::new(&l), Api::new(&f));
     // durable from here on: the collection and a first batch
-    follow(&la, &fa, &l, extra);
+    let (mut l, ldir, port, f) = leader_with_follower(&args, extra);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
     let sync = la.post(
         "/_api/document/c?waitForSync=true",
         Value::Array(docs(50, "kept")),

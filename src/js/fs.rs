@@ -303,19 +303,14 @@ fn run(op: &str, a: &str, b: &str, flag: bool) -> FsResult {
     }
 }
 
-fn string_or_empty(v: Option<&JsValue>, ctx: &mut Context) -> JsResult<String> {
-    match v {
-        None => Ok(String::new()),
-        Some(v) if v.is_undefined() || v.is_null() => Ok(String::new()),
-        Some(v) => Ok(v.to_string(ctx)?.to_std_string_escaped()),
-    }
-}
-
 /// `SYS.fs(operation, path, other, flag)`.
 pub fn call(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let op = string_or_empty(args.first(), ctx)?;
-    let a = string_or_empty(args.get(1), ctx)?;
-    let b = string_or_empty(args.get(2), ctx)?;
+    let text = |i: usize, ctx: &mut Context| -> JsResult<String> {
+        Ok(super::host::opt_string_arg(args, i, ctx)?.unwrap_or_default())
+    };
+    let op = text(0, ctx)?;
+    let a = text(1, ctx)?;
+    let b = text(2, ctx)?;
     let flag = args.get(3).is_some_and(JsValue::to_boolean);
     match run(&op, &a, &b, flag) {
         Ok(v) => JsValue::from_json(&v, ctx),

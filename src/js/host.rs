@@ -236,7 +236,11 @@ fn string_arg(args: &[JsValue], i: usize, ctx: &mut Context) -> JsResult<String>
     Ok(arg(args, i).to_string(ctx)?.to_std_string_escaped())
 }
 
-fn opt_string_arg(args: &[JsValue], i: usize, ctx: &mut Context) -> JsResult<Option<String>> {
+pub(super) fn opt_string_arg(
+    args: &[JsValue],
+    i: usize,
+    ctx: &mut Context,
+) -> JsResult<Option<String>> {
     let v = arg(args, i);
     if v.is_undefined() || v.is_null() {
         Ok(None)

@@ -32,6 +32,13 @@
   function arangoError(num, message, code) {
     return new ArangoError({ error: true, code: code, errorNum: num, errorMessage: message });
   }
+  // native functions throw plain `{errorNum, errorMessage[, code]}` objects: as ArangoErrors
+  function fromNative(e, code) {
+    if (e !== null && typeof e === 'object' && e.errorNum !== undefined && !(e instanceof Error)) {
+      return new ArangoError({ error: true, code: e.code === undefined ? code : e.code, errorNum: e.errorNum, errorMessage: e.errorMessage });
+    }
+    return e;
+  }
   function messageOf(name) { return ERRORS[name] ? ERRORS[name].message : name; }
   function throwBadParameter(msg) {
     throw arangoError(ERRORS.ERROR_BAD_PARAMETER.code, messageOf('ERROR_BAD_PARAMETER') + (msg ? ': ' + msg : ''), 400);
@@ -301,8 +308,7 @@
           username === undefined ? undefined : String(username),
           password === undefined ? undefined : String(password));
       } catch (e) {
-        if (e !== null && typeof e === 'object' && e.errorNum !== undefined && !(e instanceof Error)) { throw new ArangoError(e); }
-        throw e;
+        throw fromNative(e);
       }
       try { internalModule.db._flushCache(); } catch (e) { /* ignored, as arangosh does */ }
       return true;
@@ -1172,10 +1178,7 @@
     try {
       return SYS.fs(op, a, b, flag);
     } catch (e) {
-      if (e !== null && typeof e === 'object' && e.errorNum !== undefined && !(e instanceof Error)) {
-        throw arangoError(e.errorNum, e.errorMessage, e.errorNum === ERRORS.ERROR_FILE_NOT_FOUND.code ? 404 : 500);
-      }
-      throw e;
+      throw fromNative(e, e && e.errorNum === ERRORS.ERROR_FILE_NOT_FOUND.code ? 404 : 500);
     }
   }
   function pathArg(p, name) {

@@ -104,7 +104,7 @@ pub async fn status(State(st): State<Shared>) -> ApiResult {
                 "readOnly": read_only,
                 "persistedId": id,
                 "serverId": id,
-                "state": if st.shutting_down.load(Ordering::Relaxed) { "SHUTDOWN" } else { "SERVING" },
+                "state": if st.is_stopping() { "SHUTDOWN" } else { "SERVING" },
             },
         }),
     ))
@@ -308,7 +308,7 @@ pub async fn set_server_mode(
 /// `GET /_admin/server/availability`: 200 while serving (no authentication needed, for load
 /// balancers), 503 once shutting down.
 pub async fn availability(State(st): State<Shared>) -> ApiResult {
-    if st.shutting_down.load(Ordering::Relaxed) {
+    if st.is_stopping() {
         return Err(ApiError(ArangoError::new(codes::SHUTTING_DOWN)));
     }
     Ok(ok_with(StatusCode::OK, json!({"mode": mode_name(&st)})))

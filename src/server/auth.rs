@@ -141,7 +141,8 @@ pub struct Auth {
     verified: Mutex<HashSet<(String, [u8; 32])>>,
 }
 
-fn unauthorized() -> ApiError {
+/// 401 / 11: wrong credentials, no access to the database, or (to such a user) one that does not exist.
+pub(crate) fn unauthorized() -> ApiError {
     ApiError(
         ArangoError::with_message(codes::FORBIDDEN, "not authorized to execute this request")
             .with_status(401),

@@ -72,13 +72,16 @@ pub struct AppState {
     pub long_poll: bool,
     /// `PUT /_admin/server/mode {"mode": "readonly"}`: data writes are refused.
     pub read_only: std::sync::atomic::AtomicBool,
-    /// Set when the server begins to stop: availability answers 503, long-polls end.
-    pub shutting_down: std::sync::atomic::AtomicBool,
-    /// Turns true once, when the server begins to stop (what long-polls wait on besides commits).
+    /// Turns true once, when the server begins to stop: availability answers 503, long-polls end.
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
+    /// True once the server has begun to stop.
+    pub fn is_stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// Resolves when the server begins to stop.
     pub async fn stopping(&self) {
         let mut rx = self.shutdown.subscribe();
@@ -186,14 +189,7 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
             Some(id) => id.superuser_token || st.auth.access(&id.user, &db) != Access::None,
         };
         if st.auth.enabled && !open_path && !may_know {
-            return ApiError(
-                ArangoError::with_message(
-                    codes::FORBIDDEN,
-                    "not authorized to execute this request",
-                )
-                .with_status(401),
-            )
-            .into_response();
+            return auth::unauthorized().into_response();
         }
         return ApiError(crate::store::database_not_found(&db)).into_response();
     }
@@ -218,11 +214,7 @@ async fn authenticate(st: &Shared, mut req: Request, next: Next) -> Response {
         path == "/_api/version" || path == "/_api/database/user" || path.starts_with("/_api/user");
     if access == Access::None && !open_path && !self_service {
         // the same words as for a database that does not exist
-        return ApiError(
-            ArangoError::with_message(codes::FORBIDDEN, "not authorized to execute this request")
-                .with_status(401),
-        )
-        .into_response();
+        return auth::unauthorized().into_response();
     }
     let trx = match req
         .headers()
@@ -650,7 +642,6 @@ async fn serve(
         offer_fingerprints: config.offer_fingerprints,
         long_poll: config.long_poll,
         read_only: std::sync::atomic::AtomicBool::new(false),
-        shutting_down: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
@@ -708,8 +699,6 @@ async fn serve(
         let st = state.clone();
         async move {
             stop.await;
-            st.shutting_down
-                .store(true, std::sync::atomic::Ordering::Relaxed);
             st.shutdown.send_replace(true);
         }
     };

@@ -234,20 +234,18 @@ impl Store {
     /// the first it hands out now (`first`) — and returns all of them. A new store has none.
     fn record_gap(db: &redb::Database, last: u64, first: u64) -> ArangoResult<Vec<(u64, u64)>> {
         let txn = db.begin_write().map_err(storage)?;
+        let mut out = Vec::new();
         {
             let mut t = txn.open_table(GAPS).map_err(storage)?;
             if last > 0 && first > last + 1 {
                 t.insert(last, first).map_err(storage)?;
             }
+            for item in t.iter().map_err(storage)? {
+                let (k, v) = item.map_err(storage)?;
+                out.push((k.value(), v.value()));
+            }
         }
         txn.commit().map_err(storage)?;
-        let read = db.begin_read().map_err(storage)?;
-        let t = read.open_table(GAPS).map_err(storage)?;
-        let mut out = Vec::new();
-        for item in t.iter().map_err(storage)? {
-            let (k, v) = item.map_err(storage)?;
-            out.push((k.value(), v.value()));
-        }
         Ok(out)
     }
 

@@ -738,6 +738,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     let sync = shared.config.sync_every_commit
         || group.iter().any(|j| j.sync)
         || (!relaxed && st.unjournaled);
+    // what a commit without fsync needs before it may happen (relaxed groups go without)
+    let journaled = !sync && !relaxed;
+    let seq = st.seq + 1;
     let mut txn = match shared.db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -757,7 +760,6 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     let mut outcome: Option<(u64, u64, bool, Vec<u8>, bool)> = None;
     let mut group_err: Option<ArangoError> = None;
     {
-        let journaled = !sync && !relaxed;
         match WriteCtx::open(
             &txn,
             &mut st.working,
@@ -776,7 +778,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
                     }
                 }
                 if !rollback {
-                    match ctx.finish(sync, st.seq + 1) {
+                    match ctx.finish(sync, seq) {
                         Ok(()) => {
                             outcome = Some((
                                 ctx.log_bytes,
@@ -820,10 +822,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     // (a follower's applied changes, which it fetches again together with the position stored with
     // them; log pruning): skipping them keeps a follower's apply path as fast as before.
     let journal_before = st.journal.len();
-    if !sync
-        && !relaxed
+    if journaled
         && !redo.is_empty()
-        && let Err(e) = st.journal.append(st.seq + 1, &redo)
+        && let Err(e) = st.journal.append(seq, &redo)
     {
         let _ = txn.abort();
         reset_catalog(st);
@@ -844,7 +845,7 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     });
     match txn.commit() {
         Ok(()) => {
-            st.seq += 1;
+            st.seq = seq;
             st.log_bytes = log_bytes;
             st.last_tick = last_tick;
             if let Some((cat, mut guard)) = published.take() {

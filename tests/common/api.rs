@@ -49,6 +49,17 @@ impl Api {
     }
 
     pub fn req(&self, m: Method, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+        self.try_req(m, path, body, headers).expect("request")
+    }
+
+    /// [`Api::req`] for a server that may be gone (killed under the request): `None` then.
+    pub fn try_req(
+        &self,
+        m: Method,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Option<Resp> {
         let mut r = self.c.request(m, format!("{}{path}", self.base));
         if let Some((u, p)) = &self.auth {
             r = r.basic_auth(u, Some(p));
@@ -62,17 +73,17 @@ impl Api {
         if let Some(b) = body {
             r = r.body(b.to_string());
         }
-        let resp = r.send().expect("request");
+        let resp = r.send().ok()?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
+        Some(Resp {
             status,
             headers,
             body,
             text,
-        }
+        })
     }
 
     pub fn get(&self, path: &str) -> Resp {
