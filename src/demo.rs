@@ -73,6 +73,7 @@ fn start(dir: PathBuf) -> ArangoResult<ServerHandle> {
         offer_fingerprints: true,
         auto_start: true,
         long_poll: true,
+        compat_version: None,
         store: StoreConfig::default(),
     })
 }

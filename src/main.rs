@@ -109,6 +109,11 @@ struct ServeArgs {
     /// Make every write durable before acknowledging it, as if all asked for waitForSync.
     #[arg(long = "store.sync-every-write", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     sync_every_write: bool,
+    /// Answer as this ArangoDB version (`/_api/version`, the replication API's `server.version`). From
+    /// 3.12.10 on, the endpoints ArangoDB removed then (the replication applier, `sync`,
+    /// `make-follower`, `logger-follow`, `wal/open-transactions`) answer 404 as such a server does.
+    #[arg(long = "compat.arangodb-version", value_name = "VERSION")]
+    compat_version: Option<String>,
     /// Size of the store's page cache in bytes.
     #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
     cache_size: usize,
@@ -145,6 +150,12 @@ fn serve(a: ServeArgs) -> ExitCode {
         .or_else(|| std::env::var("ARANGODB_DEFAULT_ROOT_PASSWORD").ok())
         .or_else(|| std::env::var("ARANGO_ROOT_PASSWORD").ok())
         .unwrap_or_default();
+    if let Some(v) = &a.compat_version
+        && let Err(e) = server::check_compat_version(v)
+    {
+        eprintln!("arangorepl serve: {}", e.message);
+        return ExitCode::from(2);
+    }
     let config = ServeConfig {
         endpoint,
         directory: a.directory,
@@ -154,6 +165,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         offer_fingerprints: a.fingerprints,
         auto_start: a.auto_start,
         long_poll: a.long_poll,
+        compat_version: a.compat_version,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

@@ -320,10 +320,21 @@ impl<F: Follower + Clone> Applier<F> {
         let mut short_fails = 0u64;
         loop {
             if let Start::Sync = start {
-                match self.sync().await {
-                    Ok(tick) => start = Start::From(tick),
-                    Err(_) if self.ctl.stopping() => return Ok(()),
-                    Err(e) => return Err(e),
+                let mut retries = 0u64;
+                loop {
+                    match self.sync().await {
+                        Ok(tick) => {
+                            start = Start::From(tick);
+                            break;
+                        }
+                        Err(_) if self.ctl.stopping() => return Ok(()),
+                        // a follower that is not available for a while: the sync starts over
+                        Err(e) if self.follower.may_be_unavailable() && is_retryable(&e) => {
+                            self.retry_after(&mut retries, "the initial synchronization", e)
+                                .await?
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             {
@@ -1034,16 +1045,31 @@ impl<F: Follower + Clone> Applier<F> {
         }
         let n_changes = changes.len();
         let mut ignore = self.config.ignore_errors;
+        let mut retries = 0u64;
+        let may_retry = self.follower.may_be_unavailable();
         loop {
             let rec = record(&self.config, Some(&p.persisted()));
-            // a copy is kept only when an error may be ignored and the rest applied again
-            let batch = if ignore > 0 {
+            // a copy is kept only when an error may be ignored, or the follower may be unavailable for a
+            // while, and the rest applied again
+            let batch = if ignore > 0 || may_retry {
                 changes.clone()
             } else {
                 std::mem::take(&mut changes)
             };
             match self.follower.apply_changes(self.db(), batch, rec).await {
                 Ok(_) => break,
+                Err(f) if may_retry && f.index.is_none() && is_retryable(&f.error) => {
+                    // the follower is down or restarted: once it answers again, the position it holds
+                    // tells whether this chunk committed before the failure
+                    self.retry_after(&mut retries, "applying changes on the follower", f.error)
+                        .await?;
+                    if let Ok(rec) = self.follower.load_applier(self.db()).await
+                        && stored_state(rec.as_ref())
+                            .is_some_and(|s| s.last_applied_continuous_tick.0 == p.applied)
+                    {
+                        break;
+                    }
+                }
                 Err(f) => {
                     let line = f.index.and_then(|i| lines.get(i)).map(|r| &body[r.clone()]);
                     let e = match line {

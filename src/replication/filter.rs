@@ -11,6 +11,8 @@ const ALWAYS_EXCLUDED: &[&str] = &[
     "_fishbowl",
     "_foxxlog",
     "_sessions",
+    // where a RemoteFollower keeps its applier's position inside the database it writes into
+    crate::replication::remote::POSITION_COLLECTION,
 ];
 
 /// Whether a collection named `name` is left out of replication.

@@ -90,6 +90,12 @@ pub trait Follower: Send + Sync + 'static {
     /// The follower server's id (a leader with the same id is this server: error 1405).
     fn server_id(&self) -> u64;
 
+    /// Whether the follower may be unreachable for a while (a remote one): the applier then retries
+    /// what failed for that reason, as it retries its leader, instead of stopping.
+    fn may_be_unavailable(&self) -> bool {
+        false
+    }
+
     /// Whether the database exists on the follower.
     fn database_exists(&self, db: &str) -> impl Future<Output = ArangoResult<bool>> + Send;
 

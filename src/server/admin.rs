@@ -5,7 +5,7 @@
 use crate::error::{ArangoError, codes};
 use crate::logging;
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json, json, ok_with};
-use crate::server::{Shared, VERSION, blocking};
+use crate::server::{Shared, blocking};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
@@ -88,7 +88,7 @@ pub async fn status(State(st): State<Shared>) -> ApiResult {
         StatusCode::OK,
         &json!({
             "server": "arango",
-            "version": VERSION,
+            "version": st.version,
             "pid": std::process::id(),
             "license": "community",
             "mode": "server",
@@ -316,8 +316,8 @@ pub async fn availability(State(st): State<Shared>) -> ApiResult {
 
 /// `GET /_admin/database/target-version`: the data format version of the version we report (3.11.4 →
 /// "31104").
-pub async fn target_version() -> ApiResult {
-    let mut parts = VERSION.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+pub async fn target_version(State(st): State<Shared>) -> ApiResult {
+    let mut parts = st.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (a, b, c) = (
         parts.next().unwrap_or(0),
         parts.next().unwrap_or(0),

@@ -1,215 +1,44 @@
-//! The follower's applier control endpoints (spec §2): `applier-config`, `sync` and `applier-state`, per
-//! database. The configuration (with the leader password) and the applier's resumable state are kept in
-//! the store; the live state (phase, progress, counters, last error) is in memory.
+//! The follower's applier control endpoints (spec §2) of `arangorepl serve`: the appliers are hosted by
+//! [`crate::replication::host`] over this server's store ([`LocalFollower`]); here are the HTTP side
+//! (methods, rights) and what the host needs to know of the server.
 
-use crate::error::{ArangoError, ArangoResult, codes};
-use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
-use crate::replication::config::ApplierConfig;
-use crate::replication::leader_client::LeaderClient;
-use crate::replication::state::{ApplierState, Phase};
+use crate::error::ArangoResult;
+use crate::replication::host::{self, Host};
+use crate::server::Shared;
 use crate::server::follower::LocalFollower;
-use crate::server::http::{ApiError, ApiResult, Ctx, Params, body_json, json, method_not_allowed};
+use crate::server::http::{ApiResult, Ctx, Params, json, method_not_allowed};
 use crate::server::leader::server_info;
-use crate::server::{Shared, VERSION};
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 
-/// One database's applier.
-#[derive(Default)]
-pub struct Slot {
-    pub ctl: Arc<Control>,
-    /// The configuration, once loaded from the store.
-    config: Mutex<Option<ApplierConfig>>,
-    /// A one-shot `sync` owns the slot.
-    busy: AtomicBool,
-    /// The running applier.
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Serialises start, stop, forget and make-follower.
-    control: tokio::sync::Mutex<()>,
-}
+pub use crate::replication::host::Appliers;
 
-impl Slot {
-    /// Whether the continuous applier (or its initial sync) is running.
-    pub fn running(&self) -> bool {
-        lock(&self.task).as_ref().is_some_and(|t| !t.is_finished())
+/// This server as the host of its appliers.
+#[derive(Clone)]
+pub struct ServerHost(pub Shared);
+
+impl Host for ServerHost {
+    type F = LocalFollower;
+
+    fn follower(&self) -> LocalFollower {
+        LocalFollower { st: self.0.clone() }
     }
 
-    /// Stops the applier and waits for it to end.
-    async fn stop(&self) {
-        let task = lock(&self.task).take();
-        if let Some(t) = task {
-            if !t.is_finished() {
-                self.ctl.state().phase = Phase::Shutdown;
-            }
-            self.ctl.request_stop();
-            let _ = t.await;
-        }
+    fn server_json(&self) -> Value {
+        let mut server = serde_json::to_value(server_info(&self.0, false)).unwrap_or(Value::Null);
+        server["version"] = json!(self.0.version);
+        server
+    }
+
+    async fn databases(&self) -> ArangoResult<Vec<String>> {
+        Ok(self.0.store.catalog().database_names())
     }
 }
 
-/// The appliers of all databases.
-#[derive(Default)]
-pub struct Appliers {
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Appliers {
-    pub fn slot(&self, db: &str) -> Arc<Slot> {
-        lock(&self.slots).entry(db.to_string()).or_default().clone()
-    }
-
-    /// Stops every running applier (server shutdown).
-    pub async fn stop_all(&self) {
-        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
-        for s in slots {
-            s.stop().await;
-        }
-    }
-}
-
-/// Releases a slot when the sync that owns it ends, however it ends.
-struct Busy(Arc<Slot>);
-
-impl Drop for Busy {
-    fn drop(&mut self) {
-        self.0.busy.store(false, Ordering::Release);
-    }
-}
-
-fn running_error() -> ApiError {
-    ApiError(ArangoError::new(codes::REPLICATION_RUNNING))
-}
-
-/// In an applier record: make-follower's initial sync has not finished yet. The applier's first stored
-/// position replaces the record without it.
-const SYNC_PENDING: &str = "syncPending";
-
-/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2); one whose make-follower
-/// was cut short by a shutdown or crash runs its initial sync again.
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2).
 pub async fn auto_start(st: &Shared) {
-    for db in st.store.catalog().database_names() {
-        let slot = st.appliers.slot(&db);
-        let f = LocalFollower { st: st.clone() };
-        // one read of the record: the configuration, and whether make-follower's sync was cut short
-        let loaded = async {
-            let record = crate::replication::follower::Follower::load_applier(&f, &db).await?;
-            let config = config_of(&slot, record.as_ref(), &db)?;
-            let pending = record.is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
-            Ok::<_, ArangoError>((config, pending))
-        };
-        let (config, pending) = match loaded.await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!("cannot read the applier configuration of database '{db}': {e}");
-                continue;
-            }
-        };
-        if !config.auto_start || config.endpoint.is_empty() {
-            continue;
-        }
-        // a make-follower whose initial sync never finished (the server went down) starts over
-        let start = if pending { Start::Sync } else { Start::Resume };
-        let _g = slot.control.lock().await;
-        match start_applier(st, &slot, config, start) {
-            Ok(()) => tracing::info!("replication applier for database '{db}' started (autoStart)"),
-            Err(e) => tracing::warn!("cannot start the applier of database '{db}': {}", e.0),
-        }
-    }
-}
-
-/// Launches the applier task; the caller holds `slot.control`.
-fn start_applier(
-    st: &Shared,
-    slot: &Arc<Slot>,
-    config: ApplierConfig,
-    start: Start,
-) -> Result<(), ApiError> {
-    if slot.busy.load(Ordering::Acquire) {
-        return Err(ApiError(ArangoError::with_message(
-            codes::LOCKED,
-            "cannot start the applier while an initial sync is running",
-        )));
-    }
-    if config.endpoint.is_empty() {
-        return Err(ApiError(ArangoError::with_message(
-            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-            "no endpoint configured",
-        )));
-    }
-    if config.database.is_empty() {
-        return Err(ApiError(ArangoError::with_message(
-            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-            "no database configured",
-        )));
-    }
-    if slot.running() {
-        return Ok(());
-    }
-    slot.ctl.reset_stop();
-    {
-        let mut s = slot.ctl.state();
-        s.phase = if start == Start::Sync {
-            Phase::Initial
-        } else {
-            Phase::Running
-        };
-        s.last_error = None;
-        s.failed_connects = 0;
-    }
-    slot.ctl.progress(
-        &config.database,
-        config.verbose,
-        if start == Start::Sync {
-            "applier started: initial synchronization".to_string()
-        } else {
-            "applier started".to_string()
-        },
-    );
-    let follower = LocalFollower { st: st.clone() };
-    let ctl = slot.ctl.clone();
-    let task = tokio::spawn(run_applier(follower, config, ctl, start));
-    *lock(&slot.task) = Some(task);
-    Ok(())
-}
-
-/// The stored configuration of `db` (defaults if none).
-async fn load_config(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<ApplierConfig> {
-    if let Some(c) = lock(&slot.config).clone() {
-        return Ok(c);
-    }
-    let f = LocalFollower { st: st.clone() };
-    let record = crate::replication::follower::Follower::load_applier(&f, db).await?;
-    config_of(slot, record.as_ref(), db)
-}
-
-/// The configuration in an applier record (defaults if none), kept as the slot's.
-fn config_of(slot: &Slot, record: Option<&Value>, db: &str) -> ArangoResult<ApplierConfig> {
-    let c = match record.and_then(|r| r.get("config")) {
-        Some(v) => ApplierConfig::from_stored_json(v, db)?,
-        // nothing configured yet: ArangoDB shows no database either
-        None => ApplierConfig::defaults(""),
-    };
-    *lock(&slot.config) = Some(c.clone());
-    Ok(c)
-}
-
-async fn save_config(st: &Shared, slot: &Slot, db: &str, c: &ApplierConfig) -> ArangoResult<()> {
-    let f = LocalFollower { st: st.clone() };
-    let mut record = crate::replication::follower::Follower::load_applier(&f, db)
-        .await?
-        .unwrap_or_else(|| json!({}));
-    record["config"] = c.to_stored_json();
-    crate::replication::follower::Follower::save_applier(&f, db, Some(record)).await?;
-    *lock(&slot.config) = Some(c.clone());
-    Ok(())
+    host::auto_start(&ServerHost(st.clone()), &st.appliers).await
 }
 
 /// `/_api/replication/<command>` on the follower side; `None` when `command` is not one of them.
@@ -221,274 +50,36 @@ pub async fn command(
     p: &Params,
     body: &Bytes,
 ) -> Option<ApiResult> {
-    let known = matches!(
-        command,
-        "applier-config"
-            | "applier-state"
-            | "applier-state-all"
-            | "applier-start"
-            | "applier-stop"
-            | "sync"
-            | "make-follower"
-            | "make-slave"
-    );
-    if !known {
+    if !host::is_command(command) {
         return None;
     }
-    Some(run_command(st, ctx, method, command, p, body).await)
-}
-
-async fn run_command(
-    st: &Shared,
-    ctx: &Ctx,
-    method: &Method,
-    command: &str,
-    p: &Params,
-    body: &Bytes,
-) -> ApiResult {
-    let allowed = match command {
-        "applier-config" => *method == Method::GET || *method == Method::PUT,
-        "applier-state" => *method == Method::GET || *method == Method::DELETE,
-        "applier-state-all" => *method == Method::GET,
-        _ => *method == Method::PUT,
-    };
-    if !allowed {
-        return Err(method_not_allowed(
-            method,
-            &format!("/_api/replication/{command}"),
-        ));
-    }
-    ctx.require_superuser()?;
-    if p.bool("global", false) {
-        return Err(ApiError(ArangoError::with_message(
-            codes::NOT_IMPLEMENTED,
-            "global (server-level) replication is not supported by arangorepl: configure one applier per \
-             database instead",
-        )));
-    }
-    let db = ctx.db.as_str();
-    let slot = st.appliers.slot(db);
-    match (command, method.clone()) {
-        ("applier-config", Method::GET) => {
-            let c = load_config(st, &slot, db).await?;
-            Ok(json(StatusCode::OK, &c.to_public_json()))
-        }
-        ("applier-config", _) => {
-            let v = body_json(body)?;
-            let _g = slot.control.lock().await;
-            // a one-shot sync uses its own configuration: only a running applier refuses changes
-            if slot.running() {
-                return Err(running_error());
+    Some(
+        async {
+            if !host::method_allowed(command, method.as_str()) {
+                return Err(method_not_allowed(
+                    method,
+                    &format!("/_api/replication/{command}"),
+                ));
             }
-            let mut c = load_config(st, &slot, db).await?;
-            c.merge(&v, db)?;
-            if v.get("endpoint").is_some() && c.endpoint.is_empty() {
-                return Err(ApiError(ArangoError::with_message(
-                    codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-                    "invalid value for <endpoint>: it must not be empty",
-                )));
-            }
-            save_config(st, &slot, db, &c).await?;
-            Ok(json(StatusCode::OK, &c.to_public_json()))
+            ctx.require_superuser()?;
+            let from = if command == "applier-start" {
+                p.u64("from")?
+            } else {
+                None
+            };
+            let v = host::command(
+                &ServerHost(st.clone()),
+                &st.appliers,
+                &ctx.db,
+                method.as_str(),
+                command,
+                from,
+                p.bool("global", false),
+                body,
+            )
+            .await?;
+            Ok(json(StatusCode::OK, &v))
         }
-        ("applier-state", Method::GET) => state_response(st, &slot, db).await,
-        ("applier-state", _) => {
-            // forget: stop, then the stored configuration and state go, the configuration is back to
-            // defaults
-            let _g = slot.control.lock().await;
-            if slot.busy.load(Ordering::Acquire) {
-                return Err(running_error());
-            }
-            slot.stop().await;
-            forget(st, &slot, db).await?;
-            state_response(st, &slot, db).await
-        }
-        ("applier-state-all", _) => {
-            if db != crate::store::names::SYSTEM_DATABASE {
-                return Err(ApiError(ArangoError::with_message(
-                    codes::FORBIDDEN,
-                    "global inventory can only be fetched from within _system database",
-                )));
-            }
-            let mut all = serde_json::Map::new();
-            for name in st.store.catalog().database_names() {
-                let s = st.appliers.slot(&name);
-                all.insert(name.clone(), state_json(st, &s, &name).await?);
-            }
-            Ok(json(StatusCode::OK, &Value::Object(all)))
-        }
-        ("applier-start", _) => {
-            let from = p.u64("from")?;
-            if from == Some(0) {
-                return Err(ApiError(ArangoError::with_message(
-                    codes::HTTP_BAD_PARAMETER,
-                    "invalid value for parameter 'from': expecting a tick greater than 0",
-                )));
-            }
-            // A one-shot sync in progress (e.g. `sync({async: true})` just before) is waited for: the
-            // applier then tails from where the caller asked, after the sync's data is in.
-            loop {
-                let _g = slot.control.lock().await;
-                if slot.busy.load(Ordering::Acquire) {
-                    drop(_g);
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-                let c = load_config(st, &slot, db).await?;
-                // a running applier goes on as it is; otherwise the start tick is stored first
-                if let Some(tick) = from
-                    && !slot.running()
-                    && !c.endpoint.is_empty()
-                    && !c.database.is_empty()
-                {
-                    let f = LocalFollower { st: st.clone() };
-                    crate::replication::applier::store_start_tick(&f, &c, tick).await?;
-                }
-                start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
-                break;
-            }
-            state_response(st, &slot, db).await
-        }
-        ("applier-stop", _) => {
-            let _g = slot.control.lock().await;
-            slot.stop().await;
-            state_response(st, &slot, db).await
-        }
-        ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body).await,
-        _ => sync(st, slot, db, body).await,
-    }
-}
-
-/// Deletes the stored configuration and state; the configuration is back to defaults.
-async fn forget(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<()> {
-    let f = LocalFollower { st: st.clone() };
-    crate::replication::follower::Follower::save_applier(&f, db, None).await?;
-    *lock(&slot.config) = Some(ApplierConfig::defaults(""));
-    *slot.ctl.state() = ApplierState::default();
-    Ok(())
-}
-
-/// A `sync` or `make-follower` body on defaults; `endpoint` is required.
-fn body_config(db: &str, body: &Bytes) -> Result<(ApplierConfig, Value), ApiError> {
-    let v = body_json(body)?;
-    let mut config = ApplierConfig::defaults(db);
-    config.merge(&v, db)?;
-    if config.endpoint.is_empty() {
-        return Err(ApiError(ArangoError::with_message(
-            codes::HTTP_BAD_PARAMETER,
-            "<endpoint> must be a valid endpoint",
-        )));
-    }
-    Ok((config, v))
-}
-
-/// `PUT make-follower`: stop and forget, store the configuration (with `autoStart` unless the body says
-/// otherwise), then initial sync and tailing in the background. Answers once the initial sync is over,
-/// with the applier state (its `lastError` tells of a failed sync).
-async fn make_follower(st: &Shared, slot: &Arc<Slot>, db: &str, body: &Bytes) -> ApiResult {
-    let (mut config, v) = body_config(db, body)?;
-    config.skip_create_drop = false;
-    if v.get("autoStart").is_none() {
-        config.auto_start = true;
-    }
-    {
-        let _g = slot.control.lock().await;
-        if slot.busy.load(Ordering::Acquire) {
-            return Err(ApiError(ArangoError::with_message(
-                codes::LOCKED,
-                "cannot set up replication while an initial sync is running",
-            )));
-        }
-        slot.stop().await;
-        forget(st, slot, db).await?;
-        let f = LocalFollower { st: st.clone() };
-        let mut rec = crate::replication::applier::record(&config, None);
-        rec[SYNC_PENDING] = Value::Bool(true);
-        crate::replication::follower::Follower::save_applier(&f, db, Some(rec)).await?;
-        *lock(&slot.config) = Some(config.clone());
-        start_applier(st, slot, config, Start::Sync)?;
-    }
-    loop {
-        let initial = slot.ctl.state().phase == Phase::Initial;
-        if !initial || !slot.running() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    state_response(st, slot, db).await
-}
-
-async fn state_json(st: &Shared, slot: &Slot, db: &str) -> ArangoResult<Value> {
-    let c = load_config(st, slot, db).await?;
-    let mut server = serde_json::to_value(server_info(st, false)).unwrap_or(Value::Null);
-    server["version"] = json!(VERSION);
-    let state = slot.ctl.state().state_json();
-    let mut v = json!({
-        "state": state,
-        "server": server,
-    });
-    if !c.endpoint.is_empty() {
-        v["endpoint"] = json!(c.endpoint);
-    }
-    if !c.database.is_empty() {
-        v["database"] = json!(c.database);
-    }
-    Ok(v)
-}
-
-async fn state_response(st: &Shared, slot: &Slot, db: &str) -> ApiResult {
-    Ok(json(StatusCode::OK, &state_json(st, slot, db).await?))
-}
-
-/// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
-async fn sync(st: &Shared, slot: Arc<Slot>, db: &str, body: &Bytes) -> ApiResult {
-    let (config, _) = body_config(db, body)?;
-    let busy = {
-        // decided under the control lock, so a sync and an applier start cannot both go ahead
-        let _g = slot.control.lock().await;
-        if slot.running() {
-            return Err(running_error());
-        }
-        if slot
-            .busy
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(ApiError(ArangoError::with_message(
-                codes::LOCKED,
-                "another initial sync of this database is running",
-            )));
-        }
-        Busy(slot.clone())
-    };
-    let follower = LocalFollower { st: st.clone() };
-    let leader = LeaderClient::new(&config, st.store.server_id())?;
-    let db = db.to_string();
-    // the sync runs on its own task: a client that hangs up does not cut it short
-    let task = tokio::spawn(async move {
-        let _busy = busy;
-        let ctl = slot.ctl.clone();
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Initial;
-            s.last_error = None;
-        }
-        let r = reported_sync(&follower, &leader, &config, &ctl).await;
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Inactive;
-            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
-            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
-        }
-        if let Err(e) = &r {
-            ctl.state().set_error(e.clone());
-            ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
-            tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
-        }
-        r
-    });
-    let res = task
-        .await
-        .map_err(|e| ApiError(ArangoError::internal(format!("sync task failed: {e}"))))??;
-    Ok(json(StatusCode::OK, &res.to_json()))
+        .await,
+    )
 }

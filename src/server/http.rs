@@ -61,18 +61,7 @@ pub fn result(status: StatusCode, v: Value) -> Response {
 
 /// Parses a JSON request body; an empty or malformed body is error 600 with the parser's reason.
 pub fn body_json(bytes: &Bytes) -> Result<Value, ApiError> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(ApiError(ArangoError::with_message(
-            codes::HTTP_CORRUPTED_JSON,
-            "invalid JSON object: the request body is empty",
-        )));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError(ArangoError::with_message(
-            codes::HTTP_CORRUPTED_JSON,
-            format!("invalid JSON object: {e}"),
-        ))
-    })
+    crate::replication::host::body_json(bytes).map_err(ApiError)
 }
 
 /// Like [`body_json`], but an empty body is `{}`.

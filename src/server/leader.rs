@@ -14,7 +14,7 @@ use crate::replication::wire::{
     LoggerState, LoggerStateState, ReplicationClient, ServerInfo, TickRange,
 };
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad, body_json_or_empty, json};
-use crate::server::{Shared, VERSION, blocking};
+use crate::server::{Shared, blocking};
 use crate::store::{DocRenderer, LogQuery, Snapshot, Store, stored_rev};
 use crate::tick::Tick;
 use axum::body::Bytes;
@@ -246,7 +246,7 @@ pub fn require_replication(ctx: &Ctx) -> Result<(), ApiError> {
 
 pub fn server_info(st: &Shared, engine: bool) -> ServerInfo {
     ServerInfo {
-        version: VERSION.to_string(),
+        version: st.version.clone(),
         server_id: st.store.server_id().to_string(),
         engine: engine.then(|| "rocksdb".to_string()),
     }

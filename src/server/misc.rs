@@ -1,24 +1,24 @@
 //! Server-level endpoints: version, role, engine, server id, and `POST /_open/auth` (JWT login).
 
 use crate::error::{ArangoError, codes};
+use crate::server::Shared;
 use crate::server::http::{ApiError, ApiResult, bad, body_object, json, ok_with};
-use crate::server::{Shared, VERSION};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use serde_json::json;
 
 /// `GET /_api/version[?details=true]`
-pub async fn version(RawQuery(q): RawQuery) -> ApiResult {
+pub async fn version(State(st): State<Shared>, RawQuery(q): RawQuery) -> ApiResult {
     let details = crate::server::http::Params::parse(q.as_deref()).bool("details", false);
-    let mut v = json!({"server": "arango", "version": VERSION, "license": "community"});
+    let mut v = json!({"server": "arango", "version": st.version, "license": "community"});
     if details {
         v["details"] = json!({
             "architecture": "64bit",
             "engine": "rocksdb",
             "mode": "server",
             "role": "SINGLE",
-            "server-version": VERSION,
+            "server-version": st.version,
             "host": "arangorepl",
         });
     }

@@ -18,6 +18,7 @@ mod jobs;
 pub mod leader;
 mod misc;
 mod replication;
+mod restore;
 mod simple;
 mod transactions;
 mod users;
@@ -57,6 +58,10 @@ pub struct ServeConfig {
     pub auto_start: bool,
     /// Honour `longPollTimeout` on `wal/tail` (false: answer at once, exactly as ArangoDB).
     pub long_poll: bool,
+    /// `--compat.arangodb-version`: the ArangoDB version to answer as (default [`VERSION`]). From 3.12.10
+    /// on, the endpoints ArangoDB removed then (the applier, `sync`, `make-follower`, `logger-follow`,
+    /// `wal/open-transactions`) answer 404 as that server does.
+    pub compat_version: Option<String>,
     pub store: StoreConfig,
 }
 
@@ -70,6 +75,10 @@ pub struct AppState {
     pub appliers: applier::Appliers,
     pub offer_fingerprints: bool,
     pub long_poll: bool,
+    /// The ArangoDB version this server answers as.
+    pub version: String,
+    /// Answer as ArangoDB 3.12.10+: no applier endpoints (see [`ServeConfig::compat_version`]).
+    pub without_applier: bool,
     /// `PUT /_admin/server/mode {"mode": "readonly"}`: data writes are refused.
     pub read_only: std::sync::atomic::AtomicBool,
     /// Turns true once, when the server begins to stop: availability answers 503, long-polls end.
@@ -90,6 +99,36 @@ impl AppState {
 }
 
 pub type Shared = Arc<AppState>;
+
+/// Whether ArangoDB `version` no longer has the replication applier (removed in 3.12.10).
+pub fn applier_removed_in(version: &str) -> bool {
+    let mut parts = version
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let v = (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    );
+    v >= (3, 12, 10)
+}
+
+/// Checks a `--compat.arangodb-version` value: `major.minor.patch` of ArangoDB 3.x.
+pub fn check_compat_version(version: &str) -> ArangoResult<()> {
+    let parts: Vec<&str> = version.split('.').collect();
+    let ok = parts.len() == 3
+        && parts[0] == "3"
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(ArangoError::bad_parameter(format!(
+            "invalid --compat.arangodb-version '{version}': expecting an ArangoDB version 3.x.y"
+        )))
+    }
+}
 
 /// Runs a blocking store call on tokio's blocking pool.
 pub async fn blocking<T: Send + 'static>(
@@ -259,6 +298,14 @@ fn is_data_write(req: &Request) -> bool {
         || p.starts_with("/_api/import")
         || p.starts_with("/_api/database")
         || p == "/_api/transaction/begin"
+}
+
+/// What ArangoDB 3.12.10+ answers for an endpoint it removed: unknown path.
+pub fn removed_path(path: &str) -> ApiError {
+    ApiError(ArangoError::with_message(
+        codes::HTTP_NOT_FOUND,
+        format!("unknown path '{path}'"),
+    ))
 }
 
 /// 404 in ArangoDB's envelope for unknown paths.
@@ -641,6 +688,14 @@ async fn serve(
         appliers: applier::Appliers::default(),
         offer_fingerprints: config.offer_fingerprints,
         long_poll: config.long_poll,
+        version: config
+            .compat_version
+            .clone()
+            .unwrap_or_else(|| VERSION.to_string()),
+        without_applier: config
+            .compat_version
+            .as_deref()
+            .is_some_and(applier_removed_in),
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });
@@ -671,7 +726,7 @@ async fn serve(
             config.directory.display()
         ),
     }
-    tracing::info!("server id {}, version {VERSION}", store.server_id());
+    tracing::info!("server id {}, version {}", store.server_id(), state.version);
     let housekeeping = {
         let st = state.clone();
         tokio::spawn(async move {

@@ -5,7 +5,7 @@
 use crate::error::{ArangoError, codes};
 use crate::server::Shared;
 use crate::server::http::{ApiError, ApiResult, Ctx, Params, bad};
-use crate::server::{applier, leader};
+use crate::server::{applier, leader, restore};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -13,6 +13,22 @@ use axum::http::Method;
 
 fn invalid_command(cmd: &str) -> ApiError {
     bad(format!("invalid command '{cmd}'"))
+}
+
+/// The commands ArangoDB 3.12.10 no longer has.
+pub fn removed_in_3_12_10(cmd: &str) -> bool {
+    matches!(
+        cmd,
+        "applier-config"
+            | "applier-state"
+            | "applier-state-all"
+            | "applier-start"
+            | "applier-stop"
+            | "sync"
+            | "make-follower"
+            | "make-slave"
+            | "logger-follow"
+    )
 }
 
 /// `/_api/replication/<command>`
@@ -25,6 +41,14 @@ pub async fn command(
     body: Bytes,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref());
+    if st.without_applier && removed_in_3_12_10(&cmd) {
+        return Err(crate::server::removed_path(&format!(
+            "/_api/replication/{cmd}"
+        )));
+    }
+    if let Some(r) = restore::command(&st, &ctx, &method, &cmd, &p, &body).await {
+        return r;
+    }
     if let Some(r) = leader::command(&st, &ctx, &method, &cmd, &p, &body).await {
         return r;
     }

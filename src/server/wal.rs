@@ -54,6 +54,9 @@ pub async fn command(
     if !known {
         return Err(unknown());
     }
+    if st.without_applier && cmd == "open-transactions" {
+        return Err(crate::server::removed_path(&format!("/_api/wal/{cmd}")));
+    }
     let allowed = match cmd.as_str() {
         "tail" => method == Method::GET || method == Method::PUT,
         _ => method == Method::GET,

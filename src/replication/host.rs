@@ -1,0 +1,522 @@
+//! Hosting appliers: the follower's applier control (spec §2) — `applier-config`, `applier-start`,
+//! `applier-stop`, `applier-state`, `applier-state-all`, `sync`, `make-follower` — per database, for any
+//! [`Follower`]. `arangorepl serve` hosts them over its store, `arangorepl proxy` over a
+//! [`RemoteFollower`](crate::replication::remote::RemoteFollower); both answer with what this module
+//! returns. The configuration (with the leader password) and the resumable state are kept by the
+//! follower; the live state (phase, progress, counters, last error) is in memory.
+
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
+use crate::replication::config::ApplierConfig;
+use crate::replication::follower::Follower;
+use crate::replication::leader_client::LeaderClient;
+use crate::replication::state::{ApplierState, Phase};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// What a host of appliers provides.
+pub trait Host: Clone + Send + Sync + 'static {
+    type F: Follower + Clone;
+    /// The follower the appliers write into.
+    fn follower(&self) -> Self::F;
+    /// The `server` part of `applier-state`: `{"version", "serverId"}`.
+    fn server_json(&self) -> Value;
+    /// The databases there are (for `applier-state-all` and `autoStart`).
+    fn databases(&self) -> impl Future<Output = ArangoResult<Vec<String>>> + Send;
+}
+
+/// The applier commands a host answers.
+pub fn is_command(command: &str) -> bool {
+    matches!(
+        command,
+        "applier-config"
+            | "applier-state"
+            | "applier-state-all"
+            | "applier-start"
+            | "applier-stop"
+            | "sync"
+            | "make-follower"
+            | "make-slave"
+    )
+}
+
+/// Whether `method` is one `command` takes.
+pub fn method_allowed(command: &str, method: &str) -> bool {
+    match command {
+        "applier-config" => method == "GET" || method == "PUT",
+        "applier-state" => method == "GET" || method == "DELETE",
+        "applier-state-all" => method == "GET",
+        _ => method == "PUT",
+    }
+}
+
+/// A request body as JSON, with ArangoDB's error for an empty or broken one.
+pub fn body_json(bytes: &[u8]) -> ArangoResult<Value> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ArangoError::with_message(
+            codes::HTTP_CORRUPTED_JSON,
+            "invalid JSON object: the request body is empty",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ArangoError::with_message(
+            codes::HTTP_CORRUPTED_JSON,
+            format!("invalid JSON object: {e}"),
+        )
+    })
+}
+
+/// One database's applier.
+#[derive(Default)]
+pub struct Slot {
+    pub ctl: Arc<Control>,
+    /// The configuration, once loaded from the store.
+    config: Mutex<Option<ApplierConfig>>,
+    /// A one-shot `sync` owns the slot.
+    busy: AtomicBool,
+    /// The running applier.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Serialises start, stop, forget and make-follower.
+    control: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    /// Whether the continuous applier (or its initial sync) is running.
+    pub fn running(&self) -> bool {
+        lock(&self.task).as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the applier and waits for it to end.
+    async fn stop(&self) {
+        let task = lock(&self.task).take();
+        if let Some(t) = task {
+            if !t.is_finished() {
+                self.ctl.state().phase = Phase::Shutdown;
+            }
+            self.ctl.request_stop();
+            let _ = t.await;
+        }
+    }
+}
+
+/// The appliers of all databases.
+#[derive(Default)]
+pub struct Appliers {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Appliers {
+    pub fn slot(&self, db: &str) -> Arc<Slot> {
+        lock(&self.slots).entry(db.to_string()).or_default().clone()
+    }
+
+    /// Stops every running applier (server shutdown).
+    pub async fn stop_all(&self) {
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        for s in slots {
+            s.stop().await;
+        }
+    }
+}
+
+/// Releases a slot when the sync that owns it ends, however it ends.
+struct Busy(Arc<Slot>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.store(false, Ordering::Release);
+    }
+}
+
+fn running_error() -> ArangoError {
+    ArangoError::new(codes::REPLICATION_RUNNING)
+}
+
+/// In an applier record: make-follower's initial sync has not finished yet. The applier's first stored
+/// position replaces the record without it.
+const SYNC_PENDING: &str = "syncPending";
+
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2); one whose make-follower
+/// was cut short by a shutdown or crash runs its initial sync again.
+pub async fn auto_start<H: Host>(h: &H, appliers: &Appliers) {
+    let dbs = match h.databases().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("cannot list the databases for autoStart: {}", e.message);
+            return;
+        }
+    };
+    for db in dbs {
+        let slot = appliers.slot(&db);
+        let f = h.follower();
+        // one read of the record: the configuration, and whether make-follower's sync was cut short
+        let loaded = async {
+            let record = crate::replication::follower::Follower::load_applier(&f, &db).await?;
+            let config = config_of(&slot, record.as_ref(), &db)?;
+            let pending = record.is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
+            Ok::<_, ArangoError>((config, pending))
+        };
+        let (config, pending) = match loaded.await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!("cannot read the applier configuration of database '{db}': {e}");
+                continue;
+            }
+        };
+        if !config.auto_start || config.endpoint.is_empty() {
+            continue;
+        }
+        // a make-follower whose initial sync never finished (the server went down) starts over
+        let start = if pending { Start::Sync } else { Start::Resume };
+        let _g = slot.control.lock().await;
+        match start_applier(h, &slot, config, start) {
+            Ok(()) => tracing::info!("replication applier for database '{db}' started (autoStart)"),
+            Err(e) => tracing::warn!("cannot start the applier of database '{db}': {}", e.message),
+        }
+    }
+}
+
+/// Launches the applier task; the caller holds `slot.control`.
+fn start_applier<H: Host>(
+    h: &H,
+    slot: &Arc<Slot>,
+    config: ApplierConfig,
+    start: Start,
+) -> ArangoResult<()> {
+    if slot.busy.load(Ordering::Acquire) {
+        return Err(ArangoError::with_message(
+            codes::LOCKED,
+            "cannot start the applier while an initial sync is running",
+        ));
+    }
+    if config.endpoint.is_empty() {
+        return Err(ArangoError::with_message(
+            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+            "no endpoint configured",
+        ));
+    }
+    if config.database.is_empty() {
+        return Err(ArangoError::with_message(
+            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+            "no database configured",
+        ));
+    }
+    if slot.running() {
+        return Ok(());
+    }
+    slot.ctl.reset_stop();
+    {
+        let mut s = slot.ctl.state();
+        s.phase = if start == Start::Sync {
+            Phase::Initial
+        } else {
+            Phase::Running
+        };
+        s.last_error = None;
+        s.failed_connects = 0;
+    }
+    slot.ctl.progress(
+        &config.database,
+        config.verbose,
+        if start == Start::Sync {
+            "applier started: initial synchronization".to_string()
+        } else {
+            "applier started".to_string()
+        },
+    );
+    let follower = h.follower();
+    let ctl = slot.ctl.clone();
+    let task = tokio::spawn(run_applier(follower, config, ctl, start));
+    *lock(&slot.task) = Some(task);
+    Ok(())
+}
+
+/// The stored configuration of `db` (defaults if none).
+async fn load_config<H: Host>(h: &H, slot: &Slot, db: &str) -> ArangoResult<ApplierConfig> {
+    if let Some(c) = lock(&slot.config).clone() {
+        return Ok(c);
+    }
+    let f = h.follower();
+    let record = crate::replication::follower::Follower::load_applier(&f, db).await?;
+    config_of(slot, record.as_ref(), db)
+}
+
+/// The configuration in an applier record (defaults if none), kept as the slot's.
+fn config_of(slot: &Slot, record: Option<&Value>, db: &str) -> ArangoResult<ApplierConfig> {
+    let c = match record.and_then(|r| r.get("config")) {
+        Some(v) => ApplierConfig::from_stored_json(v, db)?,
+        // nothing configured yet: ArangoDB shows no database either
+        None => ApplierConfig::defaults(""),
+    };
+    *lock(&slot.config) = Some(c.clone());
+    Ok(c)
+}
+
+async fn save_config<H: Host>(h: &H, slot: &Slot, db: &str, c: &ApplierConfig) -> ArangoResult<()> {
+    let f = h.follower();
+    let mut record = crate::replication::follower::Follower::load_applier(&f, db)
+        .await?
+        .unwrap_or_else(|| json!({}));
+    record["config"] = c.to_stored_json();
+    crate::replication::follower::Follower::save_applier(&f, db, Some(record)).await?;
+    *lock(&slot.config) = Some(c.clone());
+    Ok(())
+}
+
+/// Runs an applier command (`is_command`) for database `db`, whose method the caller checked
+/// (`method_allowed`) and whose caller has administrator rights; `from` is `applier-start`'s tick.
+/// Returns the JSON answer (status 200).
+#[allow(clippy::too_many_arguments)]
+pub async fn command<H: Host>(
+    h: &H,
+    appliers: &Appliers,
+    db: &str,
+    method: &str,
+    command: &str,
+    from: Option<u64>,
+    global: bool,
+    body: &[u8],
+) -> ArangoResult<Value> {
+    if global {
+        return Err(ArangoError::with_message(
+            codes::NOT_IMPLEMENTED,
+            "global (server-level) replication is not supported by arangorepl: configure one applier per \
+             database instead",
+        ));
+    }
+    let st = h;
+    let slot = appliers.slot(db);
+    match (command, method) {
+        ("applier-config", "GET") => {
+            let c = load_config(st, &slot, db).await?;
+            Ok(c.to_public_json())
+        }
+        ("applier-config", _) => {
+            let v = body_json(body)?;
+            let _g = slot.control.lock().await;
+            // a one-shot sync uses its own configuration: only a running applier refuses changes
+            if slot.running() {
+                return Err(running_error());
+            }
+            let mut c = load_config(st, &slot, db).await?;
+            c.merge(&v, db)?;
+            if v.get("endpoint").is_some() && c.endpoint.is_empty() {
+                return Err(ArangoError::with_message(
+                    codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+                    "invalid value for <endpoint>: it must not be empty",
+                ));
+            }
+            save_config(st, &slot, db, &c).await?;
+            Ok(c.to_public_json())
+        }
+        ("applier-state", "GET") => state_response(st, &slot, db).await,
+        ("applier-state", _) => {
+            // forget: stop, then the stored configuration and state go, the configuration is back to
+            // defaults
+            let _g = slot.control.lock().await;
+            if slot.busy.load(Ordering::Acquire) {
+                return Err(running_error());
+            }
+            slot.stop().await;
+            forget(st, &slot, db).await?;
+            state_response(st, &slot, db).await
+        }
+        ("applier-state-all", _) => {
+            if db != "_system" {
+                return Err(ArangoError::with_message(
+                    codes::FORBIDDEN,
+                    "global inventory can only be fetched from within _system database",
+                ));
+            }
+            let mut all = serde_json::Map::new();
+            for name in h.databases().await? {
+                let s = appliers.slot(&name);
+                all.insert(name.clone(), state_json(h, &s, &name).await?);
+            }
+            Ok(Value::Object(all))
+        }
+        ("applier-start", _) => {
+            if from == Some(0) {
+                return Err(ArangoError::with_message(
+                    codes::HTTP_BAD_PARAMETER,
+                    "invalid value for parameter 'from': expecting a tick greater than 0",
+                ));
+            }
+            // A one-shot sync in progress (e.g. `sync({async: true})` just before) is waited for: the
+            // applier then tails from where the caller asked, after the sync's data is in.
+            loop {
+                let _g = slot.control.lock().await;
+                if slot.busy.load(Ordering::Acquire) {
+                    drop(_g);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                let c = load_config(st, &slot, db).await?;
+                // a running applier goes on as it is; otherwise the start tick is stored first
+                if let Some(tick) = from
+                    && !slot.running()
+                    && !c.endpoint.is_empty()
+                    && !c.database.is_empty()
+                {
+                    let f = h.follower();
+                    crate::replication::applier::store_start_tick(&f, &c, tick).await?;
+                }
+                start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
+                break;
+            }
+            state_response(st, &slot, db).await
+        }
+        ("applier-stop", _) => {
+            let _g = slot.control.lock().await;
+            slot.stop().await;
+            state_response(st, &slot, db).await
+        }
+        ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body).await,
+        _ => sync(st, slot, db, body).await,
+    }
+}
+
+/// Deletes the stored configuration and state; the configuration is back to defaults.
+async fn forget<H: Host>(h: &H, slot: &Slot, db: &str) -> ArangoResult<()> {
+    let f = h.follower();
+    crate::replication::follower::Follower::save_applier(&f, db, None).await?;
+    *lock(&slot.config) = Some(ApplierConfig::defaults(""));
+    *slot.ctl.state() = ApplierState::default();
+    Ok(())
+}
+
+/// A `sync` or `make-follower` body on defaults; `endpoint` is required.
+fn body_config(db: &str, body: &[u8]) -> ArangoResult<(ApplierConfig, Value)> {
+    let v = body_json(body)?;
+    let mut config = ApplierConfig::defaults(db);
+    config.merge(&v, db)?;
+    if config.endpoint.is_empty() {
+        return Err(ArangoError::with_message(
+            codes::HTTP_BAD_PARAMETER,
+            "<endpoint> must be a valid endpoint",
+        ));
+    }
+    Ok((config, v))
+}
+
+/// `PUT make-follower`: stop and forget, store the configuration (with `autoStart` unless the body says
+/// otherwise), then initial sync and tailing in the background. Answers once the initial sync is over,
+/// with the applier state (its `lastError` tells of a failed sync).
+async fn make_follower<H: Host>(
+    st: &H,
+    slot: &Arc<Slot>,
+    db: &str,
+    body: &[u8],
+) -> ArangoResult<Value> {
+    let (mut config, v) = body_config(db, body)?;
+    config.skip_create_drop = false;
+    if v.get("autoStart").is_none() {
+        config.auto_start = true;
+    }
+    {
+        let _g = slot.control.lock().await;
+        if slot.busy.load(Ordering::Acquire) {
+            return Err(ArangoError::with_message(
+                codes::LOCKED,
+                "cannot set up replication while an initial sync is running",
+            ));
+        }
+        slot.stop().await;
+        forget(st, slot, db).await?;
+        let f = st.follower();
+        let mut rec = crate::replication::applier::record(&config, None);
+        rec[SYNC_PENDING] = Value::Bool(true);
+        crate::replication::follower::Follower::save_applier(&f, db, Some(rec)).await?;
+        *lock(&slot.config) = Some(config.clone());
+        start_applier(st, slot, config, Start::Sync)?;
+    }
+    loop {
+        let initial = slot.ctl.state().phase == Phase::Initial;
+        if !initial || !slot.running() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    state_response(st, slot, db).await
+}
+
+async fn state_json<H: Host>(st: &H, slot: &Slot, db: &str) -> ArangoResult<Value> {
+    let c = load_config(st, slot, db).await?;
+    let server = st.server_json();
+    let state = slot.ctl.state().state_json();
+    let mut v = json!({
+        "state": state,
+        "server": server,
+    });
+    if !c.endpoint.is_empty() {
+        v["endpoint"] = json!(c.endpoint);
+    }
+    if !c.database.is_empty() {
+        v["database"] = json!(c.database);
+    }
+    Ok(v)
+}
+
+async fn state_response<H: Host>(st: &H, slot: &Slot, db: &str) -> ArangoResult<Value> {
+    state_json(st, slot, db).await
+}
+
+/// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
+async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> ArangoResult<Value> {
+    let (config, _) = body_config(db, body)?;
+    let busy = {
+        // decided under the control lock, so a sync and an applier start cannot both go ahead
+        let _g = slot.control.lock().await;
+        if slot.running() {
+            return Err(running_error());
+        }
+        if slot
+            .busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(ArangoError::with_message(
+                codes::LOCKED,
+                "another initial sync of this database is running",
+            ));
+        }
+        Busy(slot.clone())
+    };
+    let follower = st.follower();
+    let leader = LeaderClient::new(&config, follower.server_id())?;
+    let db = db.to_string();
+    // the sync runs on its own task: a client that hangs up does not cut it short
+    let task = tokio::spawn(async move {
+        let _busy = busy;
+        let ctl = slot.ctl.clone();
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Initial;
+            s.last_error = None;
+        }
+        let r = reported_sync(&follower, &leader, &config, &ctl).await;
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Inactive;
+            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
+            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
+        }
+        if let Err(e) = &r {
+            ctl.state().set_error(e.clone());
+            ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
+            tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
+        }
+        r
+    });
+    let res = task
+        .await
+        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))??;
+    Ok(res.to_json())
+}
