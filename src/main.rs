@@ -33,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run an ArangoDB-compatible server over a durable embedded store.
     Serve(ServeArgs),
+    /// In front of an ArangoDB 3.12.10+ (or any ArangoDB): answers the replication applier API it no
+    /// longer has, running appliers that write into it, and forwards every other request unchanged.
+    Proxy(ProxyArgs),
     /// A leader and a follower in this process, the documentation's host names mapped to them, and the
     /// shell connected to the follower.
     Demo(DemoArgs),
@@ -46,6 +49,113 @@ struct DemoArgs {
     directory: Option<PathBuf>,
     #[command(flatten)]
     shell: ShellArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(args_override_self = true)]
+struct ProxyArgs {
+    /// Endpoint to listen on (tcp://host:port; port 0 picks a free port, printed at start).
+    #[arg(
+        long = "server.endpoint",
+        default_value = "tcp://127.0.0.1:8530",
+        value_name = "ENDPOINT"
+    )]
+    endpoint: String,
+    /// The ArangoDB server to stand in front of (tcp://, ssl://).
+    #[arg(
+        long = "upstream.endpoint",
+        default_value = "tcp://127.0.0.1:8529",
+        value_name = "ENDPOINT"
+    )]
+    upstream: String,
+    /// User the appliers write into the upstream as (needs administrator rights on the databases
+    /// replicated into).
+    #[arg(
+        long = "upstream.username",
+        default_value = "root",
+        value_name = "USER"
+    )]
+    username: String,
+    /// Its password. Prefer the environment variable ARANGOREPL_UPSTREAM_PASSWORD, which does not show
+    /// in process lists.
+    #[arg(long = "upstream.password", value_name = "PASSWORD")]
+    password: Option<String>,
+    /// The upstream's JWT secret: the appliers then use a superuser token instead of a user.
+    #[arg(long = "upstream.jwt-secret", value_name = "SECRET")]
+    jwt_secret: Option<String>,
+    /// File holding the upstream's JWT secret.
+    #[arg(long = "upstream.jwt-secret-keyfile", value_name = "FILE")]
+    jwt_secret_keyfile: Option<PathBuf>,
+    /// Where the appliers' configurations are kept (files of mode 0600).
+    #[arg(
+        long = "database.directory",
+        default_value = "arangorepl-proxy",
+        value_name = "DIR"
+    )]
+    directory: PathBuf,
+    /// Start, at boot, every applier whose configuration has autoStart.
+    #[arg(long = "replication.auto-start", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    auto_start: bool,
+    /// Log level: fatal, error, warning, info, debug, trace.
+    #[arg(long = "log.level", default_value = "info", value_name = "LEVEL")]
+    log_level: String,
+}
+
+fn proxy(a: ProxyArgs) -> ExitCode {
+    init_logging(&a.log_level);
+    let parse = |what: &str, s: &str| -> Result<Endpoint, ExitCode> {
+        s.parse().map_err(|e| {
+            eprintln!("arangorepl proxy: invalid {what}: {e}");
+            ExitCode::from(2)
+        })
+    };
+    let (endpoint, upstream) = match (
+        parse("--server.endpoint", &a.endpoint),
+        parse("--upstream.endpoint", &a.upstream),
+    ) {
+        (Ok(e), Ok(u)) => (e, u),
+        (Err(c), _) | (_, Err(c)) => return c,
+    };
+    let secret = match (&a.jwt_secret_keyfile, a.jwt_secret) {
+        (Some(f), _) => match std::fs::read_to_string(f) {
+            Ok(s) => Some(s.trim().to_string()),
+            Err(e) => {
+                eprintln!(
+                    "arangorepl proxy: cannot read the JWT secret keyfile '{}': {e}",
+                    f.display()
+                );
+                return ExitCode::from(2);
+            }
+        },
+        (None, s) => s,
+    };
+    let credentials = match secret {
+        Some(s) => arangorepl::client::Credentials::Jwt(arangorepl::client::superuser_jwt(
+            s.as_bytes(),
+            "arangorepl-proxy",
+        )),
+        None => arangorepl::client::Credentials::Basic {
+            username: a.username,
+            password: a
+                .password
+                .or_else(|| std::env::var("ARANGOREPL_UPSTREAM_PASSWORD").ok())
+                .unwrap_or_default(),
+        },
+    };
+    let config = arangorepl::proxy::ProxyConfig {
+        endpoint,
+        upstream,
+        credentials,
+        directory: a.directory,
+        auto_start: a.auto_start,
+    };
+    match arangorepl::proxy::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arangorepl proxy: {}", e.message);
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +299,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(a)) => serve(a),
+        Some(Command::Proxy(a)) => proxy(a),
         Some(Command::Demo(a)) => {
             let level = a.shell.log_level.last().cloned();
             init_logging(level.as_deref().unwrap_or("warning"));

@@ -196,22 +196,7 @@ impl Connection {
             }
             r = r.body(b);
         }
-        let classify = |e: reqwest::Error| {
-            let endpoint = self.endpoint.clone();
-            if e.is_timeout() {
-                TransportError::Timeout { endpoint }
-            } else if e.is_connect() {
-                TransportError::Connect {
-                    endpoint,
-                    reason: root_cause(&e),
-                }
-            } else {
-                TransportError::Other {
-                    endpoint,
-                    reason: root_cause(&e),
-                }
-            }
-        };
+        let classify = |e: reqwest::Error| transport_error(&self.endpoint, e);
         let resp = r.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -224,9 +209,80 @@ impl Connection {
     }
 }
 
+/// A JWT (HS256) over `payload`, signed with `secret`, as ArangoDB issues and accepts them.
+pub fn sign_jwt(secret: &[u8], payload: &serde_json::Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
+    let signing = format!("{header}.{payload}");
+    let sig = match Hmac::<sha2::Sha256>::new_from_slice(secret) {
+        Ok(mut m) => {
+            m.update(signing.as_bytes());
+            m.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    };
+    format!("{signing}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+/// A superuser token for a server whose JWT secret is `secret` (what ArangoDB's own servers use
+/// among themselves): full rights, no user.
+pub fn superuser_jwt(secret: &[u8], issuer_id: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    sign_jwt(
+        secret,
+        &serde_json::json!({"server_id": issuer_id, "iss": "arangodb", "iat": now}),
+    )
+}
+
+impl Connection {
+    /// Sends a request as it came from someone else (a proxy's client): its own headers (and so its own
+    /// credentials, not this connection's), its body streamed; the response comes back unread, to be
+    /// streamed on.
+    pub async fn forward(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: reqwest::header::HeaderMap,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, TransportError> {
+        let r = self
+            .http
+            .request(method, format!("{}{path_and_query}", self.base))
+            .headers(headers)
+            .body(body);
+        r.send()
+            .await
+            .map_err(|e| transport_error(&self.endpoint, e))
+    }
+}
+
 /// A value percent-encoded for a URL path segment or query parameter.
 pub fn encode(s: &str) -> percent_encoding::PercentEncode<'_> {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+}
+
+/// Why a request to `endpoint` got no response.
+fn transport_error(endpoint: &str, e: reqwest::Error) -> TransportError {
+    let endpoint = endpoint.to_string();
+    if e.is_timeout() {
+        TransportError::Timeout { endpoint }
+    } else if e.is_connect() {
+        TransportError::Connect {
+            endpoint,
+            reason: root_cause(&e),
+        }
+    } else {
+        TransportError::Other {
+            endpoint,
+            reason: root_cause(&e),
+        }
+    }
 }
 
 /// The innermost error message (reqwest wraps hyper wraps io).

@@ -189,16 +189,39 @@ impl RemoteFollower {
             restore_api: AtomicU8::new(0),
             keys: Default::default(),
         }));
-        let v = f
-            .json(Method::GET, "_system", "/_api/replication/server-id", None)
-            .await?;
-        let id = v
-            .get("serverId")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        f.0.server_id.store(id, Ordering::Relaxed);
+        // a target that is down now is waited for later, by the applier's retries
+        if let Err(e) = f.refresh_server_id(false).await {
+            tracing::warn!("{}", e.message);
+        }
         Ok(f)
+    }
+
+    /// Asks the target for its server id.
+    async fn refresh_server_id(&self, retry: bool) -> ArangoResult<u64> {
+        let r = self
+            .send(
+                Method::GET,
+                "_system",
+                "/_api/replication/server-id",
+                None,
+                None,
+                retry,
+            )
+            .await?;
+        if r.status >= 400 {
+            return Err(self.error_of(&r, "asking for the server id"));
+        }
+        let id = r
+            .json()
+            .ok()
+            .and_then(|v| {
+                v.get("serverId")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+            })
+            .unwrap_or(0);
+        self.0.server_id.store(id, Ordering::Relaxed);
+        Ok(id)
     }
 
     fn endpoint(&self) -> String {
@@ -1016,6 +1039,9 @@ impl Follower for RemoteFollower {
     }
 
     async fn database_exists(&self, db: &str) -> ArangoResult<bool> {
+        if self.0.server_id.load(Ordering::Relaxed) == 0 {
+            self.refresh_server_id(true).await?;
+        }
         let r = self
             .send(Method::GET, db, "/_api/database/current", None, None, true)
             .await?;

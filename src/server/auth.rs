@@ -448,27 +448,13 @@ impl Auth {
     /// A signed token; without a user it is a superuser token.
     pub fn token_for(&self, user: Option<&str>) -> String {
         let now = crate::store::clock::now_ms() / 1000;
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = match user {
             Some(u) => {
                 json!({"preferred_username": u, "iss": "arangodb", "iat": now, "exp": now + TOKEN_TTL_SECS})
             }
             None => json!({"server_id": "arangorepl", "iss": "arangodb", "iat": now}),
         };
-        let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
-        let signing = format!("{header}.{payload}");
-        let sig = URL_SAFE_NO_PAD.encode(self.sign(signing.as_bytes()));
-        format!("{signing}.{sig}")
-    }
-
-    fn sign(&self, data: &[u8]) -> Vec<u8> {
-        match Hmac::<Sha256>::new_from_slice(&self.secret) {
-            Ok(mut m) => {
-                m.update(data);
-                m.finalize().into_bytes().to_vec()
-            }
-            Err(_) => Vec::new(),
-        }
+        crate::client::sign_jwt(&self.secret, &payload)
     }
 
     fn verify_token(&self, token: &str) -> Result<Identity, ApiError> {

@@ -30,18 +30,47 @@ impl Server {
 
     /// Starts a server on an existing directory and a given port (0: any free port).
     pub fn start_at(dir: &Path, port: u16, extra: &[&str]) -> Server {
+        let mut args: Vec<String> = vec!["serve".into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::launch(dir, port, &args)
+    }
+
+    /// Starts `arangorepl proxy` in front of `upstream` (its root user, password "pw"), keeping its
+    /// configurations in `dir`.
+    pub fn proxy_at(dir: &Path, port: u16, upstream: &Server, extra: &[&str]) -> Server {
+        let mut args: Vec<String> = vec![
+            "proxy".into(),
+            "--upstream.endpoint".into(),
+            upstream.url.replace("http://", "tcp://"),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::launch(dir, port, &args)
+    }
+
+    /// A proxy with a fresh directory.
+    pub fn proxy(upstream: &Server, extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = Server::proxy_at(tmp.path(), 0, upstream, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Runs `arangorepl <args…>` with the test defaults (endpoint, directory, log level).
+    fn launch(dir: &Path, port: u16, args: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-            .args(["serve", "--server.endpoint"])
+            .arg(&args[0])
+            .arg("--server.endpoint")
             .arg(format!("tcp://127.0.0.1:{port}"))
             .arg("--database.directory")
             .arg(dir)
             .args(["--log.level", "warning"])
-            .args(extra)
+            .args(&args[1..])
             .env("ARANGODB_DEFAULT_ROOT_PASSWORD", "pw")
+            .env("ARANGOREPL_UPSTREAM_PASSWORD", "pw")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start arangorepl serve");
+            .expect("start arangorepl");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -1,0 +1,494 @@
+//! `arangorepl proxy`: in front of an ArangoDB that no longer has the replication applier (3.12.10+), it
+//! answers what that server lost — `applier-config`, `applier-start`/`-stop`/`-state`/`-state-all`,
+//! `sync`, `make-follower`/`make-slave`, and `wal/open-transactions` — running the appliers with a
+//! [`RemoteFollower`] that writes into the upstream, and forwards every other request unchanged
+//! (method, path, query, headers, streamed bodies; status, headers and streamed body back).
+//!
+//! Its own endpoints need what ArangoDB's need — administrator rights (read-write) on the database — and
+//! that is asked of the upstream with the caller's own credentials. Configurations (with the leader's
+//! password) are kept under `--database.directory` in files of mode 0600; positions are kept in the
+//! upstream, in each database's `_arangorepl` collection, committed with the data.
+
+use crate::client::{ConnectOptions, Connection, Credentials, encode};
+use crate::endpoint::{Endpoint, Transport};
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::replication::host::{self, Appliers, Host};
+use crate::replication::remote::{RemoteFollower, Target};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `arangorepl proxy` needs to run.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub endpoint: Endpoint,
+    pub upstream: Endpoint,
+    /// How the appliers authenticate with the upstream (a user with administrator rights, or a
+    /// superuser JWT from the upstream's secret).
+    pub credentials: Credentials,
+    /// Where configurations are kept.
+    pub directory: PathBuf,
+    /// Start the appliers whose configuration has `autoStart` when the proxy starts.
+    pub auto_start: bool,
+}
+
+struct ProxyState {
+    /// For forwarding and rights checks: carries the caller's credentials, never its own.
+    upstream: Connection,
+    follower: RemoteFollower,
+    appliers: Appliers,
+}
+
+/// The proxy as the host of its appliers.
+#[derive(Clone)]
+struct ProxyHost(Arc<ProxyState>);
+
+impl Host for ProxyHost {
+    type F = RemoteFollower;
+
+    fn follower(&self) -> RemoteFollower {
+        self.0.follower.clone()
+    }
+
+    fn server_json(&self) -> Value {
+        use crate::replication::follower::Follower;
+        json!({
+            "version": crate::ARANGODB_VERSION,
+            "serverId": self.0.follower.server_id().to_string(),
+        })
+    }
+
+    async fn databases(&self) -> ArangoResult<Vec<String>> {
+        Ok(self.0.follower.configured_databases())
+    }
+}
+
+/// The headers that belong to one connection, not to the request or response they come with.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+fn error_response(e: &ArangoError) -> Response {
+    let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &e.to_envelope())
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    let mut r = (status, v.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// `/_db/<name>/rest` → (`name`, `/rest`); without the prefix the database is `_system`.
+fn split_database(path: &str) -> (String, String) {
+    match path.strip_prefix("/_db/") {
+        Some(after) => {
+            let (enc, rest) = after.split_once('/').unwrap_or((after, ""));
+            let db = percent_encoding::percent_decode_str(enc)
+                .decode_utf8_lossy()
+                .into_owned();
+            (db, format!("/{rest}"))
+        }
+        None => ("_system".to_string(), path.to_string()),
+    }
+}
+
+/// A query parameter's value.
+fn param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+fn truthy(v: Option<String>) -> bool {
+    matches!(v.as_deref(), Some("true" | "1" | "yes" | "on" | ""))
+}
+
+/// The user a request authenticates as (`None` for none, `Some("")` for a superuser JWT), read from its
+/// `Authorization` header — the upstream checks the credentials themselves.
+fn caller(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let h = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = h.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("basic") {
+        let raw = STANDARD.decode(rest.trim()).ok()?;
+        let s = String::from_utf8(raw).ok()?;
+        return Some(s.split_once(':').map_or(s.clone(), |(u, _)| u.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let payload = rest.trim().split('.').nth(1)?;
+        let v: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        return Some(
+            v.get("preferred_username")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    None
+}
+
+impl ProxyState {
+    /// Administrator rights (read-write) on `db`, asked of the upstream with the caller's credentials.
+    async fn authorize(&self, db: &str, headers: &HeaderMap) -> Result<(), ArangoError> {
+        let auth: Vec<(&str, &str)> = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| ("authorization", v))
+            .into_iter()
+            .collect();
+        let unreachable = |e: crate::client::TransportError| {
+            ArangoError::with_message(
+                codes::HTTP_SERVICE_UNAVAILABLE,
+                format!("cannot check the caller's rights: {e}"),
+            )
+        };
+        let user = caller(headers);
+        let path = match user.as_deref() {
+            Some(u) if !u.is_empty() => Connection::db_path(
+                db,
+                &format!("/_api/user/{}/database/{}", encode(u), encode(db)),
+            ),
+            // no user (no credentials, or a superuser token): what the upstream lets it see
+            _ => Connection::db_path(db, "/_api/database/current"),
+        };
+        let r = self
+            .upstream
+            .request(reqwest::Method::GET, &path, None, &auth, None)
+            .await
+            .map_err(unreachable)?;
+        if r.status == 401 {
+            return Err(ArangoError::with_message(
+                codes::HTTP_UNAUTHORIZED,
+                "not authorized to execute this request",
+            ));
+        }
+        if r.status >= 400 {
+            return Err(r.arango_error().unwrap_or_else(|| {
+                ArangoError::with_message(codes::FORBIDDEN, "forbidden").with_status(403)
+            }));
+        }
+        let level = match user.as_deref() {
+            Some(u) if !u.is_empty() => r
+                .json()
+                .ok()
+                .and_then(|v| v.get("result").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default(),
+            _ => "rw".to_string(),
+        };
+        if level != "rw" {
+            return Err(ArangoError::with_message(
+                codes::FORBIDDEN,
+                format!(
+                    "forbidden: replication in database '{db}' needs administrator rights (read-write \
+                     access) on the upstream server"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One of our own endpoints.
+    async fn local(self: &Arc<Self>, db: &str, command: &str, req: Request) -> Response {
+        let method = req.method().as_str().to_string();
+        if !host::method_allowed(command, &method) {
+            return error_response(&ArangoError::with_message(
+                codes::HTTP_METHOD_NOT_ALLOWED,
+                format!("method {method} not supported for '/_api/replication/{command}'"),
+            ));
+        }
+        if let Err(e) = self.authorize(db, req.headers()).await {
+            return error_response(&e);
+        }
+        let query = req.uri().query().map(str::to_string);
+        let from = match param(query.as_deref(), "from") {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    return error_response(&ArangoError::with_message(
+                        codes::HTTP_BAD_PARAMETER,
+                        format!(
+                            "invalid value for parameter 'from': expecting a number, got '{v}'"
+                        ),
+                    ));
+                }
+            },
+        };
+        let global = truthy(param(query.as_deref(), "global"));
+        let body = match axum::body::to_bytes(req.into_body(), 64 << 20).await {
+            Ok(b) => b,
+            Err(e) => return error_response(&ArangoError::bad_parameter(e.to_string())),
+        };
+        match host::command(
+            &ProxyHost(self.clone()),
+            &self.appliers,
+            db,
+            &method,
+            command,
+            from.filter(|_| command == "applier-start"),
+            global,
+            &body,
+        )
+        .await
+        {
+            Ok(v) => json_response(StatusCode::OK, &v),
+            Err(e) => error_response(&e),
+        }
+    }
+
+    /// Forwards a request unchanged and streams the answer back.
+    async fn forward(&self, req: Request) -> Result<Response, ArangoError> {
+        let (parts, body) = req.into_parts();
+        let pq = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &parts.headers {
+            if !HOP_BY_HOP.contains(&k.as_str()) {
+                headers.append(k.clone(), v.clone());
+            }
+        }
+        let method = reqwest::Method::from_bytes(parts.method.as_str().as_bytes())
+            .map_err(|e| ArangoError::bad_parameter(e.to_string()))?;
+        let body = reqwest::Body::wrap_stream(body.into_data_stream());
+        let r = self
+            .upstream
+            .forward(method, &pq, headers, body)
+            .await
+            .map_err(|e| {
+                ArangoError::with_message(
+                    codes::HTTP_SERVICE_UNAVAILABLE,
+                    format!("the upstream server does not answer: {e}"),
+                )
+            })?;
+        let mut out = Response::builder().status(r.status().as_u16());
+        if let Some(h) = out.headers_mut() {
+            for (k, v) in r.headers() {
+                if !HOP_BY_HOP.contains(&k.as_str()) || k == header::CONTENT_LENGTH {
+                    h.append(k.clone(), v.clone());
+                }
+            }
+        }
+        out.body(Body::from_stream(r.bytes_stream()))
+            .map_err(|e| ArangoError::internal(e.to_string()))
+    }
+
+    /// `GET /_api/wal/open-transactions`, which 3.12.10 no longer has: RocksDB never has open
+    /// transactions in its log, so the answer is `[]`; whether `from` is still there comes from the
+    /// upstream's `wal/range`.
+    async fn open_transactions(&self, db: &str, req: Request) -> Response {
+        let query = req.uri().query().map(str::to_string);
+        let auth: Vec<(String, String)> = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| ("authorization".to_string(), v.to_string()))
+            .into_iter()
+            .collect();
+        let (from, to) = (
+            param(query.as_deref(), "from").and_then(|v| v.parse::<u64>().ok()),
+            param(query.as_deref(), "to").and_then(|v| v.parse::<u64>().ok()),
+        );
+        let (Some(from), Some(to)) = (from, to) else {
+            return error_response(&ArangoError::with_message(
+                codes::HTTP_BAD_PARAMETER,
+                "invalid from/to values: expecting 'from' and 'to' ticks",
+            ));
+        };
+        if from > to || to == 0 {
+            return error_response(&ArangoError::with_message(
+                codes::HTTP_BAD_PARAMETER,
+                "invalid from/to values: 'from' must not be after 'to'",
+            ));
+        }
+        let hdrs: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = match self
+            .upstream
+            .request(
+                reqwest::Method::GET,
+                &Connection::db_path(db, "/_api/wal/range"),
+                None,
+                &hdrs,
+                None,
+            )
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return error_response(&ArangoError::with_message(
+                    codes::HTTP_SERVICE_UNAVAILABLE,
+                    format!("the upstream server does not answer: {e}"),
+                ));
+            }
+        };
+        if r.status >= 400 {
+            return error_response(&r.arango_error().unwrap_or_else(|| {
+                ArangoError::with_message(codes::HTTP_SERVER_ERROR, format!("HTTP {}", r.status))
+            }));
+        }
+        let tick_min = r
+            .json()
+            .ok()
+            .and_then(|v| {
+                v.get("tickMin")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        let present = from >= tick_min.saturating_sub(1);
+        let mut resp = (StatusCode::NO_CONTENT, "").into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-arango-dump"),
+        );
+        h.insert(
+            "x-arango-replication-frompresent",
+            HeaderValue::from_static(if present { "true" } else { "false" }),
+        );
+        h.insert(
+            "x-arango-replication-lastincluded",
+            HeaderValue::from_static("0"),
+        );
+        resp
+    }
+}
+
+async fn handle(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
+    let (db, rest) = split_database(req.uri().path());
+    if let Some(cmd) = rest.strip_prefix("/_api/replication/")
+        && !cmd.contains('/')
+        && host::is_command(cmd)
+    {
+        let cmd = cmd.to_string();
+        return st.local(&db, &cmd, req).await;
+    }
+    if rest == "/_api/wal/open-transactions" && req.method() == axum::http::Method::GET {
+        // forwarded first: an upstream that still has it answers itself
+        let (parts, body) = req.into_parts();
+        let probe = Request::from_parts(parts.clone(), Body::empty());
+        match st.forward(probe).await {
+            Ok(r) if r.status() != StatusCode::NOT_FOUND => return r,
+            Ok(_) => {
+                let _ = body;
+                return st
+                    .open_transactions(&db, Request::from_parts(parts, Body::empty()))
+                    .await;
+            }
+            Err(e) => return error_response(&e),
+        }
+    }
+    match st.forward(req).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    }
+}
+
+/// Runs the proxy until Ctrl-C or SIGTERM.
+pub fn run(config: ProxyConfig) -> ArangoResult<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ArangoError::internal(format!("cannot start the runtime: {e}")))?;
+    rt.block_on(serve(config))
+}
+
+async fn serve(config: ProxyConfig) -> ArangoResult<()> {
+    let (host, port) = match &config.endpoint.transport {
+        Transport::Tcp { host, port } => (host.clone(), *port),
+        _ => {
+            return Err(ArangoError::bad_parameter(
+                "arangorepl proxy listens on tcp:// endpoints only",
+            ));
+        }
+    };
+    let upstream = Connection::new(
+        &config.upstream,
+        &ConnectOptions {
+            credentials: Credentials::None,
+            request_timeout: Duration::from_secs(3600),
+            ..ConnectOptions::default()
+        },
+    )?;
+    let follower = RemoteFollower::connect(
+        Target {
+            endpoint: config.upstream.clone(),
+            credentials: config.credentials.clone(),
+            request_timeout: Duration::from_secs(600),
+        },
+        config.directory.join("appliers"),
+    )
+    .await?;
+    let st = Arc::new(ProxyState {
+        upstream,
+        follower,
+        appliers: Appliers::default(),
+    });
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .map_err(|e| {
+            ArangoError::bad_parameter(format!("cannot listen on {}: {e}", config.endpoint))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    let shown = Endpoint {
+        transport: Transport::Tcp {
+            host: bound.ip().to_string(),
+            port: bound.port(),
+        },
+    };
+    // one line with the bound endpoint: tests read it
+    println!(
+        "arangorepl proxy: listening on {shown} (upstream {}, database directory {})",
+        config.upstream,
+        config.directory.display()
+    );
+    if config.auto_start {
+        let h = ProxyHost(st.clone());
+        tokio::spawn(async move { host::auto_start(&h, &h.0.appliers).await });
+    }
+    let app = axum::Router::new().fallback(handle).with_state(st.clone());
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        })
+        .await
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    st.appliers.stop_all().await;
+    Ok(())
+}

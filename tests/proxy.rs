@@ -1,0 +1,499 @@
+//! `arangorepl proxy` in front of an upstream that answers as ArangoDB 3.12.10 (`arangorepl serve
+//! --compat.arangodb-version 3.12.10`, which has no applier): the removed API answered by the proxy, the
+//! appliers writing into the upstream with the RemoteFollower, everything else forwarded; crashes of the
+//! proxy and of the upstream; direct writes into the upstream (leader wins); rights and secrets.
+
+mod common;
+
+use common::api::{Api, assert_error};
+use common::repl::{enc, endpoint, insert_many, make_follower, picture, wait_converged, wait_for};
+use common::server::Server;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+const COMPAT: &[&str] = &["--compat.arangodb-version", "3.12.10"];
+
+/// Leader, upstream (3.12.10) and a proxy in front of the upstream.
+fn trio() -> (Server, Server, Server) {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(COMPAT);
+    let proxy = Server::proxy(&upstream, &[]);
+    (leader, upstream, proxy)
+}
+
+/// The 2300/2302 markers of collection `coll` in a server's log after `from`.
+fn document_markers(api: &Api, db: &str, coll: &str, from: u64) -> u64 {
+    let props = api.get(&format!(
+        "/_db/{}/_api/collection/{coll}/properties",
+        enc(db)
+    ));
+    let cuid = props.body["globallyUniqueId"].as_str().unwrap().to_string();
+    let mut n = 0;
+    let mut tick = from;
+    loop {
+        let r = api.get(&format!(
+            "/_db/{}/_api/wal/tail?from={tick}&chunkSize=8388608",
+            enc(db)
+        ));
+        assert!(r.status == 200 || r.status == 204, "{}", r.text);
+        for line in r.text.lines().filter(|l| !l.is_empty()) {
+            let m: Value = serde_json::from_str(line).unwrap();
+            if m["cuid"] == cuid.as_str() && matches!(m["type"].as_u64(), Some(2300 | 2302)) {
+                n += 1;
+            }
+        }
+        let last: u64 = r
+            .header("x-arango-replication-lastincluded")
+            .unwrap()
+            .parse()
+            .unwrap();
+        if r.header("x-arango-replication-checkmore") != Some("true") || last == 0 {
+            return n;
+        }
+        tick = last;
+    }
+}
+
+#[test]
+fn the_removed_api_is_back_through_the_proxy_and_data_lands_upstream() {
+    let (leader, upstream, proxy) = trio();
+    let (la, ua, pa) = (Api::new(&leader), Api::new(&upstream), Api::new(&proxy));
+
+    // the upstream answers as 3.12.10: no applier
+    assert_eq!(ua.get("/_api/version").body["version"], "3.12.10");
+    for cmd in ["applier-state", "applier-config"] {
+        let r = ua.get(&format!("/_api/replication/{cmd}"));
+        assert_error(&r, 404, 404);
+    }
+    let r = ua.req(
+        Method::PUT,
+        "/_api/replication/make-follower",
+        Some("{}"),
+        &[],
+    );
+    assert_error(&r, 404, 404);
+    assert_error(&ua.get("/_api/wal/open-transactions?from=1&to=2"), 404, 404);
+
+    // the leader's data, with a unique index
+    la.post("/_api/collection", json!({"name": "c"}));
+    let r = la.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["u"], "unique": true, "name": "byU"}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..2000)
+            .map(|i| json!({"_key": format!("k{i}"), "u": i}))
+            .collect(),
+    );
+
+    // make-follower through the proxy
+    let r = make_follower(&pa, "_system", &leader, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    assert!(
+        r.body.get("endpoint").is_some() && !r.body.to_string().contains("\"pw\""),
+        "{}",
+        r.body
+    );
+    wait_converged(&la, &ua, "_system", 30);
+
+    // tailing: documents, a stream transaction, catalog changes
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (2000..2500)
+            .map(|i| json!({"_key": format!("k{i}"), "u": i}))
+            .collect(),
+    );
+    let t = la.post(
+        "/_api/transaction/begin",
+        json!({"collections": {"write": ["c"]}}),
+    );
+    let tid = t.body["result"]["id"].as_str().unwrap().to_string();
+    for i in 0..10 {
+        let r = la.req(
+            Method::PATCH,
+            &format!("/_api/document/c/k{i}"),
+            Some(&json!({"v": "in trx"}).to_string()),
+            &[("x-arango-trx-id", &tid)],
+        );
+        assert!(r.status < 300, "{}", r.body);
+    }
+    la.req(Method::PUT, &format!("/_api/transaction/{tid}"), None, &[]);
+    la.delete("/_api/document/c/k100");
+    la.post("/_api/collection", json!({"name": "d", "type": 3}));
+    la.post(
+        "/_api/document/d",
+        json!({"_key": "e1", "_from": "c/k1", "_to": "c/k2"}),
+    );
+    la.post("/_api/collection", json!({"name": "gone"}));
+    la.post("/_api/document/gone", json!({"_key": "x"}));
+    la.delete("/_api/collection/gone");
+    la.put("/_api/collection/d/rename", json!({"name": "edges"}));
+    wait_converged(&la, &ua, "_system", 30);
+    assert_eq!(
+        ua.get("/_api/document/c/k5").body["v"],
+        "in trx",
+        "read directly from the upstream"
+    );
+    assert_eq!(ua.get("/_api/document/c/k100").status, 404);
+
+    // the applier's state through the proxy: running, no secrets
+    let s = pa.get("/_api/replication/applier-state");
+    assert_eq!(s.body["state"]["running"], true, "{}", s.body);
+    let c = pa.get("/_api/replication/applier-config");
+    assert!(c.body.get("password").is_none(), "{}", c.body);
+    // the position is in the upstream, without the password
+    let pos = ua.get("/_api/document/_arangorepl/applier");
+    assert_eq!(pos.status, 200, "{}", pos.body);
+    assert!(!pos.text.contains("\"password\""), "{}", pos.text);
+    assert!(pos.body["state"]["lastAppliedContinuousTick"].is_string());
+    // the configuration with the password stays with the proxy, mode 0600
+    let file = proxy.dir.join("appliers/applier-%5Fsystem.json");
+    let meta = std::fs::metadata(&file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("\"pw\""));
+
+    // everything else is forwarded unchanged
+    let direct = ua.get("/_api/document/c/k7");
+    let through = pa.get("/_api/document/c/k7");
+    assert_eq!(
+        (through.status, &through.body),
+        (direct.status, &direct.body)
+    );
+    assert_eq!(through.header("etag"), direct.header("etag"));
+    let r = pa.get("/_api/document/c/nope");
+    assert_error(&r, 404, 1202);
+    assert_eq!(pa.get("/_api/version").body["version"], "3.12.10");
+    let r = pa.post("/_api/collection", json!({"name": "local"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(ua.get("/_api/collection/local").status, 200);
+    // and open-transactions, which 3.12.10 lacks, is derived from wal/range
+    let range = ua.get("/_api/wal/range").body;
+    let min: u64 = range["tickMin"].as_str().unwrap().parse().unwrap();
+    let max: u64 = range["tickMax"].as_str().unwrap().parse().unwrap();
+    let r = pa.get(&format!("/_api/wal/open-transactions?from={min}&to={max}"));
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(r.header("x-arango-replication-frompresent"), Some("true"));
+    assert_eq!(r.header("x-arango-replication-lastincluded"), Some("0"));
+    if min > 2 {
+        let r = pa.get("/_api/wal/open-transactions?from=1&to=2");
+        assert_eq!(r.header("x-arango-replication-frompresent"), Some("false"));
+    }
+    assert_error(&pa.get("/_api/wal/open-transactions?from=5&to=2"), 400, 400);
+}
+
+#[test]
+fn the_proxys_endpoints_need_the_callers_rights_on_the_upstream() {
+    let (_leader, upstream, proxy) = trio();
+    let (ua, pa) = (Api::new(&upstream), Api::new(&proxy));
+    // a user with read-only access to _system
+    let r = ua.post(
+        "/_api/user",
+        json!({"user": "reader", "passwd": "r", "active": true}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    ua.put("/_api/user/reader/database/_system", json!({"grant": "ro"}));
+    let none = Api {
+        auth: None,
+        ..Api::new(&proxy)
+    };
+    assert_error(&none.get("/_api/replication/applier-state"), 401, 401);
+    assert_error(
+        &pa.as_user("root", "wrong")
+            .get("/_api/replication/applier-config"),
+        401,
+        401,
+    );
+    let r = pa.as_user("reader", "r").req(
+        Method::PUT,
+        "/_api/replication/applier-config",
+        Some(r#"{"endpoint":"tcp://127.0.0.1:1"}"#),
+        &[],
+    );
+    assert_error(&r, 403, 11);
+    assert_eq!(pa.get("/_api/replication/applier-config").status, 200);
+    // bad input gets ArangoDB's errors and changes nothing
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/applier-config",
+        Some("{nope"),
+        &[],
+    );
+    assert_error(&r, 400, 600);
+    let r = pa.req(
+        Method::POST,
+        "/_api/replication/applier-start",
+        Some(""),
+        &[],
+    );
+    assert_error(&r, 405, 405);
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/applier-start?from=abc",
+        Some(""),
+        &[],
+    );
+    assert_error(&r, 400, 400);
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/applier-config",
+        Some(r#"{"requestTimeout":"x"}"#),
+        &[],
+    );
+    assert!(r.status >= 400, "{}", r.body);
+    assert!(!proxy.dir.join("appliers/applier-%5Fsystem.json").exists());
+}
+
+#[test]
+fn kill9_of_the_proxy_while_tailing_applies_everything_exactly_once() {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(COMPAT);
+    let pdir = tempfile::tempdir().unwrap();
+    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
+    let port = proxy.port();
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    la.post("/_api/collection", json!({"name": "c"}));
+    let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    wait_converged(&la, &ua, "_system", 30);
+    let from: u64 = ua.get("/_api/wal/lastTick").body["tick"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // the leader writes (single documents, arrays, transactions) while the proxy is killed twice
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (stop, written) = (stop.clone(), written.clone());
+        let base = leader.url.clone();
+        std::thread::spawn(move || {
+            let api = Api {
+                c: reqwest::blocking::Client::new(),
+                base,
+                auth: Some(("root".into(), "pw".into())),
+                bearer: None,
+            };
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let docs: Vec<Value> = (0..20)
+                    .map(|j| json!({"_key": format!("w{i}-{j}"), "n": i}))
+                    .collect();
+                let r = api.post("/_api/document/c", Value::Array(docs));
+                assert!(r.status < 300, "{}", r.body);
+                api.patch(
+                    &format!("/_api/document/c/w{i}-0"),
+                    json!({"touched": true}),
+                );
+                if i % 3 == 0 {
+                    api.delete(&format!("/_api/document/c/w{i}-1"));
+                }
+                i += 1;
+                written.store(i, Ordering::Relaxed);
+            }
+        })
+    };
+    for round in 0..2 {
+        let at = written.load(Ordering::Relaxed);
+        wait_for("the leader to write", 30, || {
+            written.load(Ordering::Relaxed) > at + 30
+        });
+        proxy.kill9();
+        std::thread::sleep(std::time::Duration::from_millis(200 + 300 * round));
+        proxy = Server::proxy_at(pdir.path(), port, &upstream, &[]);
+    }
+    let at = written.load(Ordering::Relaxed);
+    wait_for("the leader to write", 30, || {
+        written.load(Ordering::Relaxed) > at + 20
+    });
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    wait_converged(&la, &ua, "_system", 60);
+    let pa = Api::new(&proxy);
+    assert_eq!(
+        pa.get("/_api/replication/applier-state").body["state"]["running"],
+        true
+    );
+
+    // exactly once: the upstream logged as many document operations of `c` as the leader did
+    let leader_from: u64 = 0;
+    let on_leader = document_markers(&la, "_system", "c", leader_from);
+    let on_upstream = document_markers(&ua, "_system", "c", from);
+    assert_eq!(
+        on_upstream, on_leader,
+        "the upstream applied a different number of document operations than the leader made"
+    );
+    assert_eq!(picture(&la, "_system"), picture(&ua, "_system"));
+}
+
+#[test]
+fn an_upstream_restarted_under_load_is_waited_for() {
+    let leader = Server::start(&[]);
+    let udir = tempfile::tempdir().unwrap();
+    let mut upstream = Server::start_at(udir.path(), 0, COMPAT);
+    let uport = upstream.port();
+    let proxy = Server::proxy(&upstream, &[]);
+    let la = Api::new(&leader);
+    la.post("/_api/collection", json!({"name": "c"}));
+    let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    for round in 0..3 {
+        insert_many(
+            &la,
+            "_system",
+            "c",
+            (0..300)
+                .map(|i| json!({"_key": format!("r{round}-{i}"), "i": i}))
+                .collect(),
+        );
+        upstream.kill9();
+        // writes while the upstream is down wait in the leader's log
+        insert_many(
+            &la,
+            "_system",
+            "c",
+            (0..300)
+                .map(|i| json!({"_key": format!("down{round}-{i}"), "i": i}))
+                .collect(),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        upstream = Server::start_at(udir.path(), uport, COMPAT);
+    }
+    let ua = Api::new(&upstream);
+    wait_converged(&la, &ua, "_system", 90);
+    let s = Api::new(&proxy).get("/_api/replication/applier-state");
+    assert_eq!(s.body["state"]["running"], true, "{}", s.body);
+    assert_eq!(ua.get("/_api/collection/c/count").body["count"], 1800);
+}
+
+#[test]
+fn the_leader_wins_over_writes_made_directly_in_the_upstream() {
+    let (leader, upstream, proxy) = trio();
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    la.post("/_api/collection", json!({"name": "c"}));
+    la.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["email"], "unique": true}),
+    );
+    la.post("/_api/document/c", json!({"_key": "a", "email": "a@x"}));
+    let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    wait_converged(&la, &ua, "_system", 30);
+    // someone writes into the upstream directly: a document the leader will write too, and one holding
+    // a unique value the leader will give to another key
+    ua.post("/_api/document/c", json!({"_key": "b", "email": "mine@x"}));
+    ua.post(
+        "/_api/document/c",
+        json!({"_key": "squatter", "email": "c@x"}),
+    );
+    ua.patch("/_api/document/c/a", json!({"email": "changed@x"}));
+    la.post("/_api/document/c", json!({"_key": "b", "email": "b@x"}));
+    la.post("/_api/document/c", json!({"_key": "c", "email": "c@x"}));
+    la.patch("/_api/document/c/a", json!({"n": 1}));
+    wait_for("the leader's documents upstream", 30, || {
+        ua.get("/_api/document/c/c").status == 200 && ua.get("/_api/document/c/a").body["n"] == 1
+    });
+    assert_eq!(ua.get("/_api/document/c/b").body["email"], "b@x");
+    assert_eq!(ua.get("/_api/document/c/c").body["email"], "c@x");
+    assert_eq!(ua.get("/_api/document/c/squatter").status, 404);
+    assert_eq!(ua.get("/_api/document/c/a").body["email"], "a@x");
+    let s = Api::new(&proxy).get("/_api/replication/applier-state");
+    assert_eq!(s.body["state"]["running"], true, "{}", s.body);
+}
+
+#[test]
+fn arangorestores_endpoints_keep_what_they_are_given() {
+    let s = Server::start(COMPAT);
+    let api = Api::new(&s);
+    let params = json!({"name": "r", "type": 3, "id": "4242", "globallyUniqueId": "guid-r",
+                        "keyOptions": {"type": "autoincrement", "allowUserKeys": true, "increment": 5, "offset": 0}});
+    let body = json!({"parameters": params, "indexes": [
+        {"id": "77", "type": "persistent", "fields": ["a"], "unique": true, "name": "byA"}]});
+    let r = api.put("/_api/replication/restore-collection", body.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["result"], true);
+    let p = api.get("/_api/collection/r/properties").body;
+    assert_eq!(p["globallyUniqueId"], "guid-r");
+    assert_eq!(p["type"], 3);
+    assert_eq!(p["keyOptions"]["type"], "autoincrement");
+    let idx = api.get("/_api/index/r/77");
+    assert_eq!(idx.body["name"], "byA", "{}", idx.body);
+    // exists: 1207 without overwrite, replaced with it
+    assert_error(
+        &api.put("/_api/replication/restore-collection", body.clone()),
+        409,
+        1207,
+    );
+    let r = api.put("/_api/replication/restore-collection?overwrite=true", body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    // documents keep _key and _rev, in both line forms
+    let lines = concat!(
+        r#"{"_key":"1","_from":"x/1","_to":"x/2","_rev":"_hYjZT1K---","a":1}"#,
+        "\n",
+        r#"{"type":2300,"data":{"_key":"2","_from":"x/1","_to":"x/3","_rev":"_hYjZT1L---","a":2}}"#,
+        "\n"
+    );
+    let r = api.req(
+        Method::PUT,
+        "/_api/replication/restore-data?collection=r",
+        Some(lines),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(api.get("/_api/document/r/1").body["_rev"], "_hYjZT1K---");
+    assert_eq!(api.get("/_api/document/r/2").body["a"], 2);
+    let r = api.put(
+        "/_api/replication/restore-indexes",
+        json!({"parameters": {"name": "r"}, "indexes": [{"type": "persistent", "fields": ["b"], "name": "byB"}]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    // bad input
+    assert_error(
+        &api.req(
+            Method::PUT,
+            "/_api/replication/restore-data?collection=r",
+            Some("[1,2]\n"),
+            &[],
+        ),
+        400,
+        400,
+    );
+    assert_error(
+        &api.req(
+            Method::PUT,
+            "/_api/replication/restore-data?collection=nope",
+            Some("{}\n"),
+            &[],
+        ),
+        404,
+        1203,
+    );
+    assert_error(
+        &api.put("/_api/replication/restore-collection", json!({"x": 1})),
+        400,
+        400,
+    );
+    assert_error(
+        &api.req(
+            Method::PUT,
+            "/_api/replication/restore-collection",
+            Some("{"),
+            &[],
+        ),
+        400,
+        600,
+    );
+    assert_error(&api.get("/_api/replication/restore-data"), 405, 405);
+    assert_eq!(api.get("/_api/collection/r/count").body["count"], 2);
+    let _ = endpoint(&s);
+}
