@@ -295,7 +295,7 @@ fn kill9_of_the_proxy_while_tailing_applies_everything_exactly_once() {
                     &format!("/_api/document/c/w{i}-0"),
                     json!({"touched": true}),
                 );
-                if i % 3 == 0 {
+                if i.is_multiple_of(3) {
                     api.delete(&format!("/_api/document/c/w{i}-1"));
                 }
                 i += 1;
