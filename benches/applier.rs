@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Client, cpu_secs, env_usize, header, percentile, start_server, vm_mib};
+use support::{Client, cpu_secs, env_usize, header, percentile, start_proxy, start_server, vm_mib};
 
 fn doc(k: usize, round: usize) -> String {
     format!(
@@ -49,32 +49,79 @@ fn last_tick(c: &mut Client) -> u64 {
         .unwrap_or(0)
 }
 
-/// A leader with collection `c` and an empty follower that synced it; returns the tick to tail from.
-fn pair(
-    leader_args: &[&str],
-) -> (
-    (std::process::Child, String, tempfile::TempDir),
-    (std::process::Child, String, tempfile::TempDir),
-    u64,
-) {
+type Proc = (std::process::Child, String, tempfile::TempDir);
+
+/// A leader with collection `c`, a follower that synced it, and the tick to tail from. With
+/// `BENCH_VIA=proxy` the follower is a server answering as ArangoDB 3.12.10 (no applier) and the
+/// applier runs in an `arangorepl proxy` in front of it: `control` is where the applier is driven, the
+/// follower is where the data lands.
+struct Pair {
+    leader: Proc,
+    follower: Proc,
+    proxy: Option<Proc>,
+    from: u64,
+}
+
+impl Pair {
+    fn control(&self) -> &str {
+        self.proxy.as_ref().map_or(&self.follower.1, |p| &p.1)
+    }
+
+    /// The process running the applier.
+    fn applier_pid(&self) -> u32 {
+        self.proxy
+            .as_ref()
+            .map_or(self.follower.0.id(), |p| p.0.id())
+    }
+
+    fn stop(mut self) {
+        for p in [
+            Some(&mut self.leader),
+            Some(&mut self.follower),
+            self.proxy.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = p.0.kill();
+            let _ = p.0.wait();
+        }
+    }
+}
+
+fn via_proxy() -> bool {
+    std::env::var("BENCH_VIA").is_ok_and(|v| v == "proxy")
+}
+
+fn pair(leader_args: &[&str]) -> Pair {
     let leader = start_server(leader_args);
     // BENCH_FOLLOWER_ARGS: extra options for the follower (e.g. "--store.cache-size 33554432")
-    let extra = std::env::var("BENCH_FOLLOWER_ARGS").unwrap_or_default();
+    let mut extra = std::env::var("BENCH_FOLLOWER_ARGS").unwrap_or_default();
+    if via_proxy() {
+        extra.push_str(" --compat.arangodb-version 3.12.10");
+    }
     let follower = start_server(&extra.split_whitespace().collect::<Vec<_>>());
+    let proxy = via_proxy().then(|| start_proxy(&follower.1));
     let mut l = Client::new(&leader.1);
     l.send("POST", "/_api/collection", r#"{"name":"c"}"#);
-    let mut f = Client::new(&follower.1);
+    let mut p = Pair {
+        leader,
+        follower,
+        proxy,
+        from: 0,
+    };
+    let mut f = Client::new(p.control());
     let (st, b) = f.send(
         "PUT",
         "/_api/replication/sync",
-        &format!(r#"{{"endpoint":"tcp://{}"}}"#, leader.1),
+        &format!(r#"{{"endpoint":"tcp://{}"}}"#, p.leader.1),
     );
     assert_eq!(st, 200, "sync: {}", String::from_utf8_lossy(&b));
-    let tick = json(&b)["lastLogTick"]
+    p.from = json(&b)["lastLogTick"]
         .as_str()
         .and_then(|t| t.parse().ok())
         .expect("lastLogTick");
-    (leader, follower, tick)
+    p
 }
 
 fn configure(f: &mut Client, leader: &str, extra: &str) {
@@ -87,7 +134,8 @@ fn configure(f: &mut Client, leader: &str, extra: &str) {
 }
 
 fn catch_up(ops: usize) {
-    let ((mut lc, lep, _ld), (mut fc, fep, _fd), from) = pair(&[]);
+    let pair = pair(&[]);
+    let (lep, from) = (pair.leader.1.clone(), pair.from);
     let mut l = Client::new(&lep);
     let inserts = ops * 10 / 11;
     let t = Instant::now();
@@ -128,16 +176,17 @@ fn catch_up(ops: usize) {
         "catch-up: {ops} document markers ({inserts} inserts, {updates} replacements) on the leader in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let mut f = Client::new(&fep);
+    let mut f = Client::new(pair.control());
+    let mut data = Client::new(&pair.follower.1);
     // BENCH_APPLIER_CONFIG: extra applier configuration, e.g. ',"chunkSize":524288'
     configure(
         &mut f,
         &lep,
         &std::env::var("BENCH_APPLIER_CONFIG").unwrap_or_default(),
     );
-    let fpid = fc.id();
+    let fpid = pair.applier_pid();
     let rss_before = vm_mib(fpid, "VmRSS:");
-    let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(lc.id()));
+    let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(pair.leader.0.id()));
     let t = Instant::now();
     let (st, b) = f.send(
         "PUT",
@@ -164,30 +213,34 @@ fn catch_up(ops: usize) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let secs = t.elapsed().as_secs_f64();
-    let (f_cpu, l_cpu) = (cpu_secs(fpid) - f_cpu, cpu_secs(lc.id()) - l_cpu);
-    let (_, b) = f.send("GET", "/_api/collection/c/count", "");
+    let (f_cpu, l_cpu) = (cpu_secs(fpid) - f_cpu, cpu_secs(pair.leader.0.id()) - l_cpu);
+    let (_, b) = data.send("GET", "/_api/collection/c/count", "");
     assert_eq!(json(&b)["count"].as_u64(), Some(inserts as u64));
     let s = state(&mut f);
     println!(
-        "catch-up apply: {ops} markers in {secs:.2} s: {:.0} ops/s; follower RSS {rss_before:.1} MiB before, \
+        "catch-up apply{}: {ops} markers in {secs:.2} s: {:.0} ops/s; {} RSS {rss_before:.1} MiB before, \
          peak {:.1} MiB (sampled), VmHWM {:.1} MiB; CPU follower {f_cpu:.1} s, leader {l_cpu:.1} s; \
          {} requests, average apply {:.1} ms, fetch {:.1} ms",
+        if via_proxy() {
+            " through the proxy"
+        } else {
+            ""
+        },
         ops as f64 / secs,
+        if via_proxy() { "proxy" } else { "follower" },
         peak,
         vm_mib(fpid, "VmHWM:"),
         s["state"]["totalRequests"],
         s["state"]["averageApplyTime"].as_f64().unwrap_or(0.0) * 1000.0,
         s["state"]["averageFetchTime"].as_f64().unwrap_or(0.0) * 1000.0,
     );
-    let _ = lc.kill();
-    let _ = fc.kill();
-    let _ = lc.wait();
-    let _ = fc.wait();
+    pair.stop();
 }
 
 fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize, secs: usize) {
-    let ((mut lc, lep, _ld), (mut fc, fep, _fd), from) = pair(leader_args);
-    let mut f = Client::new(&fep);
+    let pair = pair(leader_args);
+    let (lep, fep, from) = (pair.leader.1.clone(), pair.follower.1.clone(), pair.from);
+    let mut f = Client::new(pair.control());
     configure(&mut f, &lep, follower_config);
     let (st, _) = f.send(
         "PUT",
@@ -307,7 +360,12 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
         )
     };
     println!(
-        "steady state, {label}: {total} single-document writes at {rate}/s for {secs} s (writer {behind:.2} s behind schedule)"
+        "steady state{}, {label}: {total} single-document writes at {rate}/s for {secs} s (writer {behind:.2} s behind schedule)",
+        if via_proxy() {
+            " through the proxy"
+        } else {
+            ""
+        }
     );
     println!(
         "  lag after the leader's acknowledgement: {}",
@@ -339,15 +397,27 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
         })
         .collect();
     println!("  p50/p99 ms per 10 s window: {}", per_window.join("  "));
+    let st = state(&mut f);
     println!(
-        "  follower RSS {:.1} MiB, leader RSS {:.1} MiB",
-        vm_mib(fc.id(), "VmRSS:"),
-        vm_mib(lc.id(), "VmRSS:")
+        "  applier: {} requests to the leader, average fetch {:.2} ms, average apply {:.2} ms",
+        st["state"]["totalRequests"],
+        st["state"]["averageFetchTime"].as_f64().unwrap_or(0.0) * 1000.0,
+        st["state"]["averageApplyTime"].as_f64().unwrap_or(0.0) * 1000.0
     );
-    let _ = lc.kill();
-    let _ = fc.kill();
-    let _ = lc.wait();
-    let _ = fc.wait();
+    println!(
+        "  follower RSS {:.1} MiB, leader RSS {:.1} MiB{}",
+        vm_mib(pair.follower.0.id(), "VmRSS:"),
+        vm_mib(pair.leader.0.id(), "VmRSS:"),
+        match &pair.proxy {
+            Some(p) => format!(
+                ", proxy RSS {:.1} MiB (peak {:.1} MiB)",
+                vm_mib(p.0.id(), "VmRSS:"),
+                vm_mib(p.0.id(), "VmHWM:")
+            ),
+            None => String::new(),
+        }
+    );
+    pair.stop();
 }
 
 fn main() {

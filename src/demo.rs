@@ -17,6 +17,8 @@ use std::time::Duration;
 /// The documentation's names: the leader, the follower, and the user the snippets log in with.
 pub const LEADER_HOST: (&str, u16) = ("leader.domain.org", 8529);
 pub const FOLLOWER_HOST: (&str, u16) = ("follower.domain.org", 8530);
+/// With `--follower proxy`: the server behind the proxy, where the data lands.
+pub const UPSTREAM_HOST: (&str, u16) = ("upstream.domain.org", 8531);
 pub const DEMO_USER: &str = "myuser";
 pub const DEMO_PASSWORD: &str = "mypasswd";
 
@@ -63,7 +65,7 @@ fn temp_root() -> ArangoResult<PathBuf> {
     ))
 }
 
-fn start(dir: PathBuf) -> ArangoResult<ServerHandle> {
+fn start(dir: PathBuf, compat_version: Option<&str>) -> ArangoResult<ServerHandle> {
     server::spawn(ServeConfig {
         endpoint: "tcp://127.0.0.1:0".parse().expect("a valid endpoint"),
         directory: dir,
@@ -73,7 +75,7 @@ fn start(dir: PathBuf) -> ArangoResult<ServerHandle> {
         offer_fingerprints: true,
         auto_start: true,
         long_poll: true,
-        compat_version: None,
+        compat_version: compat_version.map(str::to_string),
         store: StoreConfig::default(),
     })
 }
@@ -152,8 +154,49 @@ fn seed_leader(leader: &Endpoint) -> ArangoResult<()> {
     Ok(())
 }
 
+/// What answers as the documentation's follower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FollowerKind {
+    /// An `arangorepl serve` with its own applier.
+    #[default]
+    Serve,
+    /// An `arangorepl proxy` in front of a server that answers as ArangoDB 3.12.10 (no applier of its
+    /// own): the proxy runs the applier, the data lands in the server behind it.
+    Proxy,
+}
+
+/// The follower: a server, or a proxy in front of a 3.12.10-like server (returned too, to keep it up).
+fn start_follower(
+    root: &Path,
+    kind: FollowerKind,
+) -> ArangoResult<(ServerHandle, Option<ServerHandle>)> {
+    match kind {
+        FollowerKind::Serve => Ok((start(root.join("follower"), None)?, None)),
+        FollowerKind::Proxy => {
+            let upstream = start(root.join("upstream"), Some("3.12.10"))?;
+            add_host_alias(UPSTREAM_HOST, ("127.0.0.1", port_of(&upstream.endpoint)));
+            let proxy = crate::proxy::spawn(crate::proxy::ProxyConfig {
+                endpoint: "tcp://127.0.0.1:0".parse().expect("a valid endpoint"),
+                upstream: Endpoint {
+                    transport: Transport::Tcp {
+                        host: "127.0.0.1".into(),
+                        port: port_of(&upstream.endpoint),
+                    },
+                },
+                credentials: Credentials::Basic {
+                    username: "root".into(),
+                    password: String::new(),
+                },
+                directory: root.join("proxy"),
+                auto_start: true,
+            })?;
+            Ok((proxy, Some(upstream)))
+        }
+    }
+}
+
 /// Runs the demo: servers up, names mapped, leader seeded, then the shell (REPL or script).
-pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
+pub fn run(mut args: ShellArgs, directory: Option<PathBuf>, kind: FollowerKind) -> ExitCode {
     let dirs = match directory {
         Some(d) => Dirs::Given(d),
         None => match temp_root() {
@@ -166,13 +209,13 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
     };
     // The leader's name is mapped before the follower starts: a kept follower resumes its applier
     // (autoStart) at once, and its first connect must reach the leader, not the real host name.
-    let servers = start(dirs.root().join("leader")).and_then(|l| {
+    let servers = start(dirs.root().join("leader"), None).and_then(|l| {
         add_host_alias(LEADER_HOST, ("127.0.0.1", port_of(&l.endpoint)));
-        let f = start(dirs.root().join("follower"))?;
+        let (f, upstream) = start_follower(dirs.root(), kind)?;
         add_host_alias(FOLLOWER_HOST, ("127.0.0.1", port_of(&f.endpoint)));
-        Ok((l, f))
+        Ok((l, (f, upstream)))
     });
-    let (leader, follower) = match servers {
+    let (leader, (follower, upstream)) = match servers {
         Ok(s) => s,
         Err(e) => {
             eprintln!("arangorepl demo: cannot start the servers: {}", e.message);
@@ -194,10 +237,20 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
                 "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}' with the documentation's password; collection 'test' in _system; {data})",
                 LEADER_HOST.0, LEADER_HOST.1
             ),
-            format!(
-                "follower tcp://{}:{} is 127.0.0.1:{fport} (this shell is connected to it as root)",
-                FOLLOWER_HOST.0, FOLLOWER_HOST.1
-            ),
+            match &upstream {
+                None => format!(
+                    "follower tcp://{}:{} is 127.0.0.1:{fport} (this shell is connected to it as root)",
+                    FOLLOWER_HOST.0, FOLLOWER_HOST.1
+                ),
+                Some(u) => format!(
+                    "follower tcp://{}:{} is an arangorepl proxy at 127.0.0.1:{fport} (this shell is connected to it as root) in front of tcp://{}:{}, a server answering as ArangoDB 3.12.10 (no applier of its own) at 127.0.0.1:{}, where the data lands",
+                    FOLLOWER_HOST.0,
+                    FOLLOWER_HOST.1,
+                    UPSTREAM_HOST.0,
+                    UPSTREAM_HOST.1,
+                    port_of(&u.endpoint)
+                ),
+            },
         ],
     };
     let quiet_intro =
@@ -218,6 +271,9 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>) -> ExitCode {
     );
     // the follower first: its applier stops before the leader goes away
     let _ = follower.stop();
+    if let Some(u) = upstream {
+        let _ = u.stop();
+    }
     let _ = leader.stop();
     drop(dirs);
     code

@@ -28,6 +28,7 @@ pub mod logging;
 pub mod proxy;
 pub mod replication;
 pub mod server;
+pub mod service;
 pub mod shell;
 pub mod store;
 pub mod tick;

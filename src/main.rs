@@ -47,6 +47,10 @@ struct DemoArgs {
     /// Keep the servers' data here (leader/ and follower/) instead of temporary directories.
     #[arg(long = "database.directory", value_name = "DIR")]
     directory: Option<PathBuf>,
+    /// What answers as the follower: `serve` (an arangorepl server with its own applier) or `proxy`
+    /// (an arangorepl proxy in front of a server answering as ArangoDB 3.12.10, which has none).
+    #[arg(long = "follower", default_value = "serve", value_parser = ["serve", "proxy"], value_name = "KIND")]
+    follower: String,
     #[command(flatten)]
     shell: ShellArgs,
 }
@@ -303,7 +307,12 @@ fn main() -> ExitCode {
         Some(Command::Demo(a)) => {
             let level = a.shell.log_level.last().cloned();
             init_logging(level.as_deref().unwrap_or("warning"));
-            demo::run(a.shell, a.directory)
+            let kind = if a.follower == "proxy" {
+                demo::FollowerKind::Proxy
+            } else {
+                demo::FollowerKind::Serve
+            };
+            demo::run(a.shell, a.directory, kind)
         }
         None => shell::run(cli.shell, shell::Extras::default()),
     }

@@ -25,8 +25,13 @@ fn support(name: &str) -> PathBuf {
 
 /// `arangorepl demo` running the files in order, as one script session.
 fn demo(files: &[PathBuf]) -> Output {
+    demo_with(&[], files)
+}
+
+/// The same with demo options (`--follower proxy`).
+fn demo_with(options: &[&str], files: &[PathBuf]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_arangorepl"));
-    cmd.arg("demo").args(["--log.level", "error"]);
+    cmd.arg("demo").args(options).args(["--log.level", "error"]);
     for f in files {
         cmd.arg("--javascript.execute").arg(f);
     }
@@ -65,6 +70,37 @@ fn per_database_setup_runs_verbatim_and_the_follower_follows() {
         stdout.contains("follower test count: 4 (leader 4)"),
         "{stdout}\n{stderr}"
     );
+    assert!(
+        !stdout.contains("mypasswd") && !stderr.contains("mypasswd"),
+        "a password was printed:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn per_database_setup_runs_verbatim_through_a_proxy_in_front_of_3_12_10() {
+    let mut files = vec![support("configuration.js")];
+    files.extend(snippets("per-database-setup"));
+    files.push(support("check-follows.js"));
+    files.push(support("check-upstream.js"));
+    let out = demo_with(&["--follower", "proxy"], &files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for expected in [
+        "applier running: true, lastError: 0",
+        "follower has written_after_setup: 2 documents",
+        "follower test count: 4 (leader 4)",
+        // read directly from the server behind the proxy
+        "upstream version: 3.12.10",
+        "upstream applier-state: HTTP 404",
+        "upstream has read-upstream: true",
+        "upstream test count: 5 (leader 5)",
+        "upstream written_after_setup: 2 documents",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing '{expected}':\n{stdout}\n{stderr}"
+        );
+    }
     assert!(
         !stdout.contains("mypasswd") && !stderr.contains("mypasswd"),
         "a password was printed:\n{stdout}\n{stderr}"

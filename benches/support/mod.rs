@@ -128,25 +128,48 @@ pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
 /// Starts a release `arangorepl serve` without authentication on a free port (or uses `BENCH_ADDR`);
 /// returns the child, the `host:port` and the temporary directory (kept alive by the caller).
 pub fn start_server(extra: &[&str]) -> (Child, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-        .args([
-            "serve",
+    let mut args = vec![
+        "serve",
+        "--server.endpoint",
+        "tcp://127.0.0.1:0",
+        "--server.authentication",
+        "false",
+    ];
+    args.extend_from_slice(extra);
+    launch(&args, true)
+}
+
+/// Starts a release `arangorepl proxy` in front of the server at `upstream` (`host:port`).
+pub fn start_proxy(upstream: &str) -> (Child, String, tempfile::TempDir) {
+    let up = format!("tcp://{upstream}");
+    launch(
+        &[
+            "proxy",
             "--server.endpoint",
             "tcp://127.0.0.1:0",
-            "--server.authentication",
-            "false",
-            "--log.level",
-            "warning",
-            "--database.directory",
-        ])
+            "--upstream.endpoint",
+            &up,
+        ],
+        false,
+    )
+}
+
+/// Runs `arangorepl <args> --log.level warning --database.directory <temp>`; reads the bound endpoint
+/// from its first line (or takes `BENCH_ADDR` for a server, when `may_be_elsewhere`).
+fn launch(args: &[&str], may_be_elsewhere: bool) -> (Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+        .args(args)
+        .args(["--log.level", "warning", "--database.directory"])
         .arg(dir.path())
-        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start server");
     // BENCH_ADDR=host:port measures a server started elsewhere (e.g. under a profiler).
-    let ep = match std::env::var("BENCH_ADDR").ok() {
+    let ep = match std::env::var("BENCH_ADDR")
+        .ok()
+        .filter(|_| may_be_elsewhere)
+    {
         Some(a) => a,
         None => {
             let mut line = String::new();

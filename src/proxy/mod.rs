@@ -14,6 +14,7 @@ use crate::endpoint::{Endpoint, Transport};
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::host::{self, Appliers, Host};
 use crate::replication::remote::{RemoteFollower, Target};
+use crate::service::{Handle, Ready, Stop};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -416,10 +417,30 @@ pub fn run(config: ProxyConfig) -> ArangoResult<()> {
         .enable_all()
         .build()
         .map_err(|e| ArangoError::internal(format!("cannot start the runtime: {e}")))?;
-    rt.block_on(serve(config))
+    let signals: Stop = Box::pin(async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            } => {}
+        }
+    });
+    rt.block_on(serve(config, None, signals))
 }
 
-async fn serve(config: ProxyConfig) -> ArangoResult<()> {
+/// Starts a proxy on its own threads in this process (the demo's); returns once it listens.
+pub fn spawn(config: ProxyConfig) -> ArangoResult<Handle> {
+    crate::service::spawn("proxy", move |ready, stop| serve(config, Some(ready), stop))
+}
+
+async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoResult<()> {
     let (host, port) = match &config.endpoint.transport {
         Transport::Tcp { host, port } => (host.clone(), *port),
         _ => {
@@ -464,12 +485,17 @@ async fn serve(config: ProxyConfig) -> ArangoResult<()> {
             port: bound.port(),
         },
     };
-    // one line with the bound endpoint: tests read it
-    println!(
-        "arangorepl proxy: listening on {shown} (upstream {}, database directory {})",
-        config.upstream,
-        config.directory.display()
-    );
+    match ready {
+        Some(tx) => {
+            let _ = tx.send(Ok(shown.clone()));
+        }
+        // one line with the bound endpoint: tests read it
+        None => println!(
+            "arangorepl proxy: listening on {shown} (upstream {}, database directory {})",
+            config.upstream,
+            config.directory.display()
+        ),
+    }
     if config.auto_start {
         let h = ProxyHost(st.clone());
         tokio::spawn(async move { host::auto_start(&h, &h.0.appliers).await });
@@ -479,14 +505,7 @@ async fn serve(config: ProxyConfig) -> ArangoResult<()> {
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-            }
-        })
+        .with_graceful_shutdown(stop)
         .await
         .map_err(|e| ArangoError::internal(e.to_string()))?;
     st.appliers.stop_all().await;

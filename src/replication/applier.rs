@@ -290,6 +290,28 @@ struct OpenTrx {
     lines: Vec<Range<usize>>,
 }
 
+/// The next `wal/tail` request, sent ahead. Dropped unanswered (the applier stops or fails), it is
+/// abandoned: a request left running would keep retrying and, answered by a restarted leader, hold
+/// the leader's log for a follower that no longer reads it.
+struct Prefetch(tokio::task::JoinHandle<ArangoResult<TailChunk>>);
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for Prefetch {
+    type Output = Result<ArangoResult<TailChunk>, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// A stop request cut the run short.
 fn stopped() -> ArangoError {
     ArangoError::new(codes::REPLICATION_APPLIER_STOPPED)
@@ -605,13 +627,10 @@ impl<F: Follower + Clone> Applier<F> {
         let mut inactive_cycles = 0u64;
         // ask for the long-poll until the leader shows it does not offer it
         let mut long_poll = true;
-        let mut prefetched: Option<tokio::task::JoinHandle<ArangoResult<TailChunk>>> = None;
+        let mut prefetched: Option<Prefetch> = None;
         let mut fetch_started = Instant::now();
         loop {
             if self.ctl.stopping() {
-                if let Some(h) = prefetched.take() {
-                    h.abort();
-                }
                 return Ok(());
             }
             let asked_long_poll = prefetched.is_none() && long_poll;
@@ -674,7 +693,11 @@ impl<F: Follower + Clone> Applier<F> {
                 self.gap(asked_from, chunk.last_tick)?;
                 open.clear();
             }
-            if check_more {
+            // the next request goes out while this chunk is applied: at once when there is more, and
+            // as a long-poll when the leader holds requests until its next commit (a change that
+            // commits during the apply is then on its way already)
+            let wait_next = !check_more && long_poll && chunk.long_poll;
+            if check_more || wait_next {
                 let (leader, config) = (self.leader.clone(), self.config.clone());
                 let next = Position {
                     fetch_tick: p.fetch_tick,
@@ -682,21 +705,14 @@ impl<F: Follower + Clone> Applier<F> {
                     ..Position::default()
                 };
                 fetch_started = Instant::now();
-                prefetched = Some(tokio::spawn(async move {
-                    tail_request(&leader, &config, &next, None).await
-                }));
+                let hold = wait_next.then_some(LONG_POLL);
+                prefetched = Some(Prefetch(tokio::spawn(async move {
+                    tail_request(&leader, &config, &next, hold).await
+                })));
             }
             let applied_before = p.applied;
-            let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await;
-            let markers = match markers {
-                Ok(n) => n,
-                Err(e) => {
-                    if let Some(h) = prefetched.take() {
-                        h.abort();
-                    }
-                    return Err(e);
-                }
-            };
+            // (an error drops the request sent ahead, which abandons it)
+            let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await?;
             if markers == 0 && bump {
                 p.processed = p.processed.max(chunk.last_tick);
                 if open.is_empty() {

@@ -553,95 +553,18 @@ pub fn run(config: ServeConfig) -> ArangoResult<()> {
     rt.block_on(serve(config, None, Box::pin(shutdown_signal())))
 }
 
-/// A server running inside this process (the demo's leader and follower).
-pub struct ServerHandle {
-    /// The endpoint it listens on (the port it was given, or the free one it took for port 0).
-    pub endpoint: Endpoint,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<ArangoResult<()>>>,
-}
-
-impl ServerHandle {
-    /// Stops the server the way SIGTERM does: appliers stopped, the store flushed. Waits for it.
-    pub fn stop(mut self) -> ArangoResult<()> {
-        self.shutdown()
-    }
-
-    fn shutdown(&mut self) -> ArangoResult<()> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(ArangoError::internal("the server thread panicked")),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        let _ = self.shutdown();
-    }
-}
+pub use crate::service::{Handle as ServerHandle, Ready};
 
 /// Starts a server on its own threads in this process; returns once it listens. It ignores signals
 /// (the process owning it decides when it stops) and prints nothing.
 pub fn spawn(config: ServeConfig) -> ArangoResult<ServerHandle> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .thread_name("serve")
-        .build()
-        .map_err(|e| ArangoError::internal(format!("cannot start the runtime: {e}")))?;
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::Builder::new()
-        .name("serve-main".into())
-        .spawn(move || {
-            let stop = Box::pin(async move {
-                let _ = stop_rx.await;
-            });
-            let tx = ready_tx.clone();
-            let r = rt.block_on(serve(config, Some(ready_tx), stop));
-            if let Err(e) = &r {
-                let _ = tx.send(Err(e.clone()));
-            }
-            r
-        })
-        .map_err(|e| ArangoError::internal(format!("cannot start the server thread: {e}")))?;
-    let mut handle = ServerHandle {
-        endpoint: Endpoint {
-            transport: Transport::Tcp {
-                host: String::new(),
-                port: 0,
-            },
-        },
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    };
-    match ready_rx.recv() {
-        Ok(Ok(ep)) => {
-            handle.endpoint = ep;
-            Ok(handle)
-        }
-        Ok(Err(e)) => {
-            let _ = handle.shutdown();
-            Err(e)
-        }
-        Err(_) => Err(handle
-            .shutdown()
-            .err()
-            .unwrap_or_else(|| ArangoError::internal("the server stopped before it listened"))),
-    }
+    crate::service::spawn("serve", move |ready, stop| serve(config, Some(ready), stop))
 }
-
-type Ready = std::sync::mpsc::Sender<ArangoResult<Endpoint>>;
 
 async fn serve(
     config: ServeConfig,
     ready: Option<Ready>,
-    stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    stop: crate::service::Stop,
 ) -> ArangoResult<()> {
     let (host, port) = match &config.endpoint.transport {
         Transport::Tcp { host, port } => (host.clone(), *port),
