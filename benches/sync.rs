@@ -13,18 +13,10 @@ mod support;
 use arangorepl::store::{CollectionOptions, Store, StoreConfig, WriteOptions};
 use serde_json::Value;
 use std::time::Instant;
-use support::{Client, cpu_secs, env_usize, start_server, vm_mib as vm};
-
-const COLLECTIONS: [&str; 4] = ["c0", "c1", "c2", "c3"];
-
-fn doc(k: usize) -> String {
-    format!(
-        r#"{{"_key":"doc{k:08}","name":"user-{k:08}","email":"user{k}@example.org","age":{},"active":{},"tags":["alpha","beta","gamma"],"address":{{"city":"Köln","zip":"{:05}"}},"u":{k}}}"#,
-        k % 97,
-        k.is_multiple_of(3),
-        k % 100_000
-    )
-}
+use support::{
+    COLLECTIONS, Client, cpu_secs, env_usize, load_sync_data, start_server, sync_doc as doc,
+    vm_mib as vm,
+};
 
 fn main() {
     let docs = env_usize("BENCH_DOCS", 1_000_000);
@@ -34,44 +26,8 @@ fn main() {
     let extra: Vec<&str> = extra.split_whitespace().collect();
     let (mut leader, lep, _ld) = start_server(&extra);
     let (mut follower, fep, _fd) = start_server(&extra);
-    let mut l = Client::new(&lep);
-    for c in COLLECTIONS {
-        l.send("POST", "/_api/collection", &format!(r#"{{"name":"{c}"}}"#));
-    }
-    l.send(
-        "POST",
-        "/_api/index?collection=c0",
-        r#"{"type":"persistent","fields":["u"],"unique":true}"#,
-    );
-    // load the leader, two clients
     let t = Instant::now();
-    let mut bytes = 0usize;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2)
-            .map(|w| {
-                let lep = lep.clone();
-                s.spawn(move || {
-                    let mut c = Client::new(&lep);
-                    let mut bytes = 0;
-                    for (ci, coll) in COLLECTIONS.iter().enumerate() {
-                        for b in (w..per.div_ceil(1000)).step_by(2) {
-                            let lo = ci * per + b * 1000;
-                            let hi = (lo + 1000).min((ci + 1) * per);
-                            let body =
-                                format!("[{}]", (lo..hi).map(doc).collect::<Vec<_>>().join(","));
-                            bytes += body.len();
-                            let (st, _) = c.send("POST", &format!("/_api/document/{coll}"), &body);
-                            assert!(st < 300, "load {st}");
-                        }
-                    }
-                    bytes
-                })
-            })
-            .collect();
-        for h in handles {
-            bytes += h.join().unwrap();
-        }
-    });
+    let bytes = load_sync_data(&lep, docs);
     println!(
         "leader loaded with {docs} documents ({:.0} MB of JSON) in {:.1} s",
         bytes as f64 / 1e6,

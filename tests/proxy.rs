@@ -497,3 +497,46 @@ fn arangorestores_endpoints_keep_what_they_are_given() {
     assert_eq!(api.get("/_api/collection/r/count").body["count"], 2);
     let _ = endpoint(&s);
 }
+
+#[test]
+fn an_incremental_sync_through_the_proxy_fetches_only_what_differs() {
+    let (leader, upstream, proxy) = trio();
+    let (la, ua, pa) = (Api::new(&leader), Api::new(&upstream), Api::new(&proxy));
+    la.post("/_api/collection", json!({"name": "c"}));
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..12_000)
+            .map(|i| json!({"_key": format!("k{i:05}"), "i": i}))
+            .collect(),
+    );
+    let r = common::repl::sync(&pa, "_system", &leader, json!({"includeSystem": false}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_converged(&la, &ua, "_system", 10);
+    // the leader changes a little; the upstream has a document of its own
+    la.patch("/_api/document/c/k00007", json!({"changed": true}));
+    la.delete("/_api/document/c/k06000");
+    la.post("/_api/document/c", json!({"_key": "k99999"}));
+    ua.post("/_api/document/c", json!({"_key": "only-upstream"}));
+    let r = common::repl::sync(
+        &pa,
+        "_system",
+        &leader,
+        json!({"includeSystem": false, "incremental": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(picture(&la, "_system"), picture(&ua, "_system"));
+    assert_eq!(ua.get("/_api/document/c/only-upstream").status, 404);
+    assert_eq!(ua.get("/_api/document/c/k00007").body["changed"], true);
+    // only the differing documents came over (the sync's last progress message counts them)
+    let msg = pa.get("/_api/replication/applier-state").body["state"]["progress"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let written: u64 = msg
+        .find(" written")
+        .and_then(|end| msg[..end].trim_end().rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count of written documents in {msg}"));
+    assert!(written <= 2, "{msg}");
+}

@@ -195,3 +195,60 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
 }
+
+/// The initial-sync benchmarks' collections (`c0` has a unique index).
+pub const COLLECTIONS: [&str; 4] = ["c0", "c1", "c2", "c3"];
+
+/// One of the initial-sync benchmarks' documents (about 200 bytes).
+pub fn sync_doc(k: usize) -> String {
+    format!(
+        r#"{{"_key":"doc{k:08}","name":"user-{k:08}","email":"user{k}@example.org","age":{},"active":{},"tags":["alpha","beta","gamma"],"address":{{"city":"Köln","zip":"{:05}"}},"u":{k}}}"#,
+        k % 97,
+        k.is_multiple_of(3),
+        k % 100_000
+    )
+}
+
+/// Creates [`COLLECTIONS`] on the server at `ep` and loads `docs` documents into them (two clients,
+/// batches of 1,000); returns the bytes of JSON sent.
+pub fn load_sync_data(ep: &str, docs: usize) -> usize {
+    let per = docs / COLLECTIONS.len();
+    let mut l = Client::new(ep);
+    for c in COLLECTIONS {
+        l.send("POST", "/_api/collection", &format!(r#"{{"name":"{c}"}}"#));
+    }
+    l.send(
+        "POST",
+        "/_api/index?collection=c0",
+        r#"{"type":"persistent","fields":["u"],"unique":true}"#,
+    );
+    let mut bytes = 0usize;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|w| {
+                s.spawn(move || {
+                    let mut c = Client::new(ep);
+                    let mut bytes = 0;
+                    for (ci, coll) in COLLECTIONS.iter().enumerate() {
+                        for b in (w..per.div_ceil(1000)).step_by(2) {
+                            let lo = ci * per + b * 1000;
+                            let hi = (lo + 1000).min((ci + 1) * per);
+                            let body = format!(
+                                "[{}]",
+                                (lo..hi).map(sync_doc).collect::<Vec<_>>().join(",")
+                            );
+                            bytes += body.len();
+                            let (st, _) = c.send("POST", &format!("/_api/document/{coll}"), &body);
+                            assert!(st < 300, "load {st}");
+                        }
+                    }
+                    bytes
+                })
+            })
+            .collect();
+        for h in handles {
+            bytes += h.join().unwrap();
+        }
+    });
+    bytes
+}
