@@ -185,8 +185,9 @@ fn catch_up(ops: usize) {
         &std::env::var("BENCH_APPLIER_CONFIG").unwrap_or_default(),
     );
     let fpid = pair.applier_pid();
+    let dpid = pair.follower.0.id();
     let rss_before = vm_mib(fpid, "VmRSS:");
-    let (f_cpu, l_cpu) = (cpu_secs(fpid), cpu_secs(pair.leader.0.id()));
+    let (f_cpu, l_cpu, d_cpu) = (cpu_secs(fpid), cpu_secs(pair.leader.0.id()), cpu_secs(dpid));
     let t = Instant::now();
     let (st, b) = f.send(
         "PUT",
@@ -214,6 +215,12 @@ fn catch_up(ops: usize) {
     }
     let secs = t.elapsed().as_secs_f64();
     let (f_cpu, l_cpu) = (cpu_secs(fpid) - f_cpu, cpu_secs(pair.leader.0.id()) - l_cpu);
+    if via_proxy() {
+        println!(
+            "  CPU of the upstream the proxy writes into: {:.1} s",
+            cpu_secs(dpid) - d_cpu
+        );
+    }
     let (_, b) = data.send("GET", "/_api/collection/c/count", "");
     assert_eq!(json(&b)["count"].as_u64(), Some(inserts as u64));
     let s = state(&mut f);

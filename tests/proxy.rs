@@ -540,3 +540,45 @@ fn an_incremental_sync_through_the_proxy_fetches_only_what_differs() {
         .unwrap_or_else(|| panic!("no count of written documents in {msg}"));
     assert!(written <= 2, "{msg}");
 }
+
+#[test]
+fn a_3_12_10_leader_is_followed_into_a_3_12_10_upstream() {
+    // both sides answer as 3.12.10: the leader has no wal/open-transactions, which a resuming applier
+    // asks for (it then reads the leader's wal/range)
+    let leader = Server::start(COMPAT);
+    let upstream = Server::start(COMPAT);
+    let proxy = Server::proxy(&upstream, &[]);
+    let (la, ua, pa) = (Api::new(&leader), Api::new(&upstream), Api::new(&proxy));
+    la.post("/_api/collection", json!({"name": "c"}));
+    let r = make_follower(&pa, "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..100).map(|i| json!({"_key": format!("a{i}")})).collect(),
+    );
+    wait_converged(&la, &ua, "_system", 30);
+    let r = common::repl::applier(&pa, "_system", "applier-stop");
+    assert_eq!(r.body["state"]["running"], false, "{}", r.body);
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..100).map(|i| json!({"_key": format!("b{i}")})).collect(),
+    );
+    let r = common::repl::applier(&pa, "_system", "applier-start");
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_converged(&la, &ua, "_system", 30);
+    let s = pa.get("/_api/replication/applier-state").body;
+    assert_eq!(s["state"]["running"], true, "{s}");
+    assert_eq!(s["state"]["lastError"]["errorNum"], 0, "{s}");
+    // the leader endpoints a 3.12.10 upstream lacks are derived by the proxy
+    let range = ua.get("/_api/wal/range").body;
+    let r = pa.get(&format!(
+        "/_api/wal/open-transactions?from={}&to={}",
+        range["tickMin"].as_str().unwrap(),
+        range["tickMax"].as_str().unwrap()
+    ));
+    assert_eq!(r.status, 204);
+}

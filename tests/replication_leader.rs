@@ -1011,3 +1011,39 @@ fn access_rules_and_bad_requests() {
     let clients: BTreeSet<&str> = st.clients.iter().map(|c| c.server_id.as_str()).collect();
     assert!(clients.contains("777"));
 }
+
+#[test]
+fn logger_answers_derived_from_the_wal_api_have_arangodbs_shape() {
+    use arangorepl::replication::wire::{LoggerState, WalLastTick, WalRange};
+    let last: WalLastTick = serde_json::from_str(&fixture("wal-last-tick.3.11.json")).unwrap();
+    let state = serde_json::to_value(LoggerState::from_last_tick(&last)).unwrap();
+    same_shape(
+        &state,
+        &fixture_json("replication-logger-state.3.11.json"),
+        "logger-state",
+    );
+    assert_eq!(state["state"]["lastLogTick"], "189449");
+    assert_eq!(state["server"]["serverId"], "64074660150298");
+    assert_eq!(state["server"]["engine"], "rocksdb");
+    let range: WalRange = serde_json::from_str(&fixture("wal-range.3.11.json")).unwrap();
+    let first = serde_json::to_value(range.first_tick()).unwrap();
+    same_shape(
+        &first,
+        &fixture_json("replication-logger-first-tick.3.11.json"),
+        "first-tick",
+    );
+    assert_eq!(first["firstTick"], "1");
+    let ranges = serde_json::to_value(range.tick_ranges()).unwrap();
+    same_shape(
+        &ranges,
+        &fixture_json("replication-logger-tick-ranges.3.11.json"),
+        "tick-ranges",
+    );
+    assert_eq!(ranges[0]["tickMax"], "189505");
+    assert!(range.has(0) && range.has(1) && range.has(189505));
+    let later: WalRange =
+        serde_json::from_value(json!({"time": "", "tickMin": "100", "tickMax": "200",
+        "server": {"version": "3.12.10", "serverId": "1"}}))
+        .unwrap();
+    assert!(!later.has(50) && later.has(99) && later.has(150));
+}

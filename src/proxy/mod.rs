@@ -14,6 +14,7 @@ use crate::endpoint::{Endpoint, Transport};
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::host::{self, Appliers, Host};
 use crate::replication::remote::{RemoteFollower, Target};
+use crate::replication::wire::{LoggerState, WalLastTick, WalRange};
 use crate::service::{Handle, Ready, Stop};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -86,6 +87,13 @@ const HOP_BY_HOP: &[&str] = &[
 fn error_response(e: &ArangoError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, &e.to_envelope())
+}
+
+fn ok_json<T: serde::Serialize>(v: &T) -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::to_value(v).unwrap_or(Value::Null),
+    )
 }
 
 fn json_response(status: StatusCode, v: &Value) -> Response {
@@ -300,42 +308,34 @@ impl ProxyState {
             .map_err(|e| ArangoError::internal(e.to_string()))
     }
 
-    /// `GET /_api/wal/open-transactions`, which 3.12.10 no longer has: RocksDB never has open
-    /// transactions in its log, so the answer is `[]`; whether `from` is still there comes from the
-    /// upstream's `wal/range`.
-    async fn open_transactions(&self, db: &str, req: Request) -> Response {
-        let query = req.uri().query().map(str::to_string);
-        let auth: Vec<(String, String)> = req
-            .headers()
+    /// One of the leader endpoints an upstream may lack (ArangoDB 3.12.10 has no
+    /// `wal/open-transactions`; a later one may lose the logger endpoints), derived from what it still
+    /// has: `wal/range` and `wal/lastTick`, asked with the caller's credentials.
+    async fn derived(
+        &self,
+        db: &str,
+        what: Derived,
+        parts: &axum::http::request::Parts,
+    ) -> Response {
+        let query = parts.uri.query().map(str::to_string);
+        let auth: Vec<(&str, &str)> = parts
+            .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .map(|v| ("authorization".to_string(), v.to_string()))
+            .map(|v| ("authorization", v))
             .into_iter()
             .collect();
-        let (from, to) = (
-            param(query.as_deref(), "from").and_then(|v| v.parse::<u64>().ok()),
-            param(query.as_deref(), "to").and_then(|v| v.parse::<u64>().ok()),
-        );
-        let (Some(from), Some(to)) = (from, to) else {
-            return error_response(&ArangoError::with_message(
-                codes::HTTP_BAD_PARAMETER,
-                "invalid from/to values: expecting 'from' and 'to' ticks",
-            ));
+        let source = match what {
+            Derived::LoggerState => "/_api/wal/lastTick",
+            _ => "/_api/wal/range",
         };
-        if from > to || to == 0 {
-            return error_response(&ArangoError::with_message(
-                codes::HTTP_BAD_PARAMETER,
-                "invalid from/to values: 'from' must not be after 'to'",
-            ));
-        }
-        let hdrs: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let r = match self
             .upstream
             .request(
                 reqwest::Method::GET,
-                &Connection::db_path(db, "/_api/wal/range"),
+                &Connection::db_path(db, source),
                 None,
-                &hdrs,
+                &auth,
                 None,
             )
             .await
@@ -353,32 +353,84 @@ impl ProxyState {
                 ArangoError::with_message(codes::HTTP_SERVER_ERROR, format!("HTTP {}", r.status))
             }));
         }
-        let tick_min = r
-            .json()
-            .ok()
-            .and_then(|v| {
-                v.get("tickMin")
-                    .and_then(Value::as_str)
-                    .and_then(|t| t.parse::<u64>().ok())
-            })
-            .unwrap_or(0);
-        let present = from >= tick_min.saturating_sub(1);
-        let mut resp = (StatusCode::NO_CONTENT, "").into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-arango-dump"),
-        );
-        h.insert(
-            "x-arango-replication-frompresent",
-            HeaderValue::from_static(if present { "true" } else { "false" }),
-        );
-        h.insert(
-            "x-arango-replication-lastincluded",
-            HeaderValue::from_static("0"),
-        );
-        resp
+        let invalid = |e: serde_json::Error| {
+            error_response(&ArangoError::with_message(
+                codes::HTTP_SERVER_ERROR,
+                format!("unexpected answer of the upstream's {source}: {e}"),
+            ))
+        };
+        match what {
+            Derived::LoggerState => match serde_json::from_slice::<WalLastTick>(&r.body) {
+                Ok(last) => ok_json(&LoggerState::from_last_tick(&last)),
+                Err(e) => invalid(e),
+            },
+            Derived::FirstTick | Derived::TickRanges | Derived::OpenTransactions => {
+                let range = match serde_json::from_slice::<WalRange>(&r.body) {
+                    Ok(r) => r,
+                    Err(e) => return invalid(e),
+                };
+                match what {
+                    Derived::FirstTick => ok_json(&range.first_tick()),
+                    Derived::TickRanges => ok_json(&range.tick_ranges()),
+                    _ => open_transactions(&range, query.as_deref()),
+                }
+            }
+        }
     }
+}
+
+/// The leader endpoints the proxy derives when its upstream lacks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Derived {
+    LoggerState,
+    FirstTick,
+    TickRanges,
+    OpenTransactions,
+}
+
+impl Derived {
+    fn of(path: &str) -> Option<Derived> {
+        Some(match path {
+            "/_api/replication/logger-state" => Derived::LoggerState,
+            "/_api/replication/logger-first-tick" => Derived::FirstTick,
+            "/_api/replication/logger-tick-ranges" => Derived::TickRanges,
+            "/_api/wal/open-transactions" => Derived::OpenTransactions,
+            _ => return None,
+        })
+    }
+}
+
+/// `wal/open-transactions?from&to` as a RocksDB server answers: `[]` with 204, `frompresent` from the
+/// log's range.
+fn open_transactions(range: &WalRange, query: Option<&str>) -> Response {
+    let tick = |name: &str| param(query, name).and_then(|v| v.parse::<u64>().ok());
+    let (Some(from), Some(to)) = (tick("from"), tick("to")) else {
+        return error_response(&ArangoError::with_message(
+            codes::HTTP_BAD_PARAMETER,
+            "invalid from/to values: expecting 'from' and 'to' ticks",
+        ));
+    };
+    if from > to || to == 0 {
+        return error_response(&ArangoError::with_message(
+            codes::HTTP_BAD_PARAMETER,
+            "invalid from/to values: 'from' must not be after 'to'",
+        ));
+    }
+    let mut resp = (StatusCode::NO_CONTENT, "").into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-arango-dump"),
+    );
+    h.insert(
+        "x-arango-replication-frompresent",
+        HeaderValue::from_static(if range.has(from) { "true" } else { "false" }),
+    );
+    h.insert(
+        "x-arango-replication-lastincluded",
+        HeaderValue::from_static("0"),
+    );
+    resp
 }
 
 async fn handle(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
@@ -390,20 +442,17 @@ async fn handle(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         let cmd = cmd.to_string();
         return st.local(&db, &cmd, req).await;
     }
-    if rest == "/_api/wal/open-transactions" && req.method() == axum::http::Method::GET {
+    if let Some(what) = Derived::of(&rest).filter(|_| req.method() == axum::http::Method::GET) {
         // forwarded first: an upstream that still has it answers itself
-        let (parts, body) = req.into_parts();
-        let probe = Request::from_parts(parts.clone(), Body::empty());
-        match st.forward(probe).await {
-            Ok(r) if r.status() != StatusCode::NOT_FOUND => return r,
-            Ok(_) => {
-                let _ = body;
-                return st
-                    .open_transactions(&db, Request::from_parts(parts, Body::empty()))
-                    .await;
-            }
-            Err(e) => return error_response(&e),
-        }
+        let (parts, _) = req.into_parts();
+        return match st
+            .forward(Request::from_parts(parts.clone(), Body::empty()))
+            .await
+        {
+            Ok(r) if r.status() != StatusCode::NOT_FOUND => r,
+            Ok(_) => st.derived(&db, what, &parts).await,
+            Err(e) => error_response(&e),
+        };
     }
     match st.forward(req).await {
         Ok(r) => r,

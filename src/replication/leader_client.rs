@@ -214,10 +214,28 @@ impl LeaderClient {
             "/_api/replication/logger-state?serverId={}",
             self.own_server_id
         );
-        let r = self.send_once(Method::GET, &path, None, None).await?;
-        let s: LoggerState = self.parse(&path, &r.body)?;
+        let r = self
+            .attempt(Method::GET, &self.url(&path), None, &[], None)
+            .await
+            .map_err(|e| self.no_response(&e))?;
+        let s = if r.status == 404 {
+            self.derived_logger_state().await?
+        } else if r.status >= 400 {
+            return Err(self.leader_error(&path, &r));
+        } else {
+            self.parse(&path, &r.body)?
+        };
         self.check_leader(&s)?;
         Ok(s)
+    }
+
+    /// The logger state of a leader without `logger-state` (it may be gone from ArangoDB 3.12.10+),
+    /// derived from `wal/lastTick`.
+    async fn derived_logger_state(&self) -> ArangoResult<LoggerState> {
+        let path = "/_api/wal/lastTick";
+        let r = self.send_once(Method::GET, path, None, None).await?;
+        let last: wire::WalLastTick = self.parse(path, &r.body)?;
+        Ok(LoggerState::from_last_tick(&last))
     }
 
     fn tick_header(&self, r: &Response, name: &str) -> ArangoResult<u64> {
@@ -236,7 +254,21 @@ impl LeaderClient {
             "/_api/wal/open-transactions?serverId={}&from={from}&to={to}",
             self.own_server_id
         );
-        let r = self.send_once(Method::GET, &path, None, None).await?;
+        let r = self
+            .attempt(Method::GET, &self.url(&path), None, &[], None)
+            .await
+            .map_err(|e| self.no_response(&e))?;
+        if r.status == 404 {
+            // gone from ArangoDB 3.12.10: RocksDB never has open transactions in its log, and whether
+            // `from` is still there is what `wal/range` says
+            let path = "/_api/wal/range";
+            let r = self.send_once(Method::GET, path, None, None).await?;
+            let range: wire::WalRange = self.parse(path, &r.body)?;
+            return Ok((range.has(from), 0));
+        }
+        if r.status >= 400 {
+            return Err(self.leader_error(&path, &r));
+        }
         let present = r.header(wire::header::FROM_PRESENT) != Some("false");
         let last = r
             .header(wire::header::LAST_INCLUDED)
@@ -362,16 +394,18 @@ impl LeaderClient {
 
     /// `GET logger-state`, checked.
     pub async fn logger_state(&self) -> ArangoResult<LoggerState> {
-        let s: LoggerState = self
-            .json(
-                Method::GET,
-                &format!(
-                    "/_api/replication/logger-state?serverId={}",
-                    self.own_server_id
-                ),
-                None,
-            )
-            .await?;
+        let path = format!(
+            "/_api/replication/logger-state?serverId={}",
+            self.own_server_id
+        );
+        let r = self.send(Method::GET, &path, None, &[]).await?;
+        let s = if r.status == 404 {
+            self.derived_logger_state().await?
+        } else if r.status >= 400 {
+            return Err(self.leader_error(&path, &r));
+        } else {
+            self.parse(&path, &r.body)?
+        };
         self.check_leader(&s)?;
         Ok(s)
     }

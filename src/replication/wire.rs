@@ -220,6 +220,47 @@ pub struct WalLastTick {
     pub server: ServerInfo,
 }
 
+impl LoggerState {
+    /// What `logger-state` says, derived from `wal/lastTick` for a leader that no longer answers it
+    /// (ArangoDB 3.12.10+ may not): running, at that tick, no clients known.
+    pub fn from_last_tick(last: &WalLastTick) -> Self {
+        let mut server = last.server.clone();
+        server.engine.get_or_insert_with(|| "rocksdb".to_string());
+        LoggerState {
+            state: LoggerStateState {
+                time: last.time.clone(),
+                ..LoggerStateState::at(last.tick.0)
+            },
+            server,
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl WalRange {
+    /// `logger-first-tick`, derived from `wal/range`.
+    pub fn first_tick(&self) -> FirstTick {
+        FirstTick {
+            first_tick: Some(self.tick_min),
+        }
+    }
+
+    /// `logger-tick-ranges`, derived from `wal/range`: the whole log as one open range.
+    pub fn tick_ranges(&self) -> Vec<TickRange> {
+        vec![TickRange {
+            datafile: "/wal".to_string(),
+            status: "open".to_string(),
+            tick_min: self.tick_min,
+            tick_max: self.tick_max,
+        }]
+    }
+
+    /// Whether a follower asking for changes after `from` finds them all (`frompresent`).
+    pub fn has(&self, from: u64) -> bool {
+        from >= self.tick_min.0.saturating_sub(1)
+    }
+}
+
 /// `GET /_api/replication/logger-tick-ranges` entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
