@@ -76,6 +76,7 @@ fn start(dir: PathBuf, compat_version: Option<&str>) -> ArangoResult<ServerHandl
         auto_start: true,
         long_poll: true,
         compat_version: compat_version.map(str::to_string),
+        restore_api: true,
         store: StoreConfig::default(),
     })
 }

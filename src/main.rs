@@ -228,6 +228,11 @@ struct ServeArgs {
     /// `make-follower`, `logger-follow`, `wal/open-transactions`) answer 404 as such a server does.
     #[arg(long = "compat.arangodb-version", value_name = "VERSION")]
     compat_version: Option<String>,
+    /// Answer arangorestore's endpoints (`PUT /_api/replication/restore-collection`, `restore-indexes`,
+    /// `restore-data`); false answers them with 404, as a server without them, to check a client's
+    /// fallback.
+    #[arg(long = "compat.restore-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    restore_api: bool,
     /// Size of the store's page cache in bytes.
     #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
     cache_size: usize,
@@ -280,6 +285,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         auto_start: a.auto_start,
         long_poll: a.long_poll,
         compat_version: a.compat_version,
+        restore_api: a.restore_api,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

@@ -582,3 +582,90 @@ fn a_3_12_10_leader_is_followed_into_a_3_12_10_upstream() {
     ));
     assert_eq!(r.status, 204);
 }
+
+/// Names and document checksums of a database's own collections (what survives without
+/// arangorestore's endpoints: not the ids).
+fn contents(api: &Api) -> Vec<(String, Value, Value)> {
+    let mut out: Vec<(String, Value, Value)> = common::repl::collection_names(api, "_system")
+        .into_iter()
+        .filter(|n| !n.starts_with('_'))
+        .map(|n| {
+            let sum = api.get(&format!(
+                "/_api/collection/{n}/checksum?withRevisions=true&withData=true"
+            ));
+            let count = api.get(&format!("/_api/collection/{n}/count")).body["count"].clone();
+            (n, sum.body["checksum"].clone(), count)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn an_upstream_without_arangorestores_endpoints_gets_the_collection_api() {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(&[
+        "--compat.arangodb-version",
+        "3.12.10",
+        "--compat.restore-api",
+        "false",
+    ]);
+    let pdir = tempfile::tempdir().unwrap();
+    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
+    let port = proxy.port();
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    assert_error(
+        &ua.put(
+            "/_api/replication/restore-collection",
+            json!({"parameters": {"name": "x"}}),
+        ),
+        404,
+        404,
+    );
+    la.post("/_api/collection", json!({"name": "c"}));
+    la.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    );
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..500)
+            .map(|i| json!({"_key": format!("k{i}"), "u": i}))
+            .collect(),
+    );
+    let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    let converged = |what: &str| {
+        wait_for(what, 30, || contents(&la) == contents(&ua));
+    };
+    converged("the initial sync");
+    let idx = ua.get("/_api/index?collection=c").body;
+    assert!(idx.to_string().contains("\"unique\":true"), "{idx}");
+    // tailing finds the collections by the names the proxy kept for them
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (500..600)
+            .map(|i| json!({"_key": format!("k{i}"), "u": i}))
+            .collect(),
+    );
+    la.post("/_api/collection", json!({"name": "d"}));
+    la.post("/_api/document/d", json!({"_key": "x"}));
+    la.put("/_api/collection/d/rename", json!({"name": "e"}));
+    la.post("/_api/document/e", json!({"_key": "y"}));
+    converged("tailing");
+    // a restarted proxy reads those names back from the upstream
+    proxy.kill9();
+    proxy = Server::proxy_at(pdir.path(), port, &upstream, &[]);
+    la.post("/_api/document/e", json!({"_key": "z"}));
+    la.delete("/_api/document/c/k1");
+    converged("tailing after the restart");
+    let s = Api::new(&proxy).get("/_api/replication/applier-state").body;
+    assert_eq!(s["state"]["running"], true, "{s}");
+    assert_eq!(s["state"]["lastError"]["errorNum"], 0, "{s}");
+    la.delete("/_api/collection/e");
+    converged("the drop");
+}

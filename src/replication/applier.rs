@@ -1072,7 +1072,11 @@ impl<F: Follower + Clone> Applier<F> {
             } else {
                 std::mem::take(&mut changes)
             };
-            match self.follower.apply_changes(self.db(), batch, rec).await {
+            let applied = self.follower.apply_changes(self.db(), batch, rec).await;
+            if let Some(n) = self.follower.take_notice() {
+                self.progress(n);
+            }
+            match applied {
                 Ok(_) => break,
                 Err(f) if may_retry && f.index.is_none() && is_retryable(&f.error) => {
                     // the follower is down or restarted: once it answers again, the position it holds

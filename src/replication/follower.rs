@@ -96,6 +96,12 @@ pub trait Follower: Send + Sync + 'static {
         false
     }
 
+    /// Something the follower had to do differently, once, for the applier's progress (a remote
+    /// follower without arangorestore's endpoints says it uses the collection API instead).
+    fn take_notice(&self) -> Option<String> {
+        None
+    }
+
     /// Whether the database exists on the follower.
     fn database_exists(&self, db: &str) -> impl Future<Output = ArangoResult<bool>> + Send;
 

@@ -236,6 +236,9 @@ async fn run<F: Follower + Clone>(
             }
             progress.message(format!("creating collection '{name}'"));
             follower.create_collection(db, &c.parameters).await?;
+            if let Some(n) = follower.take_notice() {
+                progress.message(n);
+            }
             keep_local.insert(name.to_string(), false);
         }
     }

@@ -40,6 +40,8 @@ use std::time::Duration;
 pub const POSITION_COLLECTION: &str = "_arangorepl";
 /// The record's document key.
 const POSITION_KEY: &str = "applier";
+/// The key of the collection aliases (see [`Inner::aliases`]).
+const ALIASES_KEY: &str = "names";
 /// Requests outside a transaction are tried this often while the target is down or busy (about 30 s in
 /// all); the applier retries beyond that as it does for its leader.
 const ATTEMPTS: u32 = 16;
@@ -73,10 +75,15 @@ struct Inner {
     written: Mutex<HashMap<String, Value>>,
     /// Collection names by `(database, globallyUniqueId)`.
     names: Mutex<HashMap<(String, String), String>>,
+    /// Collections created without arangorestore's endpoints lack the leader's `globallyUniqueId`: their
+    /// names by the leader's id, per database, kept in `_arangorepl/names` (loaded once).
+    aliases: tokio::sync::Mutex<HashMap<String, HashMap<String, String>>>,
     /// Databases whose `_arangorepl` collection is known to exist.
     ensured: Mutex<HashSet<String>>,
     /// Whether the target has arangorestore's endpoints: 0 unknown, 1 yes, 2 no.
     restore_api: AtomicU8,
+    /// What the applier's progress should tell once.
+    notice: Mutex<Option<String>>,
     /// Key contexts on the target by `(database, collection)`, for paging its keys.
     keys: tokio::sync::Mutex<HashMap<(String, String), KeysContext>>,
 }
@@ -187,6 +194,8 @@ impl RemoteFollower {
             names: Mutex::default(),
             ensured: Mutex::default(),
             restore_api: AtomicU8::new(0),
+            notice: Mutex::default(),
+            aliases: Default::default(),
             keys: Default::default(),
         }));
         // a target that is down now is waited for later, by the applier's retries
@@ -329,6 +338,7 @@ impl RemoteFollower {
 
     /// Lists the target's collections and learns their names by `globallyUniqueId`.
     async fn list(&self, db: &str) -> ArangoResult<Vec<Value>> {
+        let aliases = self.aliases(db).await?;
         let v = self
             .json(
                 Method::GET,
@@ -351,7 +361,74 @@ impl RemoteFollower {
                 names.insert((db.to_string(), g.to_string()), n.to_string());
             }
         }
+        for (cuid, name) in aliases {
+            if list
+                .iter()
+                .any(|c| c.get("name").and_then(Value::as_str) == Some(&name))
+            {
+                names.insert((db.to_string(), cuid), name);
+            }
+        }
         Ok(list)
+    }
+
+    /// The aliases of `db` (see [`Inner::aliases`]), read from the target the first time.
+    async fn aliases(&self, db: &str) -> ArangoResult<HashMap<String, String>> {
+        let mut all = self.0.aliases.lock().await;
+        if let Some(a) = all.get(db) {
+            return Ok(a.clone());
+        }
+        let r = self
+            .send(
+                Method::GET,
+                db,
+                &format!("/_api/document/{POSITION_COLLECTION}/{ALIASES_KEY}"),
+                None,
+                None,
+                true,
+            )
+            .await?;
+        let found: HashMap<String, String> = match r.status {
+            s if s < 400 => r
+                .json()
+                .ok()
+                .and_then(|v| serde_json::from_value(v.get("collections")?.clone()).ok())
+                .unwrap_or_default(),
+            404 => HashMap::new(),
+            _ => return Err(self.error_of(&r, "reading the collection aliases")),
+        };
+        all.insert(db.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// Changes the aliases of `db` and stores them in the target.
+    async fn set_alias(&self, db: &str, cuid: &str, name: Option<&str>) -> ArangoResult<()> {
+        let mut current = self.aliases(db).await?;
+        let changed = match name {
+            Some(n) => current.insert(cuid.to_string(), n.to_string()).as_deref() != Some(n),
+            None => current.remove(cuid).is_some(),
+        };
+        if !changed {
+            return Ok(());
+        }
+        self.ensure_position_collection(db).await?;
+        let doc = json!({"_key": ALIASES_KEY, "collections": current});
+        self.json(
+            Method::POST,
+            db,
+            &format!("/_api/document/{POSITION_COLLECTION}?overwriteMode=replace&waitForSync=true"),
+            Some(Bytes::from(doc.to_string())),
+        )
+        .await?;
+        self.0.aliases.lock().await.insert(db.to_string(), current);
+        self.forget_names(db);
+        Ok(())
+    }
+
+    /// The leader's id of a collection the target has under another `globallyUniqueId`.
+    async fn alias_of(&self, db: &str, name: &str) -> Option<String> {
+        let a = self.aliases(db).await.ok()?;
+        a.into_iter().find(|(_, n)| n == name).map(|(c, _)| c)
     }
 
     /// The target's name of the collection the leader calls `cuid`.
@@ -391,11 +468,13 @@ impl RemoteFollower {
 
     fn no_restore_api(&self, what: &str) {
         if self.0.restore_api.swap(2, Ordering::Relaxed) != 2 {
-            tracing::warn!(
+            let text = format!(
                 "the follower's target {} has no {what}: using the collection, index and document APIs \
                  instead (collection ids are not kept)",
                 self.endpoint()
             );
+            tracing::warn!("{text}");
+            *lock(&self.0.notice) = Some(text);
         }
     }
 
@@ -469,6 +548,13 @@ impl RemoteFollower {
         )
         .await?;
         self.forget_names(db);
+        if let Some(guid) = parameters
+            .get("globallyUniqueId")
+            .and_then(Value::as_str)
+            .filter(|g| !g.is_empty())
+        {
+            self.set_alias(db, guid, Some(&name)).await?;
+        }
         for idx in &indexes {
             self.create_index(db, &name, idx).await?;
         }
@@ -903,7 +989,10 @@ impl RemoteFollower {
                 self.restore_collection(db, &data).await
             }
             TailChange::DropCollection { cuid } => match self.name_of(db, &cuid).await {
-                Ok(name) => self.drop_named(db, &name).await,
+                Ok(name) => {
+                    self.drop_named(db, &name).await?;
+                    self.set_alias(db, &cuid, None).await
+                }
                 Err(_) => Ok(()),
             },
             TailChange::RenameCollection { cuid, name } => {
@@ -919,6 +1008,9 @@ impl RemoteFollower {
                 )
                 .await?;
                 self.forget_names(db);
+                if self.alias_of(db, &old).await.is_some() {
+                    self.set_alias(db, &cuid, Some(&name)).await?;
+                }
                 Ok(())
             }
             TailChange::ChangeCollection { cuid, data } => {
@@ -1038,6 +1130,10 @@ impl Follower for RemoteFollower {
         true
     }
 
+    fn take_notice(&self) -> Option<String> {
+        lock(&self.0.notice).take()
+    }
+
     async fn database_exists(&self, db: &str) -> ArangoResult<bool> {
         if self.0.server_id.load(Ordering::Relaxed) == 0 {
             self.refresh_server_id(true).await?;
@@ -1075,17 +1171,19 @@ impl Follower for RemoteFollower {
                 .get("count")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
+            let alias = self.alias_of(db, &name).await;
             out.push(LocalCollection {
                 id: c
                     .get("id")
                     .and_then(Value::as_str)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0),
-                globally_unique_id: c
-                    .get("globallyUniqueId")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                globally_unique_id: alias.unwrap_or_else(|| {
+                    c.get("globallyUniqueId")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                }),
                 collection_type: c.get("type").and_then(Value::as_u64).unwrap_or(2),
                 is_system: c
                     .get("isSystem")

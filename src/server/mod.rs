@@ -62,6 +62,9 @@ pub struct ServeConfig {
     /// on, the endpoints ArangoDB removed then (the applier, `sync`, `make-follower`, `logger-follow`,
     /// `wal/open-transactions`) answer 404 as that server does.
     pub compat_version: Option<String>,
+    /// `--compat.restore-api`: false answers arangorestore's endpoints (`restore-collection`,
+    /// `restore-indexes`, `restore-data`) with 404, as a server without them would.
+    pub restore_api: bool,
     pub store: StoreConfig,
 }
 
@@ -79,6 +82,8 @@ pub struct AppState {
     pub version: String,
     /// Answer as ArangoDB 3.12.10+: no applier endpoints (see [`ServeConfig::compat_version`]).
     pub without_applier: bool,
+    /// See [`ServeConfig::restore_api`].
+    pub restore_api: bool,
     /// `PUT /_admin/server/mode {"mode": "readonly"}`: data writes are refused.
     pub read_only: std::sync::atomic::AtomicBool,
     /// Turns true once, when the server begins to stop: availability answers 503, long-polls end.
@@ -619,6 +624,7 @@ async fn serve(
             .compat_version
             .as_deref()
             .is_some_and(applier_removed_in),
+        restore_api: config.restore_api,
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });

@@ -41,7 +41,9 @@ pub async fn command(
     body: Bytes,
 ) -> ApiResult {
     let p = Params::parse(q.as_deref());
-    if st.without_applier && removed_in_3_12_10(&cmd) {
+    if (st.without_applier && removed_in_3_12_10(&cmd))
+        || (!st.restore_api && cmd.starts_with("restore-"))
+    {
         return Err(crate::server::removed_path(&format!(
             "/_api/replication/{cmd}"
         )));
