@@ -669,3 +669,109 @@ fn an_upstream_without_arangorestores_endpoints_gets_the_collection_api() {
     la.delete("/_api/collection/e");
     converged("the drop");
 }
+
+#[test]
+fn kill9_of_the_proxy_during_the_initial_sync_syncs_again_after_restart() {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(COMPAT);
+    let pdir = tempfile::tempdir().unwrap();
+    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
+    let port = proxy.port();
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    la.post("/_api/collection", json!({"name": "c"}));
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..60_000)
+            .map(|i| json!({"_key": format!("k{i}"), "pad": "0123456789abcdef0123456789abcdef"}))
+            .collect(),
+    );
+    let pa = Api::new(&proxy);
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/make-follower",
+        Some(
+            &json!({"endpoint": endpoint(&leader), "username": "root", "password": "pw",
+                    "chunkSize": 16384, "connectionRetryWaitTime": 0.25})
+            .to_string(),
+        ),
+        &[("x-arango-async", "store")],
+    );
+    // an async job of the proxy's own
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = r.header("x-arango-async-id").unwrap().to_string();
+    assert_eq!(pa.get(&format!("/_api/job/{job}")).status, 204, "pending");
+    wait_for("the initial sync to copy something", 30, || {
+        ua.get("/_api/collection/c/count").body["count"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    });
+    proxy.kill9();
+    let copied = ua.get("/_api/collection/c/count").body["count"]
+        .as_u64()
+        .unwrap_or(0);
+    proxy = Server::proxy_at(pdir.path(), port, &upstream, &[]);
+    wait_converged(&la, &ua, "_system", 60);
+    assert!(la.post("/_api/document/c", json!({"_key": "later"})).status < 300);
+    wait_converged(&la, &ua, "_system", 20);
+    let s = Api::new(&proxy).get("/_api/replication/applier-state").body;
+    assert_eq!(s["state"]["running"], true, "{s}");
+    assert!(
+        copied < 60_000,
+        "the sync was cut short at {copied} documents"
+    );
+}
+
+#[test]
+fn an_async_sync_through_the_proxy_is_a_job_of_the_proxys_own() {
+    let (leader, upstream, proxy) = trio();
+    let (la, ua, pa) = (Api::new(&leader), Api::new(&upstream), Api::new(&proxy));
+    la.post("/_api/collection", json!({"name": "c"}));
+    la.post("/_api/document/c", json!({"_key": "a"}));
+    let body = json!({"endpoint": endpoint(&leader), "username": "root", "password": "pw",
+                      "includeSystem": false})
+    .to_string();
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/sync",
+        Some(&body),
+        &[("x-arango-async", "store")],
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = r.header("x-arango-async-id").unwrap().to_string();
+    let mut result = None;
+    wait_for("the sync job", 30, || {
+        let r = pa.req(Method::PUT, &format!("/_api/job/{job}"), None, &[]);
+        if r.status == 200 {
+            result = Some(r);
+            true
+        } else {
+            assert_eq!(r.status, 204, "{}", r.text);
+            false
+        }
+    });
+    let r = result.unwrap();
+    assert_eq!(r.header("x-arango-async-id"), Some(job.as_str()));
+    assert!(r.body["lastLogTick"].is_string(), "{}", r.body);
+    assert_eq!(ua.get("/_api/document/c/a").status, 200);
+    // fetched once; other job ids are the upstream's
+    assert_error(
+        &pa.req(Method::PUT, &format!("/_api/job/{job}"), None, &[]),
+        404,
+        404,
+    );
+    let r = ua.req(
+        Method::PUT,
+        "/_api/document/c/a",
+        Some("{}"),
+        &[("x-arango-async", "store")],
+    );
+    let theirs = r.header("x-arango-async-id").unwrap().to_string();
+    wait_for("the upstream's job", 10, || {
+        pa.req(Method::PUT, &format!("/_api/job/{theirs}"), None, &[])
+            .status
+            == 202
+    });
+}

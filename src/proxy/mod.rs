@@ -44,6 +44,125 @@ struct ProxyState {
     upstream: Connection,
     follower: RemoteFollower,
     appliers: Appliers,
+    jobs: Jobs,
+}
+
+/// The async jobs of the proxy's own endpoints (`x-arango-async`); `/_api/job/<id>` of other ids goes
+/// to the upstream.
+#[derive(Default)]
+struct Jobs {
+    map: Arc<std::sync::Mutex<JobMap>>,
+}
+
+type JobMap = std::collections::HashMap<String, Option<Stored>>;
+
+/// A finished job's response.
+struct Stored {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+}
+
+impl Jobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, JobMap> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `work` in the background; answers 202 at once, with the job's id when the result is kept.
+    async fn start(
+        self: &Jobs,
+        work: impl std::future::Future<Output = Response> + Send + 'static,
+        keep: bool,
+    ) -> Response {
+        // ids far from anything an upstream hands out (its ticks), and never reused
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let id = format!("{}", (nanos ^ (n << 48)) | (1 << 62));
+        if keep {
+            self.lock().insert(id.clone(), None);
+        }
+        let map = self.map.clone();
+        let job_id = id.clone();
+        tokio::spawn(async move {
+            let resp = work.await;
+            if !keep {
+                return;
+            }
+            let (parts, body) = resp.into_parts();
+            let body = axum::body::to_bytes(body, 64 << 20)
+                .await
+                .unwrap_or_default();
+            let mut jobs = map.lock().unwrap_or_else(|p| p.into_inner());
+            // a job deleted while it ran stays deleted
+            if let Some(slot) = jobs.get_mut(&job_id) {
+                *slot = Some(Stored {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                });
+            }
+        });
+        let mut r = (StatusCode::ACCEPTED, Body::empty()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        if keep && let Ok(v) = HeaderValue::from_str(&id) {
+            r.headers_mut().insert("x-arango-async-id", v);
+        }
+        r
+    }
+
+    /// `/_api/job/<id>[/cancel]` for one of ours; `None` for any other id.
+    fn answer(&self, method: &axum::http::Method, id: &str, cancel: bool) -> Option<Response> {
+        use axum::http::Method;
+        let mut jobs = self.lock();
+        let done = jobs.get(id)?.is_some();
+        let empty = |status: StatusCode| {
+            let mut r = (status, Body::empty()).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            r
+        };
+        Some(match (method, cancel) {
+            (&Method::PUT, true) => {
+                if !done {
+                    jobs.remove(id);
+                }
+                json_response(StatusCode::OK, &json!({"result": !done}))
+            }
+            (&Method::GET, false) => empty(if done {
+                StatusCode::OK
+            } else {
+                StatusCode::NO_CONTENT
+            }),
+            (&Method::PUT, false) if !done => empty(StatusCode::NO_CONTENT),
+            (&Method::PUT, false) => {
+                let Some(Some(d)) = jobs.remove(id) else {
+                    return None;
+                };
+                let mut r = (d.status, d.body).into_response();
+                *r.headers_mut() = d.headers;
+                if let Ok(v) = HeaderValue::from_str(id) {
+                    r.headers_mut().insert("x-arango-async-id", v);
+                }
+                r
+            }
+            (&Method::DELETE, false) => {
+                jobs.remove(id);
+                json_response(
+                    StatusCode::OK,
+                    &json!({"error": false, "code": 200, "result": true}),
+                )
+            }
+            _ => error_response(&ArangoError::with_message(
+                codes::HTTP_METHOD_NOT_ALLOWED,
+                format!("method {method} not supported for '/_api/job/{id}'"),
+            )),
+        })
+    }
 }
 
 /// The proxy as the host of its appliers.
@@ -248,24 +367,40 @@ impl ProxyState {
             },
         };
         let global = truthy(param(query.as_deref(), "global"));
+        let asynchronous = req
+            .headers()
+            .get("x-arango-async")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase());
         let body = match axum::body::to_bytes(req.into_body(), 64 << 20).await {
             Ok(b) => b,
             Err(e) => return error_response(&ArangoError::bad_parameter(e.to_string())),
         };
-        match host::command(
-            &ProxyHost(self.clone()),
-            &self.appliers,
-            db,
-            &method,
-            command,
-            from.filter(|_| command == "applier-start"),
-            global,
-            &body,
-        )
-        .await
-        {
-            Ok(v) => json_response(StatusCode::OK, &v),
-            Err(e) => error_response(&e),
+        let run = {
+            let (st, db, command) = (self.clone(), db.to_string(), command.to_string());
+            async move {
+                match host::command(
+                    &ProxyHost(st.clone()),
+                    &st.appliers,
+                    &db,
+                    &method,
+                    &command,
+                    from.filter(|_| command == "applier-start"),
+                    global,
+                    &body,
+                )
+                .await
+                {
+                    Ok(v) => json_response(StatusCode::OK, &v),
+                    Err(e) => error_response(&e),
+                }
+            }
+        };
+        match asynchronous.as_deref() {
+            // an async job, as ArangoDB runs one (arangosh's `sync({async: true})` sends it)
+            Some("store") => self.jobs.start(run, true).await,
+            Some("true") => self.jobs.start(run, false).await,
+            _ => run.await,
         }
     }
 
@@ -442,6 +577,15 @@ async fn handle(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         let cmd = cmd.to_string();
         return st.local(&db, &cmd, req).await;
     }
+    if let Some(job) = rest.strip_prefix("/_api/job/") {
+        let (id, cancel) = match job.strip_suffix("/cancel") {
+            Some(id) => (id, true),
+            None => (job, false),
+        };
+        if let Some(r) = st.jobs.answer(req.method(), id, cancel) {
+            return r;
+        }
+    }
     if let Some(what) = Derived::of(&rest).filter(|_| req.method() == axum::http::Method::GET) {
         // forwarded first: an upstream that still has it answers itself
         let (parts, _) = req.into_parts();
@@ -519,6 +663,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         upstream,
         follower,
         appliers: Appliers::default(),
+        jobs: Jobs::default(),
     });
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
