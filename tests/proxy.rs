@@ -15,6 +15,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 const COMPAT: &[&str] = &["--compat.arangodb-version", "3.12.10"];
 
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/arangodb/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Leader, upstream (3.12.10) and a proxy in front of the upstream.
 fn trio() -> (Server, Server, Server) {
     let leader = Server::start(&[]);
@@ -145,11 +153,21 @@ fn the_removed_api_is_back_through_the_proxy_and_data_lands_upstream() {
     );
     assert_eq!(ua.get("/_api/document/c/k100").status, 404);
 
-    // the applier's state through the proxy: running, no secrets
+    // the applier's state through the proxy: running, no secrets, ArangoDB's shapes
     let s = pa.get("/_api/replication/applier-state");
     assert_eq!(s.body["state"]["running"], true, "{}", s.body);
+    common::same_shape(
+        &s.body,
+        &fixture("replication-applier-state-running.3.11.json"),
+        "state",
+    );
     let c = pa.get("/_api/replication/applier-config");
     assert!(c.body.get("password").is_none(), "{}", c.body);
+    common::same_shape(
+        &c.body,
+        &fixture("replication-applier-config-get.3.11.json"),
+        "config",
+    );
     // the position is in the upstream, without the password
     let pos = ua.get("/_api/document/_arangorepl/applier");
     assert_eq!(pos.status, 200, "{}", pos.body);
@@ -774,4 +792,30 @@ fn an_async_sync_through_the_proxy_is_a_job_of_the_proxys_own() {
             .status
             == 202
     });
+}
+
+#[test]
+fn the_appliers_write_with_a_token_from_the_upstreams_jwt_secret() {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(&[
+        "--compat.arangodb-version",
+        "3.12.10",
+        "--server.jwt-secret",
+        "upstream-secret",
+    ]);
+    let keyfile = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(keyfile.path(), "upstream-secret\n").unwrap();
+    let proxy = Server::proxy(
+        &upstream,
+        &[
+            "--upstream.jwt-secret-keyfile",
+            keyfile.path().to_str().unwrap(),
+        ],
+    );
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    la.post("/_api/collection", json!({"name": "c"}));
+    la.post("/_api/document/c", json!({"_key": "a"}));
+    let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    wait_converged(&la, &ua, "_system", 30);
 }

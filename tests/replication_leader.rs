@@ -10,6 +10,7 @@ use arangorepl::replication::wire::{
     TickRange, WalLastTick, WalRange,
 };
 use common::api::{Api, Resp, assert_error};
+use common::same_shape;
 use common::server::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -24,30 +25,6 @@ fn fixture(name: &str) -> String {
 
 fn fixture_json(name: &str) -> Value {
     serde_json::from_str(&fixture(name)).expect("fixture JSON")
-}
-
-/// Same field names and JSON types, recursively (arrays compared by their first elements).
-fn same_shape(ours: &Value, theirs: &Value, path: &str) {
-    match (ours, theirs) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                let o = a
-                    .get(k)
-                    .unwrap_or_else(|| panic!("{path}.{k} missing in {ours}"));
-                same_shape(o, v, &format!("{path}.{k}"));
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            if let (Some(x), Some(y)) = (a.first(), b.first()) {
-                same_shape(x, y, &format!("{path}[0]"));
-            }
-        }
-        (a, b) => assert_eq!(
-            std::mem::discriminant(a),
-            std::mem::discriminant(b),
-            "{path}: ours {a}, theirs {b}"
-        ),
-    }
 }
 
 fn h<'a>(r: &'a Resp, name: &str) -> &'a str {

@@ -117,6 +117,14 @@ fn transient_status(status: u16) -> bool {
     matches!(status, 502..=504)
 }
 
+/// The id in `GET /_api/replication/server-id` (`{"serverId": "<u64>"}`; 0 if absent).
+fn server_id_of(v: &Value) -> u64 {
+    v.get("serverId")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Strips the secrets from an applier record before it leaves this machine.
 fn without_secrets(record: &Value) -> Value {
     let mut r = record.clone();
@@ -220,15 +228,7 @@ impl RemoteFollower {
         if r.status >= 400 {
             return Err(self.error_of(&r, "asking for the server id"));
         }
-        let id = r
-            .json()
-            .ok()
-            .and_then(|v| {
-                v.get("serverId")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok())
-            })
-            .unwrap_or(0);
+        let id = r.json().map(|v| server_id_of(&v)).unwrap_or(0);
         self.0.server_id.store(id, Ordering::Relaxed);
         Ok(id)
     }
@@ -1542,6 +1542,16 @@ impl Follower for RemoteFollower {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_id_answer_of_arangodb_parses() {
+        let v: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/arangodb/replication-server-id.3.11.json"
+        ))
+        .unwrap();
+        assert!(server_id_of(&v) > 0);
+        assert_eq!(server_id_of(&json!({})), 0);
+    }
 
     #[test]
     fn secrets_stay_here() {

@@ -200,3 +200,30 @@ pub fn checksums(s: &Store) -> Vec<(String, String, u64, u64, u64, u64)> {
     }
     out
 }
+
+/// Same field names and JSON types, recursively (arrays compared by their first elements; a null in
+/// `theirs` takes any value).
+pub fn same_shape(ours: &Value, theirs: &Value, path: &str) {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                let o = a
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{path}.{k} missing in {ours}"));
+                same_shape(o, v, &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if let (Some(x), Some(y)) = (a.first(), b.first()) {
+                same_shape(x, y, &format!("{path}[0]"));
+            }
+        }
+        // a fixture's null is a value not known yet when it was captured (a tick): anything goes
+        (_, Value::Null) => {}
+        (a, b) => assert_eq!(
+            std::mem::discriminant(a),
+            std::mem::discriminant(b),
+            "{path}: ours {a}, theirs {b}"
+        ),
+    }
+}
