@@ -819,3 +819,92 @@ fn the_appliers_write_with_a_token_from_the_upstreams_jwt_secret() {
     assert_eq!(r.body["state"]["running"], true, "{}", r.body);
     wait_converged(&la, &ua, "_system", 30);
 }
+
+#[test]
+fn forwarding_keeps_bodies_encodings_and_headers() {
+    let upstream = Server::start(COMPAT);
+    let proxy = Server::proxy(&upstream, &[]);
+    let (ua, pa) = (Api::new(&upstream), Api::new(&proxy));
+    ua.post("/_api/collection", json!({"name": "c"}));
+    // a large body goes through with its length
+    let docs: Vec<Value> = (0..20_000)
+        .map(|i| json!({"_key": format!("k{i}"), "pad": "x".repeat(100)}))
+        .collect();
+    let r = pa.post("/_api/document/c", Value::Array(docs));
+    assert_eq!(r.status, 202, "{}", r.text.len());
+    assert_eq!(ua.get("/_api/collection/c/count").body["count"], 20_000);
+    // a compressed request body, and a compressed answer, pass as they are
+    let raw = |base: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>| {
+        let mut rq = reqwest::blocking::Client::new()
+            .request(
+                if body.is_some() {
+                    Method::POST
+                } else {
+                    Method::GET
+                },
+                format!("{base}{path}"),
+            )
+            .basic_auth("root", Some("pw"));
+        for (k, v) in headers {
+            rq = rq.header(*k, *v);
+        }
+        if let Some(b) = body {
+            rq = rq.body(b);
+        }
+        let r = rq.send().unwrap();
+        let status = r.status().as_u16();
+        let enc = r
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, enc, r.bytes().unwrap().to_vec())
+    };
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(br#"{"_key":"zipped","v":1}"#).unwrap();
+        e.finish().unwrap()
+    };
+    let (st, _, _) = raw(
+        &proxy.url,
+        "/_api/document/c",
+        &[
+            ("content-encoding", "gzip"),
+            ("content-type", "application/json"),
+        ],
+        Some(gz),
+    );
+    assert!(st < 300, "{st}");
+    assert_eq!(ua.get("/_api/document/c/zipped").body["v"], 1);
+    ua.post("/_api/document/c", json!({"_key": "big", "pad": "y".repeat(8000)}));
+    let (s1, e1, b1) = raw(
+        &upstream.url,
+        "/_api/document/c/big",
+        &[("accept-encoding", "gzip")],
+        None,
+    );
+    let (s2, e2, b2) = raw(
+        &proxy.url,
+        "/_api/document/c/big",
+        &[("accept-encoding", "gzip")],
+        None,
+    );
+    assert_eq!((s1, &e1), (s2, &e2));
+    assert_eq!(e2.as_deref(), Some("gzip"));
+    assert_eq!(b1, b2);
+    // HEAD and conditional requests with their headers
+    let head = pa.req(Method::HEAD, "/_api/document/c/k1", None, &[]);
+    assert_eq!(head.status, 200);
+    let etag = head.header("etag").unwrap().to_string();
+    let r = pa.req(
+        Method::GET,
+        "/_api/document/c/k1",
+        None,
+        &[("if-none-match", &etag)],
+    );
+    assert_eq!(r.status, 304);
+    // the upstream gone: ArangoDB's envelope, 503
+    drop(upstream);
+    let r = pa.get("/_api/version");
+    assert_error(&r, 503, 503);
+}

@@ -61,7 +61,11 @@ struct Stored {
     status: StatusCode,
     headers: HeaderMap,
     body: axum::body::Bytes,
+    finished: std::time::Instant,
 }
+
+/// Results nobody fetched are forgotten after this long (as the server's).
+const JOB_TTL: Duration = Duration::from_secs(3600);
 
 impl Jobs {
     fn lock(&self) -> std::sync::MutexGuard<'_, JobMap> {
@@ -83,7 +87,9 @@ impl Jobs {
             .unwrap_or(0);
         let id = format!("{}", (nanos ^ (n << 48)) | (1 << 62));
         if keep {
-            self.lock().insert(id.clone(), None);
+            let mut jobs = self.lock();
+            jobs.retain(|_, j| j.as_ref().is_none_or(|d| d.finished.elapsed() < JOB_TTL));
+            jobs.insert(id.clone(), None);
         }
         let map = self.map.clone();
         let job_id = id.clone();
@@ -103,6 +109,7 @@ impl Jobs {
                     status: parts.status,
                     headers: parts.headers,
                     body,
+                    finished: std::time::Instant::now(),
                 });
             }
         });
@@ -414,7 +421,9 @@ impl ProxyState {
             .unwrap_or_else(|| "/".into());
         let mut headers = reqwest::header::HeaderMap::new();
         for (k, v) in &parts.headers {
-            if !HOP_BY_HOP.contains(&k.as_str()) {
+            // the length is kept: the body then goes on with it, not chunked (which older ArangoDB
+            // servers do not take in requests)
+            if !HOP_BY_HOP.contains(&k.as_str()) || k == header::CONTENT_LENGTH {
                 headers.append(k.clone(), v.clone());
             }
         }
