@@ -876,7 +876,10 @@ fn forwarding_keeps_bodies_encodings_and_headers() {
     );
     assert!(st < 300, "{st}");
     assert_eq!(ua.get("/_api/document/c/zipped").body["v"], 1);
-    ua.post("/_api/document/c", json!({"_key": "big", "pad": "y".repeat(8000)}));
+    ua.post(
+        "/_api/document/c",
+        json!({"_key": "big", "pad": "y".repeat(8000)}),
+    );
     let (s1, e1, b1) = raw(
         &upstream.url,
         "/_api/document/c/big",
