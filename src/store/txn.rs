@@ -60,6 +60,9 @@ enum UniqueChange {
 
 type DocKey = (u64, String);
 
+/// At most this many snapshot reads are kept for the writes that follow them.
+const SEEN_LIMIT: usize = 8192;
+
 /// A running transaction, locked by the request working on it.
 type SharedTrx = Arc<Mutex<StreamTrx>>;
 
@@ -72,6 +75,9 @@ pub(crate) struct StreamTrx {
     snap: Snapshot,
     docs: BTreeMap<DocKey, Option<Vec<u8>>>,
     base: HashMap<DocKey, Option<Vec<u8>>>,
+    /// Snapshot reads not yet in `base`: a write usually follows the read that checked its key, and
+    /// takes its base from here instead of reading the snapshot again.
+    seen: std::cell::RefCell<HashMap<DocKey, Option<Vec<u8>>>>,
     unique: BTreeMap<(u64, u64, Vec<u8>), UniqueChange>,
     stats: HashMap<u64, CollStats>,
     stats_base: HashMap<u64, CollStats>,
@@ -104,6 +110,7 @@ impl StreamTrx {
             snap,
             docs: BTreeMap::new(),
             base: HashMap::new(),
+            seen: Default::default(),
             unique: BTreeMap::new(),
             stats: HashMap::new(),
             stats_base: HashMap::new(),
@@ -156,6 +163,19 @@ impl StreamTrx {
         Ok(self.stats(def.id)?.count)
     }
 
+    /// Keeps the snapshot's version of a document before its first write (the commit checks it is still
+    /// the committed one).
+    fn remember_base(&mut self, k: &DocKey) -> ArangoResult<()> {
+        if !self.base.contains_key(k) {
+            let b = match self.seen.get_mut().remove(k) {
+                Some(b) => b,
+                None => self.snap.raw_document(k.0, &k.1)?,
+            };
+            self.base.insert(k.clone(), b);
+        }
+        Ok(())
+    }
+
     /// Moves out what the writer needs to commit.
     fn take_changes(&mut self) -> Changes {
         Changes {
@@ -172,26 +192,30 @@ impl StreamTrx {
 
 impl DocAccess for StreamTrx {
     fn get(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
-        match self.docs.get(&(cid, key.to_string())) {
-            Some(v) => Ok(v.clone()),
-            None => self.snap.raw_document(cid, key),
+        let k = (cid, key.to_string());
+        if let Some(v) = self.docs.get(&k) {
+            return Ok(v.clone());
         }
+        let v = self.snap.raw_document(cid, key)?;
+        if !self.base.contains_key(&k) {
+            let mut seen = self.seen.borrow_mut();
+            // reads that no write follows must not pile up
+            if seen.len() >= SEEN_LIMIT {
+                seen.clear();
+            }
+            seen.insert(k, v.clone());
+        }
+        Ok(v)
     }
     fn put(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<()> {
         let k = (cid, key.to_string());
-        if !self.base.contains_key(&k) {
-            let b = self.snap.raw_document(cid, key)?;
-            self.base.insert(k.clone(), b);
-        }
+        self.remember_base(&k)?;
         self.docs.insert(k, Some(doc.to_vec()));
         Ok(())
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
         let k = (cid, key.to_string());
-        if !self.base.contains_key(&k) {
-            let b = self.snap.raw_document(cid, key)?;
-            self.base.insert(k.clone(), b);
-        }
+        self.remember_base(&k)?;
         self.docs.insert(k, None);
         Ok(())
     }
