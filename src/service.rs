@@ -12,6 +12,28 @@ pub type Ready = std::sync::mpsc::Sender<ArangoResult<Endpoint>>;
 /// What a service runs until: the owner's stop request.
 pub type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// Listens on `host:port` (the parts of `endpoint`); returns the listener and the endpoint it is bound
+/// to (the free port taken for port 0).
+pub async fn listen(
+    host: &str,
+    port: u16,
+    endpoint: &Endpoint,
+) -> ArangoResult<(tokio::net::TcpListener, Endpoint)> {
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| ArangoError::bad_parameter(format!("cannot listen on {endpoint}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    let shown = Endpoint {
+        transport: Transport::Tcp {
+            host: bound.ip().to_string(),
+            port: bound.port(),
+        },
+    };
+    Ok((listener, shown))
+}
+
 /// A service running inside this process.
 pub struct Handle {
     /// The endpoint it listens on (the port it was given, or the free one it took for port 0).

@@ -548,15 +548,8 @@ fn an_incremental_sync_through_the_proxy_fetches_only_what_differs() {
     assert_eq!(ua.get("/_api/document/c/only-upstream").status, 404);
     assert_eq!(ua.get("/_api/document/c/k00007").body["changed"], true);
     // only the differing documents came over (the sync's last progress message counts them)
-    let msg = pa.get("/_api/replication/applier-state").body["state"]["progress"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let written: u64 = msg
-        .find(" written")
-        .and_then(|end| msg[..end].trim_end().rsplit(' ').next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no count of written documents in {msg}"));
-    assert!(written <= 2, "{msg}");
+    let (written, _) = common::repl::last_sync(&pa, "_system");
+    assert!(written <= 2, "{written} written");
 }
 
 #[test]

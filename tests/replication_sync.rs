@@ -298,27 +298,6 @@ fn without_fingerprints_unchanged_collections_are_compared_by_key_ranges() {
     );
 }
 
-/// (written, removed) of the last initial sync of `db`, from its closing progress message: the
-/// applier state's counters count tailed changes only, as ArangoDB's.
-fn last_sync(fa: &Api, db: &str) -> (u64, u64) {
-    let msg = state(fa, db)["state"]["progress"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let number_before = |what: &str| -> u64 {
-        let end = msg
-            .find(what)
-            .unwrap_or_else(|| panic!("no '{what}' in {msg}"));
-        msg[..end]
-            .trim_end()
-            .rsplit(' ')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no count before '{what}' in {msg}"))
-    };
-    (number_before(" written"), number_before(" removed"))
-}
-
 #[test]
 fn restrictions_system_collections_and_skip_create_drop() {
     let l = Server::start(&[]);

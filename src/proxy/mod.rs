@@ -210,6 +210,11 @@ const HOP_BY_HOP: &[&str] = &[
     "content-length",
 ];
 
+/// 503: the upstream gave no answer.
+fn upstream_down(what: &str, e: crate::client::TransportError) -> ArangoError {
+    ArangoError::with_message(codes::HTTP_SERVICE_UNAVAILABLE, format!("{what}: {e}"))
+}
+
 fn error_response(e: &ArangoError) -> Response {
     let status = StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json_response(status, &e.to_envelope())
@@ -287,20 +292,28 @@ fn caller(headers: &HeaderMap) -> Option<String> {
 }
 
 impl ProxyState {
-    /// Administrator rights (read-write) on `db`, asked of the upstream with the caller's credentials.
-    async fn authorize(&self, db: &str, headers: &HeaderMap) -> Result<(), ArangoError> {
+    /// `GET path` from the upstream with the caller's own `Authorization`; no answer is 503, its
+    /// message starting with `what`.
+    async fn get_as_caller(
+        &self,
+        path: &str,
+        headers: &HeaderMap,
+        what: &str,
+    ) -> Result<crate::client::Response, ArangoError> {
         let auth: Vec<(&str, &str)> = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(|v| ("authorization", v))
             .into_iter()
             .collect();
-        let unreachable = |e: crate::client::TransportError| {
-            ArangoError::with_message(
-                codes::HTTP_SERVICE_UNAVAILABLE,
-                format!("cannot check the caller's rights: {e}"),
-            )
-        };
+        self.upstream
+            .request(reqwest::Method::GET, path, None, &auth, None)
+            .await
+            .map_err(|e| upstream_down(what, e))
+    }
+
+    /// Administrator rights (read-write) on `db`, asked of the upstream with the caller's credentials.
+    async fn authorize(&self, db: &str, headers: &HeaderMap) -> Result<(), ArangoError> {
         let user = caller(headers);
         let path = match user.as_deref() {
             Some(u) if !u.is_empty() => Connection::db_path(
@@ -311,10 +324,8 @@ impl ProxyState {
             _ => Connection::db_path(db, "/_api/database/current"),
         };
         let r = self
-            .upstream
-            .request(reqwest::Method::GET, &path, None, &auth, None)
-            .await
-            .map_err(unreachable)?;
+            .get_as_caller(&path, headers, "cannot check the caller's rights")
+            .await?;
         if r.status == 401 {
             return Err(ArangoError::with_message(
                 codes::HTTP_UNAUTHORIZED,
@@ -434,12 +445,7 @@ impl ProxyState {
             .upstream
             .forward(method, &pq, headers, body)
             .await
-            .map_err(|e| {
-                ArangoError::with_message(
-                    codes::HTTP_SERVICE_UNAVAILABLE,
-                    format!("the upstream server does not answer: {e}"),
-                )
-            })?;
+            .map_err(|e| upstream_down("the upstream server does not answer", e))?;
         let mut out = Response::builder().status(r.status().as_u16());
         if let Some(h) = out.headers_mut() {
             for (k, v) in r.headers() {
@@ -462,35 +468,17 @@ impl ProxyState {
         parts: &axum::http::request::Parts,
     ) -> Response {
         let query = parts.uri.query().map(str::to_string);
-        let auth: Vec<(&str, &str)> = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| ("authorization", v))
-            .into_iter()
-            .collect();
         let source = match what {
             Derived::LoggerState => "/_api/wal/lastTick",
             _ => "/_api/wal/range",
         };
+        let path = Connection::db_path(db, source);
         let r = match self
-            .upstream
-            .request(
-                reqwest::Method::GET,
-                &Connection::db_path(db, source),
-                None,
-                &auth,
-                None,
-            )
+            .get_as_caller(&path, &parts.headers, "the upstream server does not answer")
             .await
         {
             Ok(r) => r,
-            Err(e) => {
-                return error_response(&ArangoError::with_message(
-                    codes::HTTP_SERVICE_UNAVAILABLE,
-                    format!("the upstream server does not answer: {e}"),
-                ));
-            }
+            Err(e) => return error_response(&e),
         };
         if r.status >= 400 {
             return error_response(&r.arango_error().unwrap_or_else(|| {
@@ -674,20 +662,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         appliers: Appliers::default(),
         jobs: Jobs::default(),
     });
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| {
-            ArangoError::bad_parameter(format!("cannot listen on {}: {e}", config.endpoint))
-        })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| ArangoError::internal(e.to_string()))?;
-    let shown = Endpoint {
-        transport: Transport::Tcp {
-            host: bound.ip().to_string(),
-            port: bound.port(),
-        },
-    };
+    let (listener, shown) = crate::service::listen(&host, port, &config.endpoint).await?;
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));

@@ -16,7 +16,7 @@
 //! - The configuration with its secrets (leader password, JWT) stays on this machine, in a file of mode
 //!   0600 under the host's directory; the target holds the position and the configuration without them.
 
-use crate::client::{ConnectOptions, Connection, Credentials, Response, TransportError, encode};
+use crate::client::{ConnectOptions, Connection, Credentials, Response, encode};
 use crate::endpoint::Endpoint;
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::config::ApplierConfig;
@@ -26,7 +26,7 @@ use crate::replication::follower::{
 use crate::replication::initial_sync::KEYS_CHUNK;
 use crate::replication::keys::RangeBuilder;
 use crate::replication::leader_client::LeaderClient;
-use crate::replication::wire::{KeyRange, line_ranges};
+use crate::replication::wire::{KeyRange, created_indexes, is_implicit_index, line_ranges};
 use bytes::Bytes;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -105,12 +105,6 @@ fn unavailable(endpoint: &str, what: impl std::fmt::Display) -> ArangoError {
         codes::REPLICATION_NO_RESPONSE,
         format!("the follower's target ArangoDB at {endpoint} is not available: {what}"),
     )
-}
-
-/// Whether an error of the target is one a later attempt may not get (it is down, starting, stopping, or
-/// restarted and forgot a transaction).
-pub fn target_unavailable(e: &ArangoError) -> bool {
-    e.error_num == codes::REPLICATION_NO_RESPONSE
 }
 
 fn transient_status(status: u16) -> bool {
@@ -268,9 +262,7 @@ impl RemoteFollower {
                     ),
                     None => unavailable(&self.endpoint(), format!("HTTP {}", r.status)),
                 },
-                Err(e @ TransportError::Connect { .. })
-                | Err(e @ TransportError::Timeout { .. })
-                | Err(e @ TransportError::Other { .. }) => unavailable(&self.endpoint(), e),
+                Err(e) => unavailable(&self.endpoint(), e),
             };
             if !retry || attempt >= ATTEMPTS {
                 return Err(err);
@@ -478,6 +470,34 @@ impl RemoteFollower {
         }
     }
 
+    /// `PUT /_api/replication/<command><query>` of arangorestore's endpoints: `true` when done, `false`
+    /// when the target has no such endpoint (from then on none is asked for again).
+    async fn try_restore(
+        &self,
+        db: &str,
+        command: &str,
+        query: &str,
+        body: Bytes,
+        what: &str,
+    ) -> ArangoResult<bool> {
+        if !self.restore_api() {
+            return Ok(false);
+        }
+        let path = format!("/_api/replication/{command}{query}");
+        let r = self
+            .send(Method::PUT, db, &path, Some(body), None, true)
+            .await?;
+        if r.status < 400 {
+            self.0.restore_api.store(1, Ordering::Relaxed);
+            return Ok(true);
+        }
+        if !Self::missing_command(&r) {
+            return Err(self.error_of(&r, what));
+        }
+        self.no_restore_api(&format!("PUT /_api/replication/{command}"));
+        Ok(false)
+    }
+
     /// Creates a collection from the leader's parameters (dropping one of the same name first).
     async fn restore_collection(&self, db: &str, parameters: &Value) -> ArangoResult<()> {
         let name = parameters
@@ -486,39 +506,25 @@ impl RemoteFollower {
             .unwrap_or_default()
             .to_string();
         let mut params = parameters.clone();
-        let indexes = match params.as_object_mut().and_then(|o| o.remove("indexes")) {
-            Some(Value::Array(a)) => a
-                .into_iter()
-                .filter(|i| {
-                    !matches!(
-                        i.get("type").and_then(Value::as_str),
-                        Some("primary" | "edge")
-                    )
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        if self.restore_api() {
-            let body = json!({"parameters": params, "indexes": indexes});
-            let r = self
-                .send(
-                    Method::PUT,
-                    db,
-                    "/_api/replication/restore-collection?overwrite=true&force=false",
-                    Some(Bytes::from(body.to_string())),
-                    None,
-                    true,
-                )
-                .await?;
-            if r.status < 400 {
-                self.0.restore_api.store(1, Ordering::Relaxed);
-                self.forget_names(db);
-                return Ok(());
-            }
-            if !Self::missing_command(&r) {
-                return Err(self.error_of(&r, &format!("creating collection '{name}'")));
-            }
-            self.no_restore_api("PUT /_api/replication/restore-collection");
+        let indexes = created_indexes(
+            params
+                .as_object_mut()
+                .and_then(|o| o.remove("indexes"))
+                .as_ref(),
+        );
+        let body = json!({"parameters": params, "indexes": indexes});
+        if self
+            .try_restore(
+                db,
+                "restore-collection",
+                "?overwrite=true&force=false",
+                Bytes::from(body.to_string()),
+                &format!("creating collection '{name}'"),
+            )
+            .await?
+        {
+            self.forget_names(db);
+            return Ok(());
         }
         // the collection API: drop a namesake, create, then the indexes
         self.drop_named(db, &name).await?;
@@ -562,31 +568,21 @@ impl RemoteFollower {
     }
 
     async fn create_index(&self, db: &str, collection: &str, spec: &Value) -> ArangoResult<()> {
-        if matches!(
-            spec.get("type").and_then(Value::as_str),
-            Some("primary" | "edge")
-        ) {
+        if is_implicit_index(spec) {
             return Ok(());
         }
-        if self.restore_api() {
-            let body = json!({"parameters": {"name": collection}, "indexes": [spec]});
-            let r = self
-                .send(
-                    Method::PUT,
-                    db,
-                    "/_api/replication/restore-indexes?force=false",
-                    Some(Bytes::from(body.to_string())),
-                    None,
-                    true,
-                )
-                .await?;
-            if r.status < 400 {
-                return Ok(());
-            }
-            if !Self::missing_command(&r) {
-                return Err(self.error_of(&r, &format!("creating an index on '{collection}'")));
-            }
-            self.no_restore_api("PUT /_api/replication/restore-indexes");
+        let body = json!({"parameters": {"name": collection}, "indexes": [spec]});
+        if self
+            .try_restore(
+                db,
+                "restore-indexes",
+                "?force=false",
+                Bytes::from(body.to_string()),
+                &format!("creating an index on '{collection}'"),
+            )
+            .await?
+        {
+            return Ok(());
         }
         let mut spec = spec.clone();
         if let Some(o) = spec.as_object_mut() {
@@ -1273,32 +1269,20 @@ impl Follower for RemoteFollower {
         match docs {
             Documents::Lines(body) => {
                 let lines = line_ranges(&body).count() as u64;
-                if self.restore_api() {
-                    let r = self
-                        .send(
-                            Method::PUT,
-                            db,
-                            &format!(
-                                "/_api/replication/restore-data?collection={}&force=false",
-                                encode(collection)
-                            ),
-                            Some(body.clone()),
-                            None,
-                            true,
-                        )
-                        .await?;
-                    if r.status < 400 {
-                        return Ok(Applied {
-                            inserted: lines,
-                            ..Applied::default()
-                        });
-                    }
-                    if !Self::missing_command(&r) {
-                        return Err(
-                            self.error_of(&r, &format!("restoring documents of '{collection}'"))
-                        );
-                    }
-                    self.no_restore_api("PUT /_api/replication/restore-data");
+                if self
+                    .try_restore(
+                        db,
+                        "restore-data",
+                        &format!("?collection={}&force=false", encode(collection)),
+                        body.clone(),
+                        &format!("restoring documents of '{collection}'"),
+                    )
+                    .await?
+                {
+                    return Ok(Applied {
+                        inserted: lines,
+                        ..Applied::default()
+                    });
                 }
                 let mut docs = Vec::new();
                 let mut removals = Vec::new();

@@ -261,6 +261,27 @@ impl WalRange {
     }
 }
 
+/// Whether an index definition is one a collection has by itself (`primary`, `edge`): never created.
+pub fn is_implicit_index(spec: &Value) -> bool {
+    matches!(
+        spec.get("type").and_then(Value::as_str),
+        Some("primary" | "edge")
+    )
+}
+
+/// The indexes of an `indexes` array that are created (all but the implicit ones); anything but an
+/// array has none.
+pub fn created_indexes(indexes: Option<&Value>) -> Vec<Value> {
+    match indexes {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter(|i| !is_implicit_index(i))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// `GET /_api/replication/logger-tick-ranges` entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

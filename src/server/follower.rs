@@ -122,19 +122,7 @@ fn store_change(
                 Some(Value::String(g)) if !g.is_empty() => Some(g.clone()),
                 _ => Some(opts.name.clone()),
             };
-            let indexes = match data.get("indexes") {
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter(|i| {
-                        !matches!(
-                            i.get("type").and_then(Value::as_str),
-                            Some("primary" | "edge")
-                        )
-                    })
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
+            let indexes = crate::replication::wire::created_indexes(data.get("indexes"));
             Change::CreateCollection { opts, indexes }
         }
         TailChange::DropCollection { cuid } => Change::DropCollection { guid: cuid },

@@ -628,23 +628,7 @@ async fn serve(
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-        .await
-        .map_err(|e| {
-            ArangoError::with_message(
-                codes::BAD_PARAMETER,
-                format!("cannot listen on {}: {e}", config.endpoint),
-            )
-        })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| ArangoError::internal(e.to_string()))?;
-    let shown = Endpoint {
-        transport: Transport::Tcp {
-            host: bound.ip().to_string(),
-            port: bound.port(),
-        },
-    };
+    let (listener, shown) = crate::service::listen(&host, port, &config.endpoint).await?;
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));

@@ -17,18 +17,7 @@ fn invalid_command(cmd: &str) -> ApiError {
 
 /// The commands ArangoDB 3.12.10 no longer has.
 pub fn removed_in_3_12_10(cmd: &str) -> bool {
-    matches!(
-        cmd,
-        "applier-config"
-            | "applier-state"
-            | "applier-state-all"
-            | "applier-start"
-            | "applier-stop"
-            | "sync"
-            | "make-follower"
-            | "make-slave"
-            | "logger-follow"
-    )
+    crate::replication::host::is_command(cmd) || cmd == "logger-follow"
 }
 
 /// `/_api/replication/<command>`

@@ -5,6 +5,7 @@
 
 use crate::error::{ArangoError, codes};
 use crate::replication::follower::{Documents, Follower};
+use crate::replication::wire::created_indexes;
 use crate::server::follower::LocalFollower;
 use crate::server::http::{
     ApiError, ApiResult, Ctx, Params, bad, body_json, json, method_not_allowed,
@@ -96,17 +97,7 @@ fn definition(body: &Bytes) -> Result<(Value, Vec<Value>), ApiError> {
         }
     };
     let indexes = match v.get("indexes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter(|i| {
-                !matches!(
-                    i.get("type").and_then(Value::as_str),
-                    Some("primary" | "edge")
-                )
-            })
-            .cloned()
-            .collect(),
+        None | Some(Value::Null) | Some(Value::Array(_)) => created_indexes(v.get("indexes")),
         Some(_) => return Err(bad("invalid JSON: 'indexes' must be an array")),
     };
     Ok((parameters, indexes))

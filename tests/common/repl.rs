@@ -178,3 +178,24 @@ pub fn follow(la: &Api, fa: &Api, leader: &Server, extra: Value) {
     let r = make_follower(fa, "_system", leader, extra);
     assert_eq!(r.body["state"]["running"], true, "{}", r.body);
 }
+
+/// (written, removed) of the last initial sync of `db`, from its closing progress message: the
+/// applier state's counters count tailed changes only, as ArangoDB's.
+pub fn last_sync(fa: &Api, db: &str) -> (u64, u64) {
+    let msg = state(fa, db)["state"]["progress"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let number_before = |what: &str| -> u64 {
+        let end = msg
+            .find(what)
+            .unwrap_or_else(|| panic!("no '{what}' in {msg}"));
+        msg[..end]
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count before '{what}' in {msg}"))
+    };
+    (number_before(" written"), number_before(" removed"))
+}
