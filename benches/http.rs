@@ -46,6 +46,78 @@ fn concurrent(
     ((clients * per) as f64 / el, l)
 }
 
+/// One client, one request at a time: the round trips a remote applier makes per chunk (begin, the
+/// documents, its position, commit), each step's latency, next to a request that does nothing.
+fn trx_cycle(addr: &str, cycles: usize) {
+    if cycles == 0 {
+        return;
+    }
+    let mut cl = Client::new(addr);
+    cl.send("POST", "/_api/collection", r#"{"name":"trxpos"}"#);
+    let mut steps: Vec<Vec<Duration>> = (0..5).map(|_| Vec::with_capacity(cycles)).collect();
+    let begin = r#"{"collections":{"write":["bench","trxpos"]},"waitForSync":false}"#;
+    let start = Instant::now();
+    for i in 0..cycles {
+        let t = Instant::now();
+        let (st, _) = cl.send("GET", "/_api/version", "");
+        assert_eq!(st, 200);
+        steps[0].push(t.elapsed());
+        let t = Instant::now();
+        let (st, b) = cl.send("POST", "/_api/transaction/begin", begin);
+        assert!(st < 300, "begin: {st}");
+        steps[1].push(t.elapsed());
+        let v: Value = serde_json::from_slice(&b).unwrap();
+        let id = v["result"]["id"].as_str().unwrap().to_string();
+        let h = [("x-arango-trx-id", id.as_str())];
+        let body = Value::Array(vec![json!({"_key": format!("t{i}"), "d": doc(i)})]).to_string();
+        let t = Instant::now();
+        let (st, _, _) = cl.send_with(
+            "POST",
+            "/_api/document/bench?overwriteMode=replace&isRestore=true&waitForSync=false",
+            &h,
+            body.as_bytes(),
+        );
+        assert!(st < 300, "documents: {st}");
+        steps[2].push(t.elapsed());
+        let pos =
+            json!({"_key": "applier", "lastAppliedContinuousTick": i.to_string()}).to_string();
+        let t = Instant::now();
+        let (st, _, _) = cl.send_with(
+            "POST",
+            "/_api/document/trxpos?overwriteMode=replace&waitForSync=false",
+            &h,
+            pos.as_bytes(),
+        );
+        assert!(st < 300, "position: {st}");
+        steps[3].push(t.elapsed());
+        let t = Instant::now();
+        let (st, _) = cl.send("PUT", &format!("/_api/transaction/{id}"), "");
+        assert_eq!(st, 200, "commit");
+        steps[4].push(t.elapsed());
+    }
+    let el = start.elapsed().as_secs_f64();
+    for s in &mut steps {
+        s.sort();
+    }
+    let names = [
+        "no-op (version)",
+        "begin",
+        "documents",
+        "position",
+        "commit",
+    ];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(&steps)
+        .map(|(n, s)| format!("{n} {:.3}/{:.3}", percentile(s, 0.5), percentile(s, 0.99)))
+        .collect();
+    println!(
+        "stream-transaction cycle, 1 client: {:.0} cycles/s; ms p50/p99: {}",
+        cycles as f64 / el,
+        parts.join(", ")
+    );
+}
+
 fn main() {
     let single = env_usize("BENCH_SINGLE", 2000);
     let batches = env_usize("BENCH_BATCHES", 200);
@@ -113,6 +185,7 @@ fn main() {
         percentile(&lat, 0.5),
         percentile(&lat, 0.99)
     );
+    trx_cycle(addr, env_usize("BENCH_TRX", 2000));
     std::thread::sleep(Duration::from_millis(500));
     println!("server RSS after the load: {:.1} MiB", rss_mib(pid));
     let _ = server.kill();

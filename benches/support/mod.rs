@@ -35,18 +35,33 @@ impl Client {
         path: &str,
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        self.send_with(method, path, &[], body)
+    }
+
+    /// Sends a request with extra headers, returns (status, headers with lower-case names, body).
+    pub fn send_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
         if self.conn.is_none() {
             let s = TcpStream::connect(&self.addr).expect("connect");
             s.set_nodelay(true).ok();
             self.conn = Some(BufReader::new(s));
         }
         let conn = self.conn.as_mut().unwrap();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
             self.addr,
             body.len()
-        )
-        .into_bytes();
+        );
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut req = head.into_bytes();
         req.extend_from_slice(body);
         conn.get_mut().write_all(&req).expect("write");
         let mut line = String::new();

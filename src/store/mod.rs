@@ -831,12 +831,27 @@ impl Store {
 
     /// Commits a stream transaction atomically (begin, operations and commit markers with its id).
     pub fn commit_transaction(&self, id: u64) -> ArangoResult<TrxStatus> {
+        let res = self.start_commit(id, true)?.wait();
+        self.finish_commit(id, res)
+    }
+
+    /// [`Store::commit_transaction`] for async callers: awaits the writer without occupying a thread
+    /// (a commit is a request's whole work, and each thread hop costs it latency on a busy machine).
+    pub async fn commit_transaction_async(&self, id: u64) -> ArangoResult<TrxStatus> {
+        let res = self.start_commit(id, false)?.wait_async().await;
+        self.finish_commit(id, res)
+    }
+
+    fn start_commit(&self, id: u64, blocking: bool) -> ArangoResult<Pending<()>> {
         let (changes, sync) = self.inner.trx.take(id)?;
-        let res = if changes.is_empty() {
-            Ok(())
+        Ok(if changes.is_empty() {
+            Pending::Ready(Ok(()))
         } else {
-            self.submit(sync, true, move |ctx| changes.apply(ctx))
-        };
+            self.enqueue(sync, true, false, blocking, move |ctx| changes.apply(ctx))
+        })
+    }
+
+    fn finish_commit(&self, id: u64, res: ArangoResult<()>) -> ArangoResult<TrxStatus> {
         let status = if res.is_ok() {
             TrxStatus::Committed
         } else {
