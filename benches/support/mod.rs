@@ -169,11 +169,16 @@ pub fn start_proxy(upstream: &str) -> (Child, String, tempfile::TempDir) {
     )
 }
 
+/// The binary the benchmark starts: `BENCH_BIN` (another build, to compare two in turns) or this one.
+pub fn binary() -> String {
+    std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_arangorepl").to_string())
+}
+
 /// Runs `arangorepl <args> --log.level warning --database.directory <temp>`; reads the bound endpoint
 /// from its first line (or takes `BENCH_ADDR` for a server, when `may_be_elsewhere`).
 fn launch(args: &[&str], may_be_elsewhere: bool) -> (Child, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+    let mut server = Command::new(binary())
         .args(args)
         .args(["--log.level", "warning", "--database.directory"])
         .arg(dir.path())
