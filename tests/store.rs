@@ -532,6 +532,57 @@ fn edges_need_valid_from_and_to() {
 }
 
 #[test]
+fn a_unique_index_built_over_many_documents_holds_every_value_and_names_the_first_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let o = WriteOptions::default();
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    // values in another order than the keys; every seventh document has none (sparse index)
+    let docs: Vec<_> = (0..3000u64)
+        .map(|i| {
+            if i % 7 == 0 {
+                json!({"_key": format!("k{i}")})
+            } else {
+                json!({"_key": format!("k{i}"), "u": (i * 7919) % 3001})
+            }
+        })
+        .collect();
+    s.insert("_system", "c", docs, &o, None).unwrap();
+    let spec = json!({"type": "persistent", "fields": ["u"], "unique": true, "sparse": true, "name": "byU"});
+    s.ensure_index("_system", "c", &spec).unwrap();
+    for i in [1u64, 2, 1234, 2999] {
+        let err = s
+            .insert_one("_system", "c", json!({"u": (i * 7919) % 3001}), &o)
+            .unwrap_err();
+        assert_eq!(err.error_num, 1210);
+        assert!(
+            err.message.contains(&format!("conflicting key: k{i}")),
+            "{}",
+            err.message
+        );
+    }
+    // documents without the attribute are not in the index
+    s.insert_one("_system", "c", json!({"_key": "none"}), &o)
+        .unwrap();
+
+    // over a duplicate, the message names the document of that value found first (in key order)
+    s.create_collection("_system", CollectionOptions::new("d"))
+        .unwrap();
+    let docs: Vec<_> = (0..500u64)
+        .map(|i| json!({"_key": format!("k{i:03}"), "u": if i == 321 { 17 } else { i }}))
+        .collect();
+    s.insert("_system", "d", docs, &o, None).unwrap();
+    let err = s.ensure_index("_system", "d", &spec).unwrap_err();
+    assert_eq!(err.error_num, 1210);
+    assert!(
+        err.message.contains("conflicting key: k017"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
 fn unique_indexes_reject_duplicates_and_creation_over_duplicates_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = open(&dir);

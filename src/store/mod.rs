@@ -1168,22 +1168,38 @@ pub(crate) fn build_unique(
     def: &CollectionDef,
     idx: &IndexDef,
 ) -> ArangoResult<()> {
-    let mut seen: HashMap<Vec<u8>, String> = HashMap::new();
+    // (index key, document key) of every indexed document, packed into one buffer (a few tens of bytes
+    // per document instead of two allocations and a hash-table slot), then sorted: equal index keys
+    // meet, and the entries go into the index in its own order, one B-tree page after the other
+    let mut buf: Vec<u8> = Vec::new();
+    let mut entries: Vec<(usize, u32, u32)> = Vec::new();
     ctx.scan_documents(def.id, |key, bytes| {
         let doc = docs::parse_doc(bytes)?;
         if let Some(k) = index::index_key(idx, &doc) {
-            if let Some(other) = seen.get(&k) {
-                return Err(ArangoError::with_message(
-                    codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
-                    index::violation_message(&idx.name, &idx.itype, &idx.fields, other),
-                ));
-            }
-            seen.insert(k, key.to_string());
+            entries.push((buf.len(), k.len() as u32, key.len() as u32));
+            buf.extend_from_slice(&k);
+            buf.extend_from_slice(key.as_bytes());
         }
         Ok(())
     })?;
-    for (k, key) in seen {
-        docs::DocAccess::unique_put(ctx, def.id, idx.id, &k, &key)?;
+    let index_key = |e: &(usize, u32, u32)| &buf[e.0..e.0 + e.1 as usize];
+    let doc_key = |e: &(usize, u32, u32)| {
+        let at = e.0 + e.1 as usize;
+        std::str::from_utf8(&buf[at..at + e.2 as usize]).unwrap_or_default()
+    };
+    // stable: of equal index keys, the document found first in key order comes first
+    entries.sort_by(|a, b| index_key(a).cmp(index_key(b)));
+    if let Some(w) = entries
+        .windows(2)
+        .find(|w| index_key(&w[0]) == index_key(&w[1]))
+    {
+        return Err(ArangoError::with_message(
+            codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+            index::violation_message(&idx.name, &idx.itype, &idx.fields, doc_key(&w[0])),
+        ));
+    }
+    for e in &entries {
+        docs::DocAccess::unique_put(ctx, def.id, idx.id, index_key(e), doc_key(e))?;
     }
     Ok(())
 }
