@@ -531,6 +531,73 @@ fn edges_need_valid_from_and_to() {
     assert_eq!(idx[1]["type"], "edge");
 }
 
+/// A leader's document as it arrives in a dump or the log, laid out as the store keeps it.
+fn replica(coll: &str, key: &str, rev: &str, u: u64) -> arangorepl::store::ReplicaOp {
+    let line = format!(r#"{{"_key":"{key}","_id":"{coll}/{key}","_rev":"{rev}","u":{u}}}"#);
+    let (key, rev) = arangorepl::store::check_stored_layout(line.as_bytes(), coll).unwrap();
+    arangorepl::store::ReplicaOp::Raw(arangorepl::store::RawReplica {
+        line: line.into_bytes().into(),
+        key,
+        rev,
+        doc: None,
+    })
+}
+
+#[test]
+fn a_leaders_document_takes_its_unique_value_from_a_local_holder_and_moves_it_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let o = WriteOptions::default();
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    s.ensure_index(
+        "_system",
+        "c",
+        &json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    )
+    .unwrap();
+    s.insert_one("_system", "c", json!({"_key": "local", "u": 1}), &o)
+        .unwrap();
+    let st = s
+        .apply_replica("_system", "c", vec![replica("c", "a", "_aaaaaaaaa1", 1)])
+        .unwrap();
+    assert_eq!((st.inserted, st.removed), (1, 1), "{st:?}");
+    assert_eq!(s.count("_system", "c", None).unwrap(), 1);
+    let err = s
+        .insert_one("_system", "c", json!({"u": 1}), &o)
+        .unwrap_err();
+    assert!(
+        err.message.contains("conflicting key: a"),
+        "{}",
+        err.message
+    );
+    // the same version again changes nothing
+    let st = s
+        .apply_replica("_system", "c", vec![replica("c", "a", "_aaaaaaaaa1", 1)])
+        .unwrap();
+    assert_eq!(
+        (st.unchanged, st.inserted, st.replaced),
+        (1, 0, 0),
+        "{st:?}"
+    );
+    // a new version moves the value: the old one is free, the new one taken
+    let st = s
+        .apply_replica("_system", "c", vec![replica("c", "a", "_aaaaaaaaa2", 2)])
+        .unwrap();
+    assert_eq!(st.replaced, 1, "{st:?}");
+    s.insert_one("_system", "c", json!({"_key": "b", "u": 1}), &o)
+        .unwrap();
+    let err = s
+        .insert_one("_system", "c", json!({"u": 2}), &o)
+        .unwrap_err();
+    assert!(
+        err.message.contains("conflicting key: a"),
+        "{}",
+        err.message
+    );
+    assert_eq!(s.count("_system", "c", None).unwrap(), 2);
+}
+
 #[test]
 fn a_unique_index_built_over_many_documents_holds_every_value_and_names_the_first_holder() {
     let dir = tempfile::tempdir().unwrap();

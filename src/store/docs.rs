@@ -944,25 +944,15 @@ pub(crate) fn apply_replica_raw(
     r: RawReplica,
 ) -> ArangoResult<(ReplicaOutcome, u64)> {
     let unique = coll.indexes.iter().any(|i| i.unique);
-    let existing = if unique {
-        acc.get(coll.id, &r.key)?
-    } else {
-        // without unique indexes the write itself tells what was there (one tree walk, not two)
-        let old = acc.put_replacing(coll.id, &r.key, &r.line)?;
-        if let Some(o) = &old
-            && stored_rev(o) == Some(r.rev.as_str())
-        {
-            if o.as_slice() != &r.line[..] {
-                acc.put(coll.id, &r.key, o)?;
-            }
-            return Ok((ReplicaOutcome::Unchanged, 0));
-        }
-        old
-    };
-    if unique
-        && let Some(old) = &existing
-        && stored_rev(old) == Some(r.rev.as_str())
+    // the write itself tells what was there (one tree walk, not two); the unique index entries follow
+    // below, and a document holding one of the new values under another key goes there too
+    let existing = acc.put_replacing(coll.id, &r.key, &r.line)?;
+    if let Some(o) = &existing
+        && stored_rev(o) == Some(r.rev.as_str())
     {
+        if o.as_slice() != &r.line[..] {
+            acc.put(coll.id, &r.key, o)?;
+        }
         return Ok((ReplicaOutcome::Unchanged, 0));
     }
     if let Some(v) = rev_from_string(&r.rev) {
@@ -987,7 +977,6 @@ pub(crate) fn apply_replica_raw(
             }
         }
         write_unique(acc, coll, &r.key, &new, &old)?;
-        acc.put(coll.id, &r.key, &r.line)?;
     }
     if existing.is_none() {
         let mut stats = acc.stats(coll.id)?;
