@@ -1,0 +1,124 @@
+//! Engine spike: the leader's bulk write path (document + unique index entry + log marker per document,
+//! one atomic batch per 1,000 documents, no fsync per batch) on redb and on fjall.
+use mimalloc::MiMalloc;
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+use redb::{Durability, ReadableTable, TableDefinition};
+use std::time::Instant;
+
+const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
+const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+const PAD: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+fn doc(i: u64) -> (String, Vec<u8>, Vec<u8>) {
+    let key = format!("k{i}");
+    let d = format!(
+        r#"{{"_key":"{key}","_id":"docs/{key}","_rev":"_{i:010}","u":{i},"name":"user-{i}","pad":"{}"}}"#,
+        &PAD[(i % 62) as usize..(i % 62) as usize + 150]
+    );
+    let mut k = 7u64.to_be_bytes().to_vec();
+    k.extend_from_slice(key.as_bytes());
+    let mut u = 7u64.to_be_bytes().to_vec();
+    u.extend_from_slice(9u64.to_be_bytes().as_slice());
+    u.extend_from_slice(format!("[{i}]").as_bytes());
+    (key, k, [u, d.into_bytes()].concat())
+}
+
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let engine = std::env::args().nth(1).unwrap_or_default();
+    let dir = tempfile_dir();
+    let batch: u64 = std::env::var("BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let t = Instant::now();
+    match engine.as_str() {
+        "redb" => {
+            let db = redb::Database::builder()
+                .set_cache_size(48 << 20)
+                .create(dir.join("data.redb"))
+                .unwrap();
+            let mut tick = 0u64;
+            let mut i = 1;
+            while i <= n {
+                let mut txn = db.begin_write().unwrap();
+                txn.set_durability(Durability::None).unwrap();
+                {
+                    let mut docs = txn.open_table(DOCS).unwrap();
+                    let mut uniq = txn.open_table(UNIQUE).unwrap();
+                    let mut log = txn.open_table(LOG).unwrap();
+                    for j in i..(i + batch).min(n + 1) {
+                        let (key, k, uv) = doc(j);
+                        let ulen = 16 + format!("[{j}]").len();
+                        let (u, d) = uv.split_at(ulen);
+                        assert!(docs.get(k.as_slice()).unwrap().is_none());
+                        assert!(uniq.get(u).unwrap().is_none());
+                        docs.insert(k.as_slice(), d).unwrap();
+                        uniq.insert(u, key.as_str()).unwrap();
+                        tick += 1;
+                        log.insert(tick, d).unwrap();
+                    }
+                }
+                txn.commit().unwrap();
+                i += batch;
+            }
+            let mut txn = db.begin_write().unwrap();
+            txn.set_durability(Durability::Immediate).unwrap();
+            txn.commit().unwrap();
+        }
+        "fjall" => {
+            let ks = fjall::Config::new(dir.join("fjall")).open().unwrap();
+            let docs = ks.open_partition("docs", Default::default()).unwrap();
+            let uniq = ks.open_partition("unique", Default::default()).unwrap();
+            let log = ks.open_partition("log", Default::default()).unwrap();
+            let mut tick = 0u64;
+            let mut i = 1;
+            while i <= n {
+                let mut b = ks.batch();
+                for j in i..(i + batch).min(n + 1) {
+                    let (key, k, uv) = doc(j);
+                    let ulen = 16 + format!("[{j}]").len();
+                    let (u, d) = uv.split_at(ulen);
+                    assert!(docs.get(&k).unwrap().is_none());
+                    assert!(uniq.get(u).unwrap().is_none());
+                    b.insert(&docs, k, d);
+                    b.insert(&uniq, u, key.as_bytes());
+                    tick += 1;
+                    b.insert(&log, tick.to_be_bytes(), d);
+                }
+                b.commit().unwrap();
+                i += batch;
+            }
+            ks.persist(fjall::PersistMode::SyncAll).unwrap();
+        }
+        _ => panic!("redb|fjall"),
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{engine}: {n} docs in {s:.2} s = {:.0} docs/s; {}",
+        n as f64 / s,
+        rss()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("engine-spike-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
