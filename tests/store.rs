@@ -632,6 +632,27 @@ fn a_unique_index_built_over_many_documents_holds_every_value_and_names_the_firs
     // documents without the attribute are not in the index
     s.insert_one("_system", "c", json!({"_key": "none"}), &o)
         .unwrap();
+    // a taken key is named before a taken value; either way nothing changes
+    rejected(&s, "_system", "c", 1210, || {
+        s.insert_one("_system", "c", json!({"_key": "k2", "u": 7919 % 3001}), &o)
+    });
+    let err = s
+        .insert_one("_system", "c", json!({"_key": "k2", "u": 7919 % 3001}), &o)
+        .unwrap_err();
+    assert!(err.message.contains("in index primary"), "{}", err.message);
+    rejected(&s, "_system", "c", 1210, || {
+        s.insert_one("_system", "c", json!({"_key": "k2", "u": 100_000}), &o)
+    });
+    rejected(&s, "_system", "c", 1210, || {
+        s.insert_one(
+            "_system",
+            "c",
+            json!({"_key": "fresh", "u": 7919 % 3001}),
+            &o,
+        )
+    });
+    s.insert_one("_system", "c", json!({"_key": "fresh", "u": 100_000}), &o)
+        .unwrap();
 
     // over a duplicate, the message names the document of that value found first (in key order)
     s.create_collection("_system", CollectionOptions::new("d"))

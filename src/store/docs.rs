@@ -770,12 +770,7 @@ pub(crate) fn insert_prepared(
         Some(k) => k,
         None => keygen::generate(&coll.key_options, &mut stats.last_value)?,
     };
-    // Without unique indexes the key check can ride on the insert itself (one tree walk, not two);
-    // with them, the primary key is checked first, as ArangoDB does.
-    let has_unique = !p.unique_ids.is_empty() || coll.indexes.iter().any(|i| i.unique);
-    if has_unique && acc.exists(coll.id, &key)? {
-        return Err(primary_violation(&key));
-    }
+    // the key check rides on the insert itself (one tree walk, not two)
     let rev = p.rev.unwrap_or_else(|| rev_to_string(clock.next()));
     let id = format!("{}/{key}", coll.name);
     let mut bytes =
@@ -800,10 +795,14 @@ pub(crate) fn insert_prepared(
         _ => unique_keys(coll, Some(&parse_doc(&bytes)?)),
     };
     let old_keys = unique_keys(coll, None);
-    check_unique(acc, coll, &key, &new_keys, &old_keys)?;
-    if has_unique {
-        acc.put(coll.id, &key, &bytes)?;
-    } else if !acc.put_new(coll.id, &key, &bytes)? {
+    if let Err(e) = check_unique(acc, coll, &key, &new_keys, &old_keys) {
+        // a key taken as well is what ArangoDB names first
+        if acc.exists(coll.id, &key)? {
+            return Err(primary_violation(&key));
+        }
+        return Err(e);
+    }
+    if !acc.put_new(coll.id, &key, &bytes)? {
         return Err(primary_violation(&key));
     }
     write_unique(acc, coll, &key, &new_keys, &old_keys)?;
