@@ -210,20 +210,29 @@ impl LeaderClient {
 
     /// `GET logger-state`, one attempt, checked (the applier's handshake, spec §5.3).
     pub async fn logger_state_once(&self) -> ArangoResult<LoggerState> {
-        let path = format!(
-            "/_api/replication/logger-state?serverId={}",
-            self.own_server_id
-        );
+        let path = self.logger_state_path();
         let r = self
             .attempt(Method::GET, &self.url(&path), None, &[], None)
             .await
             .map_err(|e| self.no_response(&e))?;
+        self.checked_logger_state(&path, r).await
+    }
+
+    fn logger_state_path(&self) -> String {
+        format!(
+            "/_api/replication/logger-state?serverId={}",
+            self.own_server_id
+        )
+    }
+
+    /// The logger state in `r` (derived when the leader has no `logger-state`), checked.
+    async fn checked_logger_state(&self, path: &str, r: Response) -> ArangoResult<LoggerState> {
         let s = if r.status == 404 {
             self.derived_logger_state().await?
         } else if r.status >= 400 {
-            return Err(self.leader_error(&path, &r));
+            return Err(self.leader_error(path, &r));
         } else {
-            self.parse(&path, &r.body)?
+            self.parse(path, &r.body)?
         };
         self.check_leader(&s)?;
         Ok(s)
@@ -394,20 +403,9 @@ impl LeaderClient {
 
     /// `GET logger-state`, checked.
     pub async fn logger_state(&self) -> ArangoResult<LoggerState> {
-        let path = format!(
-            "/_api/replication/logger-state?serverId={}",
-            self.own_server_id
-        );
+        let path = self.logger_state_path();
         let r = self.send(Method::GET, &path, None, &[]).await?;
-        let s = if r.status == 404 {
-            self.derived_logger_state().await?
-        } else if r.status >= 400 {
-            return Err(self.leader_error(&path, &r));
-        } else {
-            self.parse(&path, &r.body)?
-        };
-        self.check_leader(&s)?;
-        Ok(s)
+        self.checked_logger_state(&path, r).await
     }
 
     /// `POST batch?state=true`; the state is checked (and fetched separately from leaders before 3.8).
