@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::{env_usize, percentile, start_server, vm_mib};
 
 fn shell(addr: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_arangorepl"));
+    let mut c = Command::new(support::binary());
     c.arg("--server.endpoint")
         .arg(format!("tcp://{addr}"))
         .args(["--server.password", ""]);
