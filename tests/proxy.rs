@@ -271,13 +271,19 @@ fn the_proxys_endpoints_need_the_callers_rights_on_the_upstream() {
     assert!(!proxy.dir.join("appliers/applier-%5Fsystem.json").exists());
 }
 
+/// A proxy in front of `upstream` whose directory outlives it, so it can be started again on its port.
+fn restartable_proxy(upstream: &Server) -> (tempfile::TempDir, Server, u16) {
+    let pdir = tempfile::tempdir().unwrap();
+    let proxy = Server::proxy_at(pdir.path(), 0, upstream, &[]);
+    let port = proxy.port();
+    (pdir, proxy, port)
+}
+
 #[test]
 fn kill9_of_the_proxy_while_tailing_applies_everything_exactly_once() {
     let leader = Server::start(&[]);
     let upstream = Server::start(COMPAT);
-    let pdir = tempfile::tempdir().unwrap();
-    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
-    let port = proxy.port();
+    let (pdir, mut proxy, port) = restartable_proxy(&upstream);
     let (la, ua) = (Api::new(&leader), Api::new(&upstream));
     la.post("/_api/collection", json!({"name": "c"}));
     let r = make_follower(&Api::new(&proxy), "_system", &leader, json!({}));
@@ -621,9 +627,7 @@ fn an_upstream_without_arangorestores_endpoints_gets_the_collection_api() {
         "--compat.restore-api",
         "false",
     ]);
-    let pdir = tempfile::tempdir().unwrap();
-    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
-    let port = proxy.port();
+    let (pdir, mut proxy, port) = restartable_proxy(&upstream);
     let (la, ua) = (Api::new(&leader), Api::new(&upstream));
     assert_error(
         &ua.put(
@@ -685,9 +689,7 @@ fn an_upstream_without_arangorestores_endpoints_gets_the_collection_api() {
 fn kill9_of_the_proxy_during_the_initial_sync_syncs_again_after_restart() {
     let leader = Server::start(&[]);
     let upstream = Server::start(COMPAT);
-    let pdir = tempfile::tempdir().unwrap();
-    let mut proxy = Server::proxy_at(pdir.path(), 0, &upstream, &[]);
-    let port = proxy.port();
+    let (pdir, mut proxy, port) = restartable_proxy(&upstream);
     let (la, ua) = (Api::new(&leader), Api::new(&upstream));
     la.post("/_api/collection", json!({"name": "c"}));
     insert_many(
