@@ -1,5 +1,5 @@
 //! Engine spike: the leader's bulk write path (document + unique index entry + log marker per document,
-//! one atomic batch per 1,000 documents, no fsync per batch) on redb and on fjall.
+//! one atomic batch per `BATCH` documents (default 1,000), no fsync per batch) on redb and on fjall.
 use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
@@ -12,7 +12,8 @@ const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const PAD: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-fn doc(i: u64) -> (String, Vec<u8>, Vec<u8>) {
+/// Document `i`: its key, its key in the documents table, its unique index entry, its stored bytes.
+fn doc(i: u64) -> (String, Vec<u8>, Vec<u8>, Vec<u8>) {
     let key = format!("k{i}");
     let d = format!(
         r#"{{"_key":"{key}","_id":"docs/{key}","_rev":"_{i:010}","u":{i},"name":"user-{i}","pad":"{}"}}"#,
@@ -23,7 +24,7 @@ fn doc(i: u64) -> (String, Vec<u8>, Vec<u8>) {
     let mut u = 7u64.to_be_bytes().to_vec();
     u.extend_from_slice(9u64.to_be_bytes().as_slice());
     u.extend_from_slice(format!("[{i}]").as_bytes());
-    (key, k, [u, d.into_bytes()].concat())
+    (key, k, u, d.into_bytes())
 }
 
 fn rss() -> String {
@@ -63,15 +64,13 @@ fn main() {
                     let mut uniq = txn.open_table(UNIQUE).unwrap();
                     let mut log = txn.open_table(LOG).unwrap();
                     for j in i..(i + batch).min(n + 1) {
-                        let (key, k, uv) = doc(j);
-                        let ulen = 16 + format!("[{j}]").len();
-                        let (u, d) = uv.split_at(ulen);
+                        let (key, k, u, d) = doc(j);
                         assert!(docs.get(k.as_slice()).unwrap().is_none());
-                        assert!(uniq.get(u).unwrap().is_none());
-                        docs.insert(k.as_slice(), d).unwrap();
-                        uniq.insert(u, key.as_str()).unwrap();
+                        assert!(uniq.get(u.as_slice()).unwrap().is_none());
+                        docs.insert(k.as_slice(), d.as_slice()).unwrap();
+                        uniq.insert(u.as_slice(), key.as_str()).unwrap();
                         tick += 1;
-                        log.insert(tick, d).unwrap();
+                        log.insert(tick, d.as_slice()).unwrap();
                     }
                 }
                 txn.commit().unwrap();
@@ -91,15 +90,13 @@ fn main() {
             while i <= n {
                 let mut b = ks.batch();
                 for j in i..(i + batch).min(n + 1) {
-                    let (key, k, uv) = doc(j);
-                    let ulen = 16 + format!("[{j}]").len();
-                    let (u, d) = uv.split_at(ulen);
+                    let (key, k, u, d) = doc(j);
                     assert!(docs.get(&k).unwrap().is_none());
-                    assert!(uniq.get(u).unwrap().is_none());
-                    b.insert(&docs, k, d);
+                    assert!(uniq.get(&u).unwrap().is_none());
+                    b.insert(&docs, k, d.as_slice());
                     b.insert(&uniq, u, key.as_bytes());
                     tick += 1;
-                    b.insert(&log, tick.to_be_bytes(), d);
+                    b.insert(&log, tick.to_be_bytes(), d.as_slice());
                 }
                 b.commit().unwrap();
                 i += batch;
