@@ -283,18 +283,15 @@ async fn all_or_nothing(
     docs: Vec<Value>,
     opts: &WriteOptions,
 ) -> Result<Vec<ArangoResult<DocResult>>, ApiError> {
-    let (st2, db, c) = (st.clone(), ctx.db.clone(), coll.to_string());
     let trx_opts = TrxOptions {
         wait_for_sync: opts.wait_for_sync,
     };
-    let trx = blocking(move || {
-        let cols = TrxCollections {
-            write: vec![c],
-            ..TrxCollections::default()
-        };
-        st2.store.begin_transaction(&db, &cols, &trx_opts)
-    })
-    .await?;
+    let cols = TrxCollections {
+        write: vec![coll.to_string()],
+        ..TrxCollections::default()
+    };
+    // as the stream-transaction endpoints: begin and abort read nothing from disk, commit awaits the writer
+    let trx = st.store.begin_transaction(&ctx.db, &cols, &trx_opts)?;
     let results = st
         .store
         .write_documents(&ctx.db, coll, docs, opts, Some(trx), DocOp::Insert)
@@ -303,11 +300,10 @@ async fn all_or_nothing(
         Err(e) => Some(e.clone()),
         Ok(rs) => rs.iter().find_map(|r| r.as_ref().err().cloned()),
     };
-    let st2 = st.clone();
     if let Some(e) = failure {
-        blocking(move || st2.store.abort_transaction(trx)).await?;
+        st.store.abort_transaction(trx)?;
         return Err(ApiError(e));
     }
-    blocking(move || st2.store.commit_transaction(trx)).await?;
+    st.store.commit_transaction_async(trx).await?;
     Ok(results?)
 }
