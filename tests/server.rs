@@ -729,3 +729,100 @@ fn jwt_secret_from_a_keyfile_signs_superuser_tokens_and_the_store_is_private() {
         "the store file must not be readable by others: {mode:o}"
     );
 }
+
+/// Array bodies large enough to be stored while they are parsed answer exactly as small ones: a result per
+/// document with errors inline, and a broken body (or one for a missing collection) stores nothing.
+#[test]
+fn large_array_inserts_answer_as_small_ones_and_a_broken_body_stores_nothing() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    api.post("/_api/collection", json!({"name": "c"}));
+    api.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    );
+    let pad = "x".repeat(100);
+    let docs = |from: u64, to: u64| -> Vec<Value> {
+        (from..to)
+            .map(|i| json!({"_key": format!("k{i}"), "u": i, "pad": pad}))
+            .collect()
+    };
+    let count = || api.get("/_api/collection/c/count").body["count"].as_u64();
+    // 2,000 documents (~250 KB), three of them failing: a duplicate key, a bad key, a unique value taken
+    let mut body = docs(0, 2000);
+    body[700] = json!({"_key": "k5", "u": 100_000});
+    body[1200] = json!({"_key": "bad key"});
+    body[1900] = json!({"_key": "z", "u": 3});
+    let text = Value::Array(body).to_string();
+    assert!(text.len() > 128 * 1024);
+    let r = api.req(Method::POST, "/_api/document/c", Some(&text), &[]);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let out = r.body.as_array().unwrap();
+    assert_eq!(out.len(), 2000);
+    assert_eq!(out[0]["_id"], "c/k0");
+    assert_eq!(out[1999]["_key"], "k1999");
+    assert_eq!(
+        (
+            out[700]["errorNum"].as_i64(),
+            out[1200]["errorNum"].as_i64()
+        ),
+        (Some(1210), Some(1221))
+    );
+    assert_eq!(out[1900]["errorNum"], 1210);
+    assert_eq!(
+        serde_json::from_str::<Value>(r.header("x-arango-error-codes").unwrap()).unwrap(),
+        json!({"1210": 2, "1221": 1})
+    );
+    assert_eq!(count(), Some(1997));
+
+    // silent and waitForSync as for small bodies
+    let text = Value::Array(docs(2000, 3000)).to_string();
+    let r = api.req(
+        Method::POST,
+        "/_api/document/c?silent=true&waitForSync=true",
+        Some(&text),
+        &[],
+    );
+    assert_eq!((r.status, r.body.clone()), (201, json!([])));
+    assert_eq!(count(), Some(2997));
+
+    // cut off half-way: ArangoDB's corrupted-JSON error, and none of the documents before the cut
+    let tick = api.get("/_api/replication/logger-state").body["state"]["lastLogTick"].clone();
+    let text = Value::Array(docs(3000, 5000)).to_string();
+    let cut = &text[..text.len() * 3 / 4];
+    let r = api.req(Method::POST, "/_api/document/c", Some(cut), &[]);
+    assert_error(&r, 400, 600);
+    let broken = format!("{},]", &text[..text.len() - 1]);
+    assert_error(
+        &api.req(Method::POST, "/_api/document/c", Some(&broken), &[]),
+        400,
+        600,
+    );
+    assert_eq!(count(), Some(2997));
+    assert_eq!(
+        api.get("/_api/replication/logger-state").body["state"]["lastLogTick"],
+        tick,
+        "a rejected body reached the log"
+    );
+    // a broken body is reported before a missing collection, as for small bodies
+    assert_error(
+        &api.req(Method::POST, "/_api/document/nope", Some(cut), &[]),
+        400,
+        600,
+    );
+    assert_error(
+        &api.req(Method::POST, "/_api/document/nope", Some(&text), &[]),
+        404,
+        1203,
+    );
+    assert_error(
+        &api.req(
+            Method::POST,
+            "/_api/document/c?overwriteMode=bogus",
+            Some(cut),
+            &[],
+        ),
+        400,
+        600,
+    );
+}

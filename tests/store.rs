@@ -1208,3 +1208,96 @@ fn pruning_never_cuts_a_transaction_in_two() {
     s.release_hold(hold);
     assert_eq!(s.prune_log(true).unwrap(), all.last().unwrap().tick);
 }
+
+#[test]
+fn changes_streamed_in_batches_apply_as_one_transaction_or_not_at_all() {
+    use arangorepl::store::Change;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    s.ensure_index(
+        "_system",
+        "c",
+        &json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    )
+    .unwrap();
+    let guid = s.collection("_system", "c").unwrap().guid.clone();
+    let doc = |i: u64| Change::Document {
+        guid: guid.clone(),
+        op: replica("c", &format!("k{i}"), "_aaaaaaaaa1", i),
+    };
+    let batch = |r: std::ops::Range<u64>| r.map(doc).collect::<Vec<_>>();
+
+    // three batches and the applier record: all in one commit
+    let tick = s.last_tick();
+    let st = s
+        .apply_changes_streamed(
+            "_system",
+            false,
+            Some(br#"{"n":1}"#.to_vec()),
+            (0..3).map(|b| Ok(batch(b * 100..b * 100 + 100))),
+        )
+        .unwrap();
+    assert_eq!(st.inserted, 300, "{st:?}");
+    assert_eq!(s.count("_system", "c", None).unwrap(), 300);
+    assert_eq!(
+        s.applier_record("_system").unwrap().as_deref(),
+        Some(&br#"{"n":1}"#[..])
+    );
+    let mut one_trx = vec![2200];
+    one_trx.extend([2300; 300]);
+    one_trx.push(2201);
+    assert_eq!(
+        types(&markers(&s, tick)),
+        one_trx,
+        "one transaction in the log, with a document marker each"
+    );
+    let before = s.checksum("_system", "c", true, true).unwrap();
+
+    // a change the writer cannot apply, in the second batch: its index counts over all batches, and
+    // neither the first batch nor the record is kept
+    let tick = s.last_tick();
+    let mut second = batch(400..450);
+    second.push(Change::Document {
+        guid: "no-such-collection".into(),
+        op: replica("c", "x", "_aaaaaaaaa1", 999),
+    });
+    second.extend(batch(450..460));
+    let (at, err) = s
+        .apply_changes_streamed(
+            "_system",
+            false,
+            Some(br#"{"n":2}"#.to_vec()),
+            vec![Ok(batch(300..400)), Ok(second), Ok(batch(460..470))].into_iter(),
+        )
+        .unwrap_err();
+    assert_eq!(at, Some(150), "{err}");
+    assert_eq!(err.error_num, 1203, "{err}");
+
+    // a batch the caller could not prepare ends it the same way, with the caller's index and error
+    let (at, err) = s
+        .apply_changes_streamed(
+            "_system",
+            false,
+            Some(br#"{"n":3}"#.to_vec()),
+            vec![
+                Ok(batch(500..600)),
+                Ok(batch(600..700)),
+                Err((250, ArangoError::with_message(1561, "bad line"))),
+                Ok(batch(700..800)),
+            ]
+            .into_iter(),
+        )
+        .unwrap_err();
+    assert_eq!((at, err.error_num), (Some(250), 1561), "{err}");
+
+    s.sync().unwrap();
+    assert_eq!(s.last_tick(), tick, "a failed apply wrote to the log");
+    assert_eq!(s.count("_system", "c", None).unwrap(), 300);
+    assert_eq!(s.checksum("_system", "c", true, true).unwrap(), before);
+    assert_eq!(
+        s.applier_record("_system").unwrap().as_deref(),
+        Some(&br#"{"n":1}"#[..])
+    );
+}

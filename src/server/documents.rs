@@ -145,6 +145,10 @@ async fn many(
 ) -> ApiResult {
     let (o, silent) = options(&Params::parse(q.as_deref()))?;
     let (res, synced) = run(&st, &ctx, &coll, items, o, op).await?;
+    Ok(many_response(&res, silent, op, synced))
+}
+
+fn many_response(res: &[ArangoResult<DocResult>], silent: bool, op: Op, synced: bool) -> Response {
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     let out: Vec<Value> = res
         .iter()
@@ -163,7 +167,67 @@ async fn many(
     {
         resp.headers_mut().insert("x-arango-error-codes", v);
     }
-    Ok(resp)
+    resp
+}
+
+/// Array bodies of at least this many bytes are inserted while they are parsed: the store's writer
+/// stores the first documents while the request's thread parses the next.
+const STREAM_BODY: usize = 64 * 1024;
+
+/// An array insert whose body is parsed as the writer stores it (see [`STREAM_BODY`]); answers exactly
+/// as [`many`], a broken body included (nothing is stored then).
+async fn many_streamed(
+    st: Shared,
+    ctx: Ctx,
+    coll: String,
+    body: Bytes,
+    q: Option<String>,
+) -> ApiResult {
+    let checked = options(&Params::parse(q.as_deref())).and_then(|(o, silent)| {
+        ctx.require_collection(&st.auth, &coll, true)?;
+        let def = st.store.collection(&ctx.db, &coll)?;
+        Ok((o.wait_for_sync || def.wait_for_sync, o, silent))
+    });
+    let (synced, o, silent) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            // a broken body is reported before anything else, as for a body parsed up front
+            body_json(&body)?;
+            return Err(e);
+        }
+    };
+    let (store, db) = (st.store.clone(), ctx.db.clone());
+    let res =
+        blocking(move || store.insert_streamed(&db, &coll, &o, |push| array_elements(&body, push)))
+            .await?;
+    Ok(many_response(&res, silent, Op::Insert, synced))
+}
+
+/// Hands each element of a JSON array body to `push` as it is parsed; the error for a body that is not
+/// valid JSON is [`body_json`]'s.
+fn array_elements(body: &[u8], push: &mut dyn FnMut(Value)) -> ArangoResult<()> {
+    struct Elements<'a>(&'a mut dyn FnMut(Value));
+    impl<'de> serde::de::Visitor<'de> for Elements<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(v) = seq.next_element::<Value>()? {
+                (self.0)(v);
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde::Deserializer::deserialize_seq(&mut de, Elements(push))
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            ArangoError::with_message(
+                codes::HTTP_CORRUPTED_JSON,
+                format!("invalid JSON object: {e}"),
+            )
+        })
 }
 
 /// `POST /_api/document/<coll>` (object or array)
@@ -174,6 +238,12 @@ pub async fn insert(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult {
+    if body.len() >= STREAM_BODY
+        && ctx.trx.is_none()
+        && body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    {
+        return many_streamed(st, ctx, coll, body, q).await;
+    }
     match body_json(&body)? {
         Value::Array(items) => many(st, ctx, coll, items, q, Op::Insert).await,
         v => single(st, ctx, coll, v, None, q, Op::Insert).await,

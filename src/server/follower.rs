@@ -27,24 +27,15 @@ async fn blocking<T: Send + 'static>(
     crate::server::blocking(f).await.map_err(|e| e.0)
 }
 
-/// Parses a dump body: bare documents or `{"type":2300,"data":…}` envelopes; removal envelopes
-/// (`2302`, from old leaders) become removals. Documents already laid out as the store keeps them are
-/// only checked, not parsed, and stored as they came (`with_values`: parse them anyway, for unique
+/// Parses one line of a dump body: a bare document or a `{"type":2300,"data":…}` envelope; removal
+/// envelopes (`2302`, from old leaders) become removals. A document already laid out as the store keeps
+/// it is only checked, not parsed, and stored as it came (`with_values`: parsed anyway, for unique
 /// indexes).
-fn parse_lines(
-    body: &bytes::Bytes,
-    collection: &str,
-    with_values: bool,
-) -> ArangoResult<Vec<ReplicaOp>> {
-    line_ranges(body)
-        .map(|r| {
-            let line = body.slice(r);
-            match stored_as_is(&line, collection, with_values)? {
-                Some(op) => Ok(op),
-                None => op_of(parse_object(&line)?),
-            }
-        })
-        .collect()
+fn parse_line(line: &bytes::Bytes, collection: &str, with_values: bool) -> ArangoResult<ReplicaOp> {
+    match stored_as_is(line, collection, with_values)? {
+        Some(op) => Ok(op),
+        None => op_of(parse_object(line)?),
+    }
 }
 
 /// A document laid out as the store keeps it, to be stored as it came (parsed too with `with_values`);
@@ -108,11 +99,66 @@ fn bad_line() -> ArangoError {
 /// Up to this many changes are prepared on the caller's thread (see `apply_changes`).
 const INLINE_CHANGES: usize = 64;
 
+/// Changes go to the store's writer in batches of this many when a chunk is large (see `apply_changes`).
+const STREAM_BATCH: usize = 512;
+
+/// Turns the leader's changes into the store's, against the catalog as it is now, and notes whether
+/// any touches `_users` (whose changes reload the users).
+struct Preparer {
+    catalog: std::sync::Arc<crate::store::Catalog>,
+    db: String,
+    users_guid: Option<String>,
+    users: bool,
+}
+
+impl Preparer {
+    fn new(st: &Shared, db: &str) -> Preparer {
+        let catalog = st.store.catalog();
+        let users_guid = (db == crate::store::names::SYSTEM_DATABASE)
+            .then(|| {
+                catalog
+                    .collection(db, "_users")
+                    .ok()
+                    .map(|c| c.guid.clone())
+            })
+            .flatten();
+        Preparer {
+            catalog,
+            db: db.to_string(),
+            users_guid,
+            users: false,
+        }
+    }
+
+    fn change(&mut self, c: TailChange) -> ArangoResult<Change> {
+        let (catalog, db) = (&self.catalog, &self.db);
+        let names = |guid: &str| {
+            catalog
+                .collection(db, guid)
+                .ok()
+                .filter(|c| c.guid == guid)
+                .map(|c| (c.name.clone(), c.indexes.iter().any(|i| i.unique)))
+        };
+        let c = store_change(c, &names)?;
+        if db == crate::store::names::SYSTEM_DATABASE {
+            self.users |= match &c {
+                Change::Document { guid, .. }
+                | Change::Truncate { guid }
+                | Change::DropCollection { guid } => Some(guid) == self.users_guid.as_ref(),
+                Change::CreateCollection { opts, .. } => opts.name == "_users",
+                _ => false,
+            };
+        }
+        Ok(c)
+    }
+}
+
 /// The store's form of a change from the leader's log; `names` maps a collection guid to its current name
-/// here (to recognise documents laid out as the store keeps them).
+/// here (to recognise documents laid out as the store keeps them) and whether it has unique indexes
+/// (whose values are then read here, not in the store's writer).
 fn store_change(
     change: TailChange,
-    names: &dyn Fn(&str) -> Option<String>,
+    names: &dyn Fn(&str) -> Option<(String, bool)>,
 ) -> ArangoResult<Change> {
     Ok(match change {
         TailChange::CreateCollection(data) => {
@@ -144,7 +190,7 @@ fn store_change(
         },
         TailChange::Upsert { cuid, doc } => {
             let raw = match names(&cuid) {
-                Some(name) => stored_as_is(&doc, &name, false)?,
+                Some((name, unique)) => stored_as_is(&doc, &name, unique)?,
                 None => None,
             };
             let op = match raw {
@@ -293,7 +339,28 @@ impl Follower for LocalFollower {
             let def = st.store.collection(&db2, &coll)?;
             let unique = def.indexes.iter().any(|i| i.unique);
             let ops = match docs {
-                Documents::Lines(body) => parse_lines(&body, &def.name, unique)?,
+                Documents::Lines(body) => {
+                    // parsed in batches, each applied by the store's writer while the next is parsed
+                    let mut ranges = line_ranges(&body).enumerate().peekable();
+                    let batches = std::iter::from_fn(|| {
+                        ranges.peek()?;
+                        let mut out = Vec::with_capacity(STREAM_BATCH);
+                        for (i, r) in ranges.by_ref().take(STREAM_BATCH) {
+                            match parse_line(&body.slice(r), &def.name, unique) {
+                                Ok(op) => out.push(Change::Document {
+                                    guid: def.guid.clone(),
+                                    op,
+                                }),
+                                Err(e) => return Some(Err((i, e))),
+                            }
+                        }
+                        Some(Ok(out))
+                    });
+                    return st
+                        .store
+                        .apply_changes_streamed(&db2, false, None, batches)
+                        .map_err(|(_, e)| e);
+                }
                 Documents::Parsed(v) => v
                     .into_iter()
                     .map(|d| match d {
@@ -409,61 +476,52 @@ impl Follower for LocalFollower {
     ) -> Result<Applied, ChangesFailed> {
         let bytes = serde_json::to_vec(&record).unwrap_or_default();
         let small = changes.len() <= INLINE_CHANGES;
-        let (st, db2) = (self.st.clone(), db.to_string());
-        let prepare = move || {
-            let catalog = st.store.catalog();
-            let names = |guid: &str| {
-                catalog
-                    .collection(&db2, guid)
-                    .ok()
-                    .filter(|c| c.guid == guid)
-                    .map(|c| c.name.clone())
-            };
-            let mut out = Vec::with_capacity(changes.len());
-            for (i, c) in changes.into_iter().enumerate() {
-                let c = store_change(c, &names).map_err(|error| ChangesFailed {
+        let catalog_change = changes
+            .iter()
+            .any(|c| !matches!(c, TailChange::Upsert { .. } | TailChange::Remove { .. }));
+        let failed = |(index, error)| ChangesFailed { index, error };
+        // a few changes (a follower keeping up) are prepared here and awaited without a thread hop; a
+        // catch-up chunk is prepared on the blocking pool in batches, each applied by the store's writer
+        // while the next is prepared
+        let (stats, users_touched) = if small {
+            let mut prep = Preparer::new(&self.st, db);
+            let out = changes
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| prep.change(c).map_err(|e| (i, e)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|(i, error)| ChangesFailed {
                     index: Some(i),
                     error,
                 })?;
-                out.push(c);
-            }
-            let users = db2 == crate::store::names::SYSTEM_DATABASE && {
-                let g = catalog
-                    .collection(&db2, "_users")
-                    .ok()
-                    .map(|c| c.guid.clone());
-                out.iter().any(|c| match c {
-                    Change::Document { guid, .. }
-                    | Change::Truncate { guid }
-                    | Change::DropCollection { guid } => Some(guid) == g.as_ref(),
-                    Change::CreateCollection { opts, .. } => opts.name == "_users",
-                    _ => false,
-                })
-            };
-            Ok::<_, ChangesFailed>((out, users))
-        };
-        let failed = |(index, error)| ChangesFailed { index, error };
-        // a few changes (a follower keeping up) are prepared here and awaited without a thread hop;
-        // a catch-up chunk is parsed and applied on the blocking pool
-        let (stats, users_touched) = if small {
-            let (out, users) = prepare()?;
             let stats = self
                 .st
                 .store
                 .apply_changes_async(db, out, Some(bytes))
                 .await
                 .map_err(failed)?;
-            (stats, users)
+            (stats, prep.users)
         } else {
             let st = self.st.clone();
             let db2 = db.to_string();
             crate::server::blocking(move || {
-                Ok(prepare().and_then(|(out, users)| {
+                let mut prep = Preparer::new(&st, &db2);
+                let mut it = changes.into_iter().enumerate().peekable();
+                let batches = std::iter::from_fn(|| {
+                    it.peek()?;
+                    let mut out = Vec::with_capacity(STREAM_BATCH);
+                    for (i, c) in it.by_ref().take(STREAM_BATCH) {
+                        match prep.change(c) {
+                            Ok(c) => out.push(c),
+                            Err(e) => return Some(Err((i, e))),
+                        }
+                    }
+                    Some(Ok(out))
+                });
+                let stats =
                     st.store
-                        .apply_changes(&db2, out, Some(bytes))
-                        .map(|s| (s, users))
-                        .map_err(failed)
-                }))
+                        .apply_changes_streamed(&db2, catalog_change, Some(bytes), batches);
+                Ok(stats.map(|s| (s, prep.users)).map_err(failed))
             })
             .await
             .map_err(|e| ChangesFailed {

@@ -674,6 +674,84 @@ impl Store {
         })
     }
 
+    /// Inserts the documents of an array as `feed` parses them: `feed` hands each to the callback it is
+    /// given, and the writer stores them in batches while the next are parsed and prepared (on this
+    /// thread, which blocks while the writer is behind). Each document gets its own result, as with
+    /// [`Store::insert`]; when `feed` fails (the array is not valid JSON), nothing is stored and its error
+    /// is returned.
+    pub fn insert_streamed(
+        &self,
+        db: &str,
+        coll: &str,
+        opts: &WriteOptions,
+        feed: impl FnOnce(&mut dyn FnMut(Value)) -> ArangoResult<()>,
+    ) -> ArangoResult<Vec<ArangoResult<DocResult>>> {
+        let def = self.catalog().collection(db, coll)?.clone();
+        if !docs::can_prepare(opts) {
+            let mut items = Vec::new();
+            feed(&mut |v| items.push(v))?;
+            return self.doc_batch(db, coll, items, opts, None, DocOp::Insert);
+        }
+        const BATCH: usize = 256;
+        let sync = opts.wait_for_sync || def.wait_for_sync;
+        let cid = def.id;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<InsertFeed>(2);
+        let expected = def.clone();
+        // alone in its commit, so that a body found broken half-way leaves nothing behind
+        let pending = self.enqueue(sync, true, false, true, move |ctx| {
+            let def = match ctx.catalog.collections.get(&cid) {
+                Some(d) if *d == expected => expected,
+                Some(d) => d.clone(),
+                None => return Err(unknown_collection(&expected.name)),
+            };
+            let clock = &ctx.shared.clock;
+            let mut out = Vec::new();
+            loop {
+                match rx.recv() {
+                    Ok(InsertFeed::Batch(batch)) => {
+                        for p in batch {
+                            out.push(p.and_then(|p| docs::insert_prepared(ctx, &def, clock, p)));
+                        }
+                    }
+                    Ok(InsertFeed::End) => break,
+                    Ok(InsertFeed::Failed(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(ArangoError::internal(
+                            "the documents to insert stopped arriving half-way",
+                        ));
+                    }
+                }
+            }
+            ctx.flush_markers(None)?;
+            Ok(out)
+        });
+        let clock = &self.shared().clock;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut writer_gone = false;
+        let fed = feed(&mut |v| {
+            if writer_gone {
+                return;
+            }
+            batch.push(docs::prepare_insert(&def, clock, v, opts));
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                writer_gone = tx.send(InsertFeed::Batch(full)).is_err();
+            }
+        });
+        let last = match fed {
+            Ok(()) => {
+                if !batch.is_empty() {
+                    let _ = tx.send(InsertFeed::Batch(batch));
+                }
+                InsertFeed::End
+            }
+            Err(e) => InsertFeed::Failed(e),
+        };
+        let _ = tx.send(last);
+        drop(tx);
+        pending.wait()
+    }
+
     /// Inserts documents; each gets its own result (batch semantics: errors don't stop the rest).
     pub fn insert(
         &self,
@@ -940,7 +1018,9 @@ impl Store {
         changes: Vec<Change>,
         record: Option<Vec<u8>>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
-        let (pending, failed_at) = self.start_changes(db, changes, record, true);
+        let catalog_change = changes.iter().any(|c| !c.is_document());
+        let (pending, failed_at) =
+            self.start_changes(db, Source::All(changes), catalog_change, record, true);
         pending.wait().map_err(|e| failed_change(&failed_at, e))
     }
 
@@ -951,21 +1031,55 @@ impl Store {
         changes: Vec<Change>,
         record: Option<Vec<u8>>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
-        let (pending, failed_at) = self.start_changes(db, changes, record, false);
+        let catalog_change = changes.iter().any(|c| !c.is_document());
+        let (pending, failed_at) =
+            self.start_changes(db, Source::All(changes), catalog_change, record, false);
         pending
             .wait_async()
             .await
             .map_err(|e| failed_change(&failed_at, e))
     }
 
+    /// [`Store::apply_changes`] with the changes handed over in batches as the caller prepares them: the
+    /// writer applies each batch while the caller (this thread) prepares the next, and commits them all
+    /// as one transaction with `record` after the last. `catalog_change` says whether any change is not a
+    /// document. A batch that could not be prepared (`Err((index, error))`, the index counted over all
+    /// changes) ends it: nothing is applied, and the error comes back with that index.
+    pub fn apply_changes_streamed(
+        &self,
+        db: &str,
+        catalog_change: bool,
+        record: Option<Vec<u8>>,
+        batches: impl Iterator<Item = Result<Vec<Change>, (usize, ArangoError)>>,
+    ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
+        // two batches in flight: one being applied, one ready
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
+        let (pending, failed_at) =
+            self.start_changes(db, Source::Feed(rx), catalog_change, record, true);
+        for b in batches {
+            let last = b.is_err();
+            let sent = tx.send(match b {
+                Ok(v) => Feed::Batch(v),
+                Err((i, e)) => Feed::Failed(i, e),
+            });
+            // a writer that stopped reading has failed already: its answer says why
+            if sent.is_err() || last {
+                break;
+            }
+        }
+        let _ = tx.send(Feed::End);
+        drop(tx);
+        pending.wait().map_err(|e| failed_change(&failed_at, e))
+    }
+
     fn start_changes(
         &self,
         db: &str,
-        changes: Vec<Change>,
+        source: Source,
+        catalog_change: bool,
         record: Option<Vec<u8>>,
         blocking: bool,
     ) -> (Pending<ReplicaStats>, Arc<AtomicU64>) {
-        let catalog_change = changes.iter().any(|c| !c.is_document());
         let failed_at = Arc::new(AtomicU64::new(u64::MAX));
         let at = failed_at.clone();
         let db = db.to_string();
@@ -975,10 +1089,39 @@ impl Store {
             ctx.catalog.database(&db)?;
             let mut st = ReplicaStats::default();
             let mut last = None;
-            for (i, c) in changes.into_iter().enumerate() {
-                if let Err(e) = ddl::apply_change(ctx, &db, c, &mut last, &mut st) {
-                    at.store(i as u64, Ordering::Release);
-                    return Err(e);
+            let mut apply = |ctx: &mut WriteCtx<'_>, offset: usize, changes: Vec<Change>| {
+                for (i, c) in changes.into_iter().enumerate() {
+                    if let Err(e) = ddl::apply_change(ctx, &db, c, &mut last, &mut st) {
+                        at.store((offset + i) as u64, Ordering::Release);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            };
+            match source {
+                Source::All(changes) => apply(ctx, 0, changes)?,
+                Source::Feed(rx) => {
+                    let mut offset = 0;
+                    loop {
+                        match rx.recv() {
+                            Ok(Feed::Batch(v)) => {
+                                let n = v.len();
+                                apply(ctx, offset, v)?;
+                                offset += n;
+                            }
+                            Ok(Feed::End) => break,
+                            Ok(Feed::Failed(i, e)) => {
+                                at.store(i as u64, Ordering::Release);
+                                return Err(e);
+                            }
+                            // the caller went away half-way (it panicked): apply none of it
+                            Err(_) => {
+                                return Err(ArangoError::internal(
+                                    "the changes to apply stopped arriving half-way",
+                                ));
+                            }
+                        }
+                    }
                 }
             }
             ctx.flush_markers(None)?;
@@ -1202,6 +1345,26 @@ pub(crate) fn build_unique(
         docs::DocAccess::unique_put(ctx, def.id, idx.id, index_key(e), doc_key(e))?;
     }
     Ok(())
+}
+
+/// Where a follower's changes come from: all at once, or in batches as they are prepared.
+enum Source {
+    All(Vec<Change>),
+    Feed(std::sync::mpsc::Receiver<Feed>),
+}
+
+/// One message of a streamed apply (see [`Store::apply_changes_streamed`]).
+enum Feed {
+    Batch(Vec<Change>),
+    Failed(usize, ArangoError),
+    End,
+}
+
+/// One message of a streamed insert (see [`Store::insert_streamed`]).
+enum InsertFeed {
+    Batch(Vec<ArangoResult<docs::PreparedInsert>>),
+    Failed(ArangoError),
+    End,
 }
 
 /// How a caller waits for the writer's answer.
