@@ -77,11 +77,17 @@ fn push_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     buf.extend_from_slice(b);
 }
 
+/// The bytes before a record's changes: `len`, checksum and sequence number (see the module's comment).
+pub(crate) const RECORD_HEAD: usize = 4 + 8 + 8;
+
 impl Redo {
-    /// A recorder; `on: false` records nothing.
-    pub fn new(on: bool) -> Redo {
+    /// A recorder writing into `buf` (emptied; a buffer kept from an earlier group saves growing a new
+    /// one); `on: false` records nothing.
+    pub fn new(on: bool, mut buf: Vec<u8>) -> Redo {
+        buf.clear();
+        buf.resize(RECORD_HEAD, 0);
         Redo {
-            buf: Vec::new(),
+            buf,
             on,
             wrote: false,
         }
@@ -119,6 +125,7 @@ impl Redo {
         push_bytes(&mut self.buf, start);
         push_bytes(&mut self.buf, end);
     }
+    /// The record so far: room for its head, then the changes (see [`Journal::append`]).
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)
     }
@@ -382,15 +389,18 @@ impl Journal {
     }
 
     /// Appends group `seq`'s changes with one `write` (the operating system has them when it returns).
-    pub fn append(&mut self, seq: u64, changes: &[u8]) -> ArangoResult<()> {
-        let mut payload = Vec::with_capacity(8 + changes.len());
-        payload.extend_from_slice(&seq.to_le_bytes());
-        payload.extend_from_slice(changes);
-        let mut rec = Vec::with_capacity(12 + payload.len());
-        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        rec.extend_from_slice(&xxhash_rust::xxh64::xxh64(&payload, 0).to_le_bytes());
-        rec.extend_from_slice(&payload);
-        match self.file.write_all(&rec) {
+    /// Appends a group's record: `rec` is a [`Redo`]'s buffer, whose head is filled in here. A record
+    /// without changes is not written.
+    pub fn append(&mut self, seq: u64, rec: &mut [u8]) -> ArangoResult<()> {
+        if rec.len() <= RECORD_HEAD {
+            return Ok(());
+        }
+        rec[12..20].copy_from_slice(&seq.to_le_bytes());
+        let payload_len = (rec.len() - 12) as u32;
+        let sum = xxhash_rust::xxh64::xxh64(&rec[12..], 0);
+        rec[0..4].copy_from_slice(&payload_len.to_le_bytes());
+        rec[4..12].copy_from_slice(&sum.to_le_bytes());
+        match self.file.write_all(rec) {
             Ok(()) => {
                 self.len += rec.len() as u64;
                 Ok(())
