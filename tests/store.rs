@@ -531,6 +531,18 @@ fn edges_need_valid_from_and_to() {
     assert_eq!(idx[1]["type"], "edge");
 }
 
+/// Collection `c` in `_system` with a unique persistent index on `u`.
+fn collection_unique_on_u(s: &Store) {
+    s.create_collection("_system", CollectionOptions::new("c"))
+        .unwrap();
+    s.ensure_index(
+        "_system",
+        "c",
+        &json!({"type": "persistent", "fields": ["u"], "unique": true}),
+    )
+    .unwrap();
+}
+
 /// A leader's document as it arrives in a dump or the log, laid out as the store keeps it.
 fn replica(coll: &str, key: &str, rev: &str, u: u64) -> arangorepl::store::ReplicaOp {
     let line = format!(r#"{{"_key":"{key}","_id":"{coll}/{key}","_rev":"{rev}","u":{u}}}"#);
@@ -548,14 +560,7 @@ fn a_leaders_document_takes_its_unique_value_from_a_local_holder_and_moves_it_on
     let dir = tempfile::tempdir().unwrap();
     let s = open(&dir);
     let o = WriteOptions::default();
-    s.create_collection("_system", CollectionOptions::new("c"))
-        .unwrap();
-    s.ensure_index(
-        "_system",
-        "c",
-        &json!({"type": "persistent", "fields": ["u"], "unique": true}),
-    )
-    .unwrap();
+    collection_unique_on_u(&s);
     s.insert_one("_system", "c", json!({"_key": "local", "u": 1}), &o)
         .unwrap();
     let st = s
@@ -1214,14 +1219,7 @@ fn changes_streamed_in_batches_apply_as_one_transaction_or_not_at_all() {
     use arangorepl::store::Change;
     let dir = tempfile::tempdir().unwrap();
     let s = open(&dir);
-    s.create_collection("_system", CollectionOptions::new("c"))
-        .unwrap();
-    s.ensure_index(
-        "_system",
-        "c",
-        &json!({"type": "persistent", "fields": ["u"], "unique": true}),
-    )
-    .unwrap();
+    collection_unique_on_u(&s);
     let guid = s.collection("_system", "c").unwrap().guid.clone();
     let doc = |i: u64| Change::Document {
         guid: guid.clone(),

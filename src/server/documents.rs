@@ -80,12 +80,8 @@ async fn run(
     o: WriteOptions,
     op: Op,
 ) -> Result<(Vec<ArangoResult<DocResult>>, bool), ApiError> {
-    ctx.require_collection(&st.auth, coll, true)?;
-    let (cid, synced) = {
-        let cat = st.store.catalog();
-        let def = cat.collection(&ctx.db, coll)?;
-        (def.id.to_string(), o.wait_for_sync || def.wait_for_sync)
-    };
+    let (cid, synced) = write_target(st, ctx, coll, &o)?;
+    let cid = cid.to_string();
     let kind = match op {
         Op::Insert => DocOp::Insert,
         Op::Replace => DocOp::Replace,
@@ -98,6 +94,19 @@ async fn run(
         .write_documents(&ctx.db, &cid, items, &o, ctx.trx, kind)
         .await?;
     Ok((res, synced))
+}
+
+/// The collection a write goes to, if the user may write it: its id, and whether the write is synced.
+fn write_target(
+    st: &Shared,
+    ctx: &Ctx,
+    coll: &str,
+    o: &WriteOptions,
+) -> Result<(u64, bool), ApiError> {
+    ctx.require_collection(&st.auth, coll, true)?;
+    let cat = st.store.catalog();
+    let def = cat.collection(&ctx.db, coll)?;
+    Ok((def.id, o.wait_for_sync || def.wait_for_sync))
 }
 
 fn ok_status(op: Op, synced: bool) -> StatusCode {
@@ -184,9 +193,8 @@ async fn many_streamed(
     q: Option<String>,
 ) -> ApiResult {
     let checked = options(&Params::parse(q.as_deref())).and_then(|(o, silent)| {
-        ctx.require_collection(&st.auth, &coll, true)?;
-        let def = st.store.collection(&ctx.db, &coll)?;
-        Ok((o.wait_for_sync || def.wait_for_sync, o, silent))
+        let (_, synced) = write_target(&st, &ctx, &coll, &o)?;
+        Ok((synced, o, silent))
     });
     let (synced, o, silent) = match checked {
         Ok(c) => c,

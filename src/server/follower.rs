@@ -102,6 +102,27 @@ const INLINE_CHANGES: usize = 64;
 /// Changes go to the store's writer in batches of this many when a chunk is large (see `apply_changes`).
 const STREAM_BATCH: usize = 512;
 
+/// `items` turned into the store's changes by `f`, in batches of [`STREAM_BATCH`] for
+/// [`Store::apply_changes_streamed`](crate::store::Store::apply_changes_streamed); the first failure
+/// (with its index among `items`) ends them.
+fn batches<I: Iterator>(
+    items: I,
+    mut f: impl FnMut(I::Item) -> ArangoResult<Change>,
+) -> impl Iterator<Item = Result<Vec<Change>, (usize, ArangoError)>> {
+    let mut items = items.enumerate().peekable();
+    std::iter::from_fn(move || {
+        items.peek()?;
+        let mut out = Vec::with_capacity(STREAM_BATCH);
+        for (i, item) in items.by_ref().take(STREAM_BATCH) {
+            match f(item) {
+                Ok(c) => out.push(c),
+                Err(e) => return Some(Err((i, e))),
+            }
+        }
+        Some(Ok(out))
+    })
+}
+
 /// Turns the leader's changes into the store's, against the catalog as it is now, and notes whether
 /// any touches `_users` (whose changes reload the users).
 struct Preparer {
@@ -341,24 +362,15 @@ impl Follower for LocalFollower {
             let ops = match docs {
                 Documents::Lines(body) => {
                     // parsed in batches, each applied by the store's writer while the next is parsed
-                    let mut ranges = line_ranges(&body).enumerate().peekable();
-                    let batches = std::iter::from_fn(|| {
-                        ranges.peek()?;
-                        let mut out = Vec::with_capacity(STREAM_BATCH);
-                        for (i, r) in ranges.by_ref().take(STREAM_BATCH) {
-                            match parse_line(&body.slice(r), &def.name, unique) {
-                                Ok(op) => out.push(Change::Document {
-                                    guid: def.guid.clone(),
-                                    op,
-                                }),
-                                Err(e) => return Some(Err((i, e))),
-                            }
-                        }
-                        Some(Ok(out))
+                    let lines = batches(line_ranges(&body), |r| {
+                        Ok(Change::Document {
+                            guid: def.guid.clone(),
+                            op: parse_line(&body.slice(r), &def.name, unique)?,
+                        })
                     });
                     return st
                         .store
-                        .apply_changes_streamed(&db2, false, None, batches)
+                        .apply_changes_streamed(&db2, false, None, lines)
                         .map_err(|(_, e)| e);
                 }
                 Documents::Parsed(v) => v
@@ -506,21 +518,12 @@ impl Follower for LocalFollower {
             let db2 = db.to_string();
             crate::server::blocking(move || {
                 let mut prep = Preparer::new(&st, &db2);
-                let mut it = changes.into_iter().enumerate().peekable();
-                let batches = std::iter::from_fn(|| {
-                    it.peek()?;
-                    let mut out = Vec::with_capacity(STREAM_BATCH);
-                    for (i, c) in it.by_ref().take(STREAM_BATCH) {
-                        match prep.change(c) {
-                            Ok(c) => out.push(c),
-                            Err(e) => return Some(Err((i, e))),
-                        }
-                    }
-                    Some(Ok(out))
-                });
-                let stats =
-                    st.store
-                        .apply_changes_streamed(&db2, catalog_change, Some(bytes), batches);
+                let stats = st.store.apply_changes_streamed(
+                    &db2,
+                    catalog_change,
+                    Some(bytes),
+                    batches(changes.into_iter(), |c| prep.change(c)),
+                );
                 Ok(stats.map(|s| (s, prep.users)).map_err(failed))
             })
             .await

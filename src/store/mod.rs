@@ -695,7 +695,7 @@ impl Store {
         const BATCH: usize = 256;
         let sync = opts.wait_for_sync || def.wait_for_sync;
         let cid = def.id;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<InsertFeed>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed<ArangoResult<docs::PreparedInsert>>>(2);
         let expected = def.clone();
         // alone in its commit, so that a body found broken half-way leaves nothing behind
         let pending = self.enqueue(sync, true, false, true, move |ctx| {
@@ -706,20 +706,9 @@ impl Store {
             };
             let clock = &ctx.shared.clock;
             let mut out = Vec::new();
-            loop {
-                match rx.recv() {
-                    Ok(InsertFeed::Batch(batch)) => {
-                        for p in batch {
-                            out.push(p.and_then(|p| docs::insert_prepared(ctx, &def, clock, p)));
-                        }
-                    }
-                    Ok(InsertFeed::End) => break,
-                    Ok(InsertFeed::Failed(e)) => return Err(e),
-                    Err(_) => {
-                        return Err(ArangoError::internal(
-                            "the documents to insert stopped arriving half-way",
-                        ));
-                    }
+            while let Some(batch) = next_batch(&rx, "the documents to insert")? {
+                for p in batch {
+                    out.push(p.and_then(|p| docs::insert_prepared(ctx, &def, clock, p)));
                 }
             }
             ctx.flush_markers(None)?;
@@ -735,17 +724,17 @@ impl Store {
             batch.push(docs::prepare_insert(&def, clock, v, opts));
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                writer_gone = tx.send(InsertFeed::Batch(full)).is_err();
+                writer_gone = tx.send(Feed::Batch(full)).is_err();
             }
         });
         let last = match fed {
             Ok(()) => {
                 if !batch.is_empty() {
-                    let _ = tx.send(InsertFeed::Batch(batch));
+                    let _ = tx.send(Feed::Batch(batch));
                 }
-                InsertFeed::End
+                Feed::End
             }
-            Err(e) => InsertFeed::Failed(e),
+            Err(e) => Feed::Failed(e),
         };
         let _ = tx.send(last);
         drop(tx);
@@ -1053,14 +1042,23 @@ impl Store {
         batches: impl Iterator<Item = Result<Vec<Change>, (usize, ArangoError)>>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
         // two batches in flight: one being applied, one ready
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed>(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Feed<Change>>(2);
         let (pending, failed_at) =
             self.start_changes(db, Source::Feed(rx), catalog_change, record, true);
         for b in batches {
             let last = b.is_err();
             let sent = tx.send(match b {
                 Ok(v) => Feed::Batch(v),
-                Err((i, e)) => Feed::Failed(i, e),
+                Err((i, e)) => {
+                    // unless the writer failed first: that failure is the one to report
+                    let _ = failed_at.compare_exchange(
+                        u64::MAX,
+                        i as u64,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                    Feed::Failed(e)
+                }
             });
             // a writer that stopped reading has failed already: its answer says why
             if sent.is_err() || last {
@@ -1102,25 +1100,10 @@ impl Store {
                 Source::All(changes) => apply(ctx, 0, changes)?,
                 Source::Feed(rx) => {
                     let mut offset = 0;
-                    loop {
-                        match rx.recv() {
-                            Ok(Feed::Batch(v)) => {
-                                let n = v.len();
-                                apply(ctx, offset, v)?;
-                                offset += n;
-                            }
-                            Ok(Feed::End) => break,
-                            Ok(Feed::Failed(i, e)) => {
-                                at.store(i as u64, Ordering::Release);
-                                return Err(e);
-                            }
-                            // the caller went away half-way (it panicked): apply none of it
-                            Err(_) => {
-                                return Err(ArangoError::internal(
-                                    "the changes to apply stopped arriving half-way",
-                                ));
-                            }
-                        }
+                    while let Some(v) = next_batch(&rx, "the changes to apply")? {
+                        let n = v.len();
+                        apply(ctx, offset, v)?;
+                        offset += n;
                     }
                 }
             }
@@ -1350,21 +1333,32 @@ pub(crate) fn build_unique(
 /// Where a follower's changes come from: all at once, or in batches as they are prepared.
 enum Source {
     All(Vec<Change>),
-    Feed(std::sync::mpsc::Receiver<Feed>),
+    Feed(std::sync::mpsc::Receiver<Feed<Change>>),
 }
 
-/// One message of a streamed apply (see [`Store::apply_changes_streamed`]).
-enum Feed {
-    Batch(Vec<Change>),
-    Failed(usize, ArangoError),
-    End,
-}
-
-/// One message of a streamed insert (see [`Store::insert_streamed`]).
-enum InsertFeed {
-    Batch(Vec<ArangoResult<docs::PreparedInsert>>),
+/// One message to a writer job that takes its input in batches as the caller prepares them (see
+/// [`Store::apply_changes_streamed`], [`Store::insert_streamed`]).
+enum Feed<T> {
+    Batch(Vec<T>),
+    /// The caller could not go on: the job fails with this error and its writes are rolled back.
     Failed(ArangoError),
     End,
+}
+
+/// The next batch of a streamed writer job, `None` at its end; `what` names the input in the error for
+/// a caller that went away half-way (it panicked), which also rolls the job back.
+fn next_batch<T>(
+    rx: &std::sync::mpsc::Receiver<Feed<T>>,
+    what: &str,
+) -> ArangoResult<Option<Vec<T>>> {
+    match rx.recv() {
+        Ok(Feed::Batch(v)) => Ok(Some(v)),
+        Ok(Feed::End) => Ok(None),
+        Ok(Feed::Failed(e)) => Err(e),
+        Err(_) => Err(ArangoError::internal(format!(
+            "{what} stopped arriving half-way"
+        ))),
+    }
 }
 
 /// How a caller waits for the writer's answer.

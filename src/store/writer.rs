@@ -840,14 +840,13 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
         }
         return;
     }
-    let (log_bytes, last_tick, catalog_changed, redo, wrote) =
+    let (log_bytes, last_tick, catalog_changed, mut redo, wrote) =
         outcome.unwrap_or((st.log_bytes, st.last_tick, false, Vec::new(), false));
     // A commit without fsync is journaled first: from here on a process crash cannot take it, and
     // nobody has seen or been told of it yet. A durable commit needs no journal, nor do relaxed groups
     // (a follower's applied changes, which it fetches again together with the position stored with
     // them; log pruning): skipping them keeps a follower's apply path as fast as before.
     let journal_before = st.journal.len();
-    let mut redo = redo;
     let appended = if journaled {
         st.journal.append(seq, &mut redo)
     } else {
