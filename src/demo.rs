@@ -77,6 +77,7 @@ fn start(dir: PathBuf, compat_version: Option<&str>) -> ArangoResult<ServerHandl
         long_poll: true,
         compat_version: compat_version.map(str::to_string),
         restore_api: true,
+        export_metrics: true,
         store: StoreConfig::default(),
     })
 }
@@ -190,6 +191,7 @@ fn start_follower(
                 },
                 directory: root.join("proxy"),
                 auto_start: true,
+                export_metrics: true,
             })?;
             Ok((proxy, Some(upstream)))
         }

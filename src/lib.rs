@@ -25,6 +25,7 @@ pub mod endpoint;
 pub mod error;
 pub mod js;
 pub mod logging;
+pub mod metrics;
 pub mod proxy;
 pub mod replication;
 pub mod server;

@@ -100,6 +100,9 @@ struct ProxyArgs {
     /// Start, at boot, every applier whose configuration has autoStart.
     #[arg(long = "replication.auto-start", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     auto_start: bool,
+    /// Answer GET /_admin/metrics/v2 with the upstream's metrics and the proxy's own (Prometheus text)
+    #[arg(long = "server.export-metrics-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    export_metrics: bool,
     /// Log level: fatal, error, warning, info, debug, trace.
     #[arg(long = "log.level", default_value = "info", value_name = "LEVEL")]
     log_level: String,
@@ -152,6 +155,7 @@ fn proxy(a: ProxyArgs) -> ExitCode {
         credentials,
         directory: a.directory,
         auto_start: a.auto_start,
+        export_metrics: a.export_metrics,
     };
     match arangorepl::proxy::run(config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,6 +237,9 @@ struct ServeArgs {
     /// fallback.
     #[arg(long = "compat.restore-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     restore_api: bool,
+    /// Answer GET /_admin/metrics/v2 with the server's metrics (Prometheus text format)
+    #[arg(long = "server.export-metrics-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    export_metrics: bool,
     /// Size of the store's page cache in bytes.
     #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
     cache_size: usize,
@@ -286,6 +293,7 @@ fn serve(a: ServeArgs) -> ExitCode {
         long_poll: a.long_poll,
         compat_version: a.compat_version,
         restore_api: a.restore_api,
+        export_metrics: a.export_metrics,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

@@ -37,6 +37,9 @@ pub struct ProxyConfig {
     pub directory: PathBuf,
     /// Start the appliers whose configuration has `autoStart` when the proxy starts.
     pub auto_start: bool,
+    /// `--server.export-metrics-api` (default true): `GET /_admin/metrics[/v2]` answers with the
+    /// upstream's metrics and the proxy's own; false: 404.
+    pub export_metrics: bool,
 }
 
 struct ProxyState {
@@ -45,6 +48,9 @@ struct ProxyState {
     follower: RemoteFollower,
     appliers: Appliers,
     jobs: Jobs,
+    metrics: Arc<crate::metrics::Registry>,
+    http_metrics: crate::metrics::Http,
+    export_metrics: bool,
 }
 
 /// The async jobs of the proxy's own endpoints (`x-arango-async`); `/_api/job/<id>` of other ids goes
@@ -357,6 +363,54 @@ impl ProxyState {
         Ok(())
     }
 
+    /// `GET /_admin/metrics[/v2]`: the upstream's metrics (asked with the caller's credentials, so the
+    /// upstream decides who may read them) followed by the proxy's own: its appliers, HTTP and process.
+    async fn metrics_answer(&self, req: Request) -> Response {
+        if !self.export_metrics {
+            return error_response(&ArangoError::with_message(
+                codes::HTTP_NOT_FOUND,
+                "the metrics API is turned off on this proxy (--server.export-metrics-api false)",
+            ));
+        }
+        let pq = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        let r = match self
+            .get_as_caller(&pq, req.headers(), "cannot read the upstream's metrics")
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return error_response(&e),
+        };
+        if r.status != 200 {
+            let mut out = (
+                StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                r.body.clone(),
+            )
+                .into_response();
+            if let Some(ct) = r
+                .header("content-type")
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                out.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            return out;
+        }
+        let upstream = String::from_utf8_lossy(&r.body).into_owned();
+        let reg = &self.metrics;
+        crate::metrics::record_process(reg);
+        self.appliers.record_metrics(reg);
+        let text = crate::metrics::merged(&upstream, &reg.render());
+        let mut out = (StatusCode::OK, text).into_response();
+        out.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        out
+    }
+
     /// One of our own endpoints.
     async fn local(self: &Arc<Self>, db: &str, command: &str, req: Request) -> Response {
         let method = req.method().as_str().to_string();
@@ -566,7 +620,22 @@ fn open_transactions(range: &WalRange, query: Option<&str>) -> Response {
 }
 
 async fn handle(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
+    let (_, rest) = split_database(req.uri().path());
+    let class = crate::metrics::route_class(&rest);
+    let began = std::time::Instant::now();
+    let r = route(&st, req).await;
+    st.http_metrics
+        .record(class, r.status().as_u16(), began.elapsed());
+    r
+}
+
+async fn route(st: &Arc<ProxyState>, req: Request) -> Response {
     let (db, rest) = split_database(req.uri().path());
+    if (rest == "/_admin/metrics" || rest == "/_admin/metrics/v2")
+        && req.method() == axum::http::Method::GET
+    {
+        return st.metrics_answer(req).await;
+    }
     if let Some(cmd) = rest.strip_prefix("/_api/replication/")
         && !cmd.contains('/')
         && host::is_command(cmd)
@@ -656,11 +725,15 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         config.directory.join("appliers"),
     )
     .await?;
+    let registry = crate::metrics::Registry::new();
     let st = Arc::new(ProxyState {
         upstream,
         follower,
-        appliers: Appliers::default(),
+        appliers: Appliers::new(registry.clone()),
         jobs: Jobs::default(),
+        http_metrics: crate::metrics::Http::new(registry.clone()),
+        metrics: registry,
+        export_metrics: config.export_metrics,
     });
     let (listener, shown) = crate::service::listen(&host, port, &config.endpoint).await?;
     match ready {

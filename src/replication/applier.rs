@@ -43,18 +43,45 @@ const QUOTE_BYTES: usize = 1024;
 pub struct Control {
     state: Mutex<ApplierState>,
     stop: watch::Sender<bool>,
+    /// ArangoDB's replication counters of the hosting server (no-ops by default).
+    pub metrics: crate::metrics::Replication,
+    /// Registers the apply-latency histogram on first use (so that only databases that replicate
+    /// show one).
+    latency_of: Option<Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>>,
+    latency: std::sync::OnceLock<::metrics::Histogram>,
 }
 
 impl Default for Control {
     fn default() -> Self {
-        Control {
-            state: Mutex::default(),
-            stop: watch::channel(false).0,
-        }
+        Control::with_metrics(crate::metrics::Replication::default(), None)
     }
 }
 
 impl Control {
+    /// A control counting into `metrics`; `latency_of` registers its apply-latency histogram.
+    pub fn with_metrics(
+        metrics: crate::metrics::Replication,
+        latency_of: Option<Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>>,
+    ) -> Self {
+        Control {
+            state: Mutex::default(),
+            stop: watch::channel(false).0,
+            metrics,
+            latency_of,
+            latency: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Seconds from a change's commit on the leader to its apply here, once per applied chunk (for
+    /// its oldest change; see [`ApplierState::lag_seconds`]).
+    pub fn latency(&self) -> &::metrics::Histogram {
+        self.latency.get_or_init(|| {
+            self.latency_of
+                .as_ref()
+                .map_or_else(::metrics::Histogram::noop, |f| f())
+        })
+    }
+
     pub fn state(&self) -> MutexGuard<'_, ApplierState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -209,6 +236,7 @@ pub async fn run<F: Follower + Clone>(
     let db = config.database.clone();
     let outcome = match LeaderClient::new(&config, follower.server_id()) {
         Ok(leader) => {
+            let leader = leader.with_metrics(ctl.metrics.clone());
             let mut a = Applier {
                 follower,
                 leader,
@@ -310,6 +338,37 @@ impl std::future::Future for Prefetch {
     ) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0).poll(cx)
     }
+}
+
+/// Milliseconds since 1970, now.
+fn unix_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// When the leader committed the change at `tick`, in milliseconds since 1970 — for leaders whose ticks
+/// are hybrid logical clock values (arangorepl's: milliseconds << 20 | counter), the middle of the
+/// millisecond the tick names; `None` for ticks that are not (ArangoDB's are log sequence numbers).
+pub fn commit_ms(tick: u64) -> Option<f64> {
+    let ms = (tick >> 20) as f64;
+    let now = unix_ms();
+    // a plausible clock reading: within the last 20 years, and not ahead of this clock by a day
+    (tick > 0 && ms > now - 20.0 * 365.0 * 86_400_000.0 && ms < now + 86_400_000.0)
+        .then_some(ms + 0.5)
+}
+
+/// The tick of the first marker in a `wal/tail` body above `after` (markers come in tick order; the
+/// `tick` attribute is read without parsing the rest of the line).
+fn first_tick_after(body: &[u8], after: u64) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct TickOnly {
+        tick: Option<Tick>,
+    }
+    line_ranges(body)
+        .filter_map(|r| serde_json::from_slice::<TickOnly>(&body[r]).ok()?.tick)
+        .map(|t| t.0)
+        .find(|&t| t > after)
 }
 
 /// A stop request cut the run short.
@@ -606,6 +665,7 @@ impl<F: Follower + Clone> Applier<F> {
     /// The tailing loop (spec §5.4–5.5).
     async fn tail(&mut self, start: Start) -> ArangoResult<()> {
         let mut p = self.position(start).await?;
+        self.ctl.state().pending_since_ms = None;
         let use_tick = matches!(start, Start::From(_));
         self.progress(format!(
             "fetching leader log from tick {}, last scanned tick {}, first regular tick {}, open \
@@ -687,9 +747,25 @@ impl<F: Follower + Clone> Applier<F> {
                     // a held long-poll is waiting, not fetching
                     s.total_fetch_time += fetch_time.as_secs_f64();
                     s.fetch_count += 1;
+                    self.ctl
+                        .metrics
+                        .tailing_request_time
+                        .increment(crate::metrics::millis(fetch_time));
                 }
             }
+            // when the oldest change not applied yet was committed, as far as this chunk tells
+            let learned_ms = unix_ms() - fetch_time.as_secs_f64() * 1000.0;
+            if worked {
+                let first = first_tick_after(&chunk.body, p.processed.max(p.first_regular));
+                let since = first
+                    .and_then(commit_ms)
+                    .unwrap_or(learned_ms)
+                    .min(unix_ms());
+                let mut s = self.ctl.state();
+                s.pending_since_ms = Some(s.pending_since_ms.map_or(since, |v| v.min(since)));
+            }
             if !chunk.from_present && asked_from > 0 {
+                self.ctl.metrics.tailing_follow_tick_failures.increment(1);
                 self.gap(asked_from, chunk.last_tick)?;
                 open.clear();
             }
@@ -713,6 +789,24 @@ impl<F: Follower + Clone> Applier<F> {
             let applied_before = p.applied;
             // (an error drops the request sent ahead, which abandons it)
             let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await?;
+            {
+                let mut s = self.ctl.state();
+                if markers > 0
+                    && let Some(since) = s.pending_since_ms
+                {
+                    self.ctl
+                        .latency()
+                        .record(((unix_ms() - since) / 1000.0).max(0.0));
+                }
+                s.pending_since_ms = if !check_more {
+                    // the leader had nothing more for this database
+                    None
+                } else {
+                    // the next change was committed no earlier than the newest one applied (an
+                    // arangorepl leader's ticks tell when), and before this answer came
+                    Some(commit_ms(p.applied).unwrap_or(learned_ms).min(learned_ms))
+                };
+            }
             if markers == 0 && bump {
                 p.processed = p.processed.max(chunk.last_tick);
                 if open.is_empty() {
@@ -1115,6 +1209,12 @@ impl<F: Follower + Clone> Applier<F> {
         }
         let elapsed = started.elapsed();
         {
+            let m = &self.ctl.metrics;
+            m.tailing_markers.increment(markers);
+            m.tailing_documents.increment(documents);
+            m.tailing_removals.increment(removals);
+            m.tailing_apply_time
+                .increment(crate::metrics::millis(elapsed));
             let mut s = self.ctl.state();
             s.total_events += markers;
             s.total_documents += documents;

@@ -6,6 +6,7 @@
 //! follower; the live state (phase, progress, counters, last error) is in memory.
 
 use crate::error::{ArangoError, ArangoResult, codes};
+use crate::metrics::Registry;
 use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
 use crate::replication::config::ApplierConfig;
 use crate::replication::follower::Follower;
@@ -106,6 +107,9 @@ impl Slot {
 #[derive(Default)]
 pub struct Appliers {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// The hosting server's metrics, if it keeps any.
+    registry: Option<Arc<Registry>>,
+    counters: crate::metrics::Replication,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -113,8 +117,92 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Appliers {
+    /// Appliers that record into `registry`.
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Appliers {
+            slots: Mutex::default(),
+            counters: crate::metrics::Replication::register(&registry),
+            registry: Some(registry),
+        }
+    }
+
     pub fn slot(&self, db: &str) -> Arc<Slot> {
-        lock(&self.slots).entry(db.to_string()).or_default().clone()
+        lock(&self.slots)
+            .entry(db.to_string())
+            .or_insert_with(|| {
+                let latency_of = self.registry.clone().map(|r| {
+                    let db = db.to_string();
+                    Box::new(move || {
+                        r.histogram(
+                            "arangorepl_replication_applier_apply_latency_seconds",
+                            "Seconds from the leader's commit of a change to its apply on this \
+                             follower (once per applied chunk, for its oldest change)",
+                            &[("database", &db)],
+                        )
+                    }) as Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>
+                });
+                Arc::new(Slot {
+                    ctl: Arc::new(Control::with_metrics(self.counters.clone(), latency_of)),
+                    ..Slot::default()
+                })
+            })
+            .clone()
+    }
+
+    /// Sets the per-database applier gauges (at scrape time): running, lag, ticks behind, last applied
+    /// tick and resyncs, for every database whose applier was configured or used since the start.
+    pub fn record_metrics(&self, r: &Registry) {
+        let slots: Vec<(String, Arc<Slot>)> = lock(&self.slots)
+            .iter()
+            .map(|(d, s)| (d.clone(), s.clone()))
+            .collect();
+        for (db, slot) in slots {
+            let running = slot.running();
+            let configured = lock(&slot.config)
+                .as_ref()
+                .is_some_and(|c| !c.endpoint.is_empty());
+            let s = slot.ctl.state();
+            // databases nobody replicates into are left out
+            if !running && !configured && s.started.is_none() && s.last_applied_continuous_tick == 0
+            {
+                continue;
+            }
+            let labels = [("database", db.as_str())];
+            r.gauge(
+                "arangorepl_replication_applier_running",
+                "1 while the database's replication applier runs (initial sync or tailing), else 0",
+                &labels,
+            )
+            .set(if running { 1.0 } else { 0.0 });
+            r.gauge(
+                "arangorepl_replication_applier_lag_seconds",
+                "How long ago the leader committed the oldest change this follower has not applied \
+                 yet; 0 when it has applied everything the leader had; NaN when not tailing",
+                &labels,
+            )
+            .set(s.lag_seconds().unwrap_or(f64::NAN));
+            let done = s
+                .last_applied_continuous_tick
+                .max(s.last_processed_continuous_tick);
+            r.gauge(
+                "arangorepl_replication_applier_ticks_behind",
+                "The leader's last tick minus the last tick this follower processed",
+                &labels,
+            )
+            .set(s.last_available_continuous_tick.saturating_sub(done) as f64);
+            r.gauge(
+                "arangorepl_replication_applier_last_applied_tick",
+                "The last leader tick this follower applied",
+                &labels,
+            )
+            .set(s.last_applied_continuous_tick as f64);
+            r.counter(
+                "arangorepl_replication_applier_resyncs_total",
+                "Initial synchronizations the applier ran again after falling behind (autoResync)",
+                &labels,
+            )
+            .absolute(s.total_resyncs);
+        }
     }
 
     /// Stops every running applier (server shutdown).
@@ -490,7 +578,8 @@ async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> Arango
         Busy(slot.clone())
     };
     let follower = st.follower();
-    let leader = LeaderClient::new(&config, follower.server_id())?;
+    let leader =
+        LeaderClient::new(&config, follower.server_id())?.with_metrics(slot.ctl.metrics.clone());
     let db = db.to_string();
     // the sync runs on its own task: a client that hangs up does not cut it short
     let task = tokio::spawn(async move {

@@ -320,11 +320,17 @@ async fn dump_collection<F: Follower + Clone>(
         if !chunk.body.is_empty() {
             let n = chunk.body.iter().filter(|b| **b == b'\n').count() as u64;
             result.bytes_fetched += chunk.body.len() as u64;
+            leader.metrics.dump_documents.increment(n);
             let task = {
                 let (f, db, name) = (follower.clone(), db.clone(), name.to_string());
+                let apply_time = leader.metrics.dump_apply_time.clone();
                 tokio::spawn(async move {
-                    f.apply_documents(&db, &name, Documents::Lines(chunk.body))
-                        .await
+                    let t = Instant::now();
+                    let r = f
+                        .apply_documents(&db, &name, Documents::Lines(chunk.body))
+                        .await;
+                    apply_time.increment(crate::metrics::millis(t.elapsed()));
+                    r
                 })
             };
             if let Some(prev) = applying.replace(task) {
@@ -412,15 +418,21 @@ impl<F: Follower + Clone> LocalKeys<F> {
 /// Removes the collected local keys (if any) and counts what that did.
 async fn remove_keys<F: Follower>(
     follower: &F,
+    leader: &LeaderClient,
     db: &str,
     name: &str,
     keys: &mut Vec<String>,
     result: &mut SyncResult,
 ) -> ArangoResult<()> {
     if !keys.is_empty() {
+        let t = Instant::now();
         let applied = follower
             .remove_documents(db, name, std::mem::take(keys))
             .await?;
+        let m = &leader.metrics;
+        m.initial_remove_apply_time
+            .increment(crate::metrics::millis(t.elapsed()));
+        m.initial_sync_docs_removed.increment(applied.removed);
         result.applied.add(applied);
     }
     Ok(())
@@ -493,7 +505,7 @@ async fn incremental_collection<F: Follower + Clone>(
                 }
             }
             if to_remove.len() >= LOCAL_PAGE {
-                remove_keys(follower, db, name, &mut to_remove, result).await?;
+                remove_keys(follower, leader, db, name, &mut to_remove, result).await?;
             }
             let mut h = ChunkHash::default();
             for (k, r) in &mine {
@@ -526,7 +538,7 @@ async fn incremental_collection<F: Follower + Clone>(
                 .map(|(p, _)| p)
                 .collect();
             // removals first: a removed document may hold a unique value a fetched one needs
-            remove_keys(follower, db, name, &mut to_remove, result).await?;
+            remove_keys(follower, leader, db, name, &mut to_remove, result).await?;
             let mut got: Vec<Value> = Vec::with_capacity(positions.len());
             while got.len() < positions.len() {
                 let offset = got.len();
@@ -543,9 +555,15 @@ async fn incremental_collection<F: Follower + Clone>(
             let docs: Vec<Value> = got.into_iter().filter(|d| d.is_object()).collect();
             fetched += docs.len() as u64;
             if !docs.is_empty() {
+                let t = Instant::now();
                 let applied = follower
                     .apply_documents(db, name, Documents::Parsed(docs))
                     .await?;
+                let m = &leader.metrics;
+                m.initial_insert_apply_time
+                    .increment(crate::metrics::millis(t.elapsed()));
+                m.initial_sync_docs_inserted
+                    .increment(applied.inserted + applied.replaced);
                 result.applied.add(applied);
             }
         }
@@ -553,10 +571,10 @@ async fn incremental_collection<F: Follower + Clone>(
         while let Some((k, _)) = local.next().await? {
             to_remove.push(k);
             if to_remove.len() >= LOCAL_PAGE {
-                remove_keys(follower, db, name, &mut to_remove, result).await?;
+                remove_keys(follower, leader, db, name, &mut to_remove, result).await?;
             }
         }
-        remove_keys(follower, db, name, &mut to_remove, result).await?;
+        remove_keys(follower, leader, db, name, &mut to_remove, result).await?;
         Ok((ranges.len() as u64, unequal, fetched))
     }
     .await;

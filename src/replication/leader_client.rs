@@ -57,6 +57,8 @@ pub struct LeaderClient {
     job_wait: Duration,
     request_timeout: Duration,
     pub stats: Arc<ClientStats>,
+    /// ArangoDB's replication counters of the server hosting this client (no-ops by default).
+    pub metrics: crate::metrics::Replication,
 }
 
 impl LeaderClient {
@@ -89,7 +91,14 @@ impl LeaderClient {
             job_wait: Duration::from_secs_f64(config.initial_sync_max_wait_time),
             request_timeout: opts.request_timeout,
             stats: Arc::default(),
+            metrics: crate::metrics::Replication::default(),
         })
+    }
+
+    /// Counts this client's requests into `m` (and lets the sync and applier using it count theirs).
+    pub fn with_metrics(mut self, m: crate::metrics::Replication) -> Self {
+        self.metrics = m;
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -181,6 +190,7 @@ impl LeaderClient {
         match &r {
             Ok(_) => self.stats.consecutive_failures.store(0, Ordering::Relaxed),
             Err(_) => {
+                self.metrics.failed_connects.increment(1);
                 self.stats.failed_connects.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .consecutive_failures
@@ -311,6 +321,10 @@ impl LeaderClient {
         let r = self
             .send_once(Method::PUT, &path, Some(Bytes::from_static(b"[]")), timeout)
             .await?;
+        self.metrics.tailing_requests.increment(1);
+        self.metrics
+            .tailing_bytes_received
+            .increment(r.body.len() as u64);
         let check_more = match r.header(wire::header::CHECK_MORE) {
             Some(v) => v == "true",
             None => return Err(self.invalid("x-arango-replication-checkmore header is missing")),
@@ -507,7 +521,13 @@ impl LeaderClient {
             "/_api/replication/dump?collection={enc}&batchId={batch}&includeSystem={include_system}&useEnvelope=false&serverId={}&from={from}&to={to}&chunkSize={chunk_size}",
             self.own_server_id
         );
+        let started = Instant::now();
         let r = self.ok(Method::GET, &path, None, &[]).await?;
+        let m = &self.metrics;
+        m.dump_requests.increment(1);
+        m.dump_request_time
+            .increment(crate::metrics::millis(started.elapsed()));
+        m.dump_bytes_received.increment(r.body.len() as u64);
         let check_more = r.header(wire::header::CHECK_MORE) == Some("true");
         let last_included = match r.header(wire::header::LAST_INCLUDED) {
             Some(v) => v
@@ -610,16 +630,22 @@ impl LeaderClient {
     }
 
     pub async fn key_ranges(&self, keys_id: &str) -> ArangoResult<Vec<KeyRange>> {
-        self.json(
-            Method::GET,
-            &format!(
-                "/_api/replication/keys/{keys_id}?chunkSize={}&serverId={}",
-                crate::replication::initial_sync::KEYS_CHUNK,
-                self.own_server_id
-            ),
-            None,
-        )
-        .await
+        let started = Instant::now();
+        let r = self
+            .json(
+                Method::GET,
+                &format!(
+                    "/_api/replication/keys/{keys_id}?chunkSize={}&serverId={}",
+                    crate::replication::initial_sync::KEYS_CHUNK,
+                    self.own_server_id
+                ),
+                None,
+            )
+            .await;
+        self.metrics
+            .initial_chunks_requests_time
+            .increment(crate::metrics::millis(started.elapsed()));
+        r
     }
 
     /// The `[key, rev]` pairs of one range.
@@ -630,15 +656,18 @@ impl LeaderClient {
         low: &str,
     ) -> ArangoResult<Vec<(String, String)>> {
         let low = encode(low);
-        self.json(
-            Method::PUT,
-            &format!(
-                "/_api/replication/keys/{keys_id}?type=keys&chunk={chunk}&chunkSize=5000&low={low}&serverId={}",
-                self.own_server_id
-            ),
-            None,
-        )
-        .await
+        let started = Instant::now();
+        let path = format!(
+            "/_api/replication/keys/{keys_id}?type=keys&chunk={chunk}&chunkSize=5000&low={low}&serverId={}",
+            self.own_server_id
+        );
+        let r = self.ok(Method::PUT, &path, None, &[]).await?;
+        let m = &self.metrics;
+        m.initial_sync_keys_requests.increment(1);
+        m.initial_keys_requests_time
+            .increment(crate::metrics::millis(started.elapsed()));
+        m.initial_sync_bytes_received.increment(r.body.len() as u64);
+        self.parse(&path, &r.body)
     }
 
     /// Documents at `positions` of one range; the first `offset` come back as null.
@@ -653,15 +682,22 @@ impl LeaderClient {
         let low = encode(low);
         let body =
             serde_json::to_vec(positions).map_err(|e| ArangoError::internal(e.to_string()))?;
-        self.json(
-            Method::PUT,
-            &format!(
-                "/_api/replication/keys/{keys_id}?type=docs&chunk={chunk}&chunkSize=5000&low={low}&offset={offset}&serverId={}",
-                self.own_server_id
-            ),
-            Some(Bytes::from(body)),
-        )
-        .await
+        let started = Instant::now();
+        let path = format!(
+            "/_api/replication/keys/{keys_id}?type=docs&chunk={chunk}&chunkSize=5000&low={low}&offset={offset}&serverId={}",
+            self.own_server_id
+        );
+        let r = self
+            .ok(Method::PUT, &path, Some(Bytes::from(body)), &[])
+            .await?;
+        let m = &self.metrics;
+        m.initial_sync_docs_requests.increment(1);
+        m.initial_sync_docs_requested
+            .increment(positions.len().saturating_sub(offset) as u64);
+        m.initial_docs_requests_time
+            .increment(crate::metrics::millis(started.elapsed()));
+        m.initial_sync_bytes_received.increment(r.body.len() as u64);
+        self.parse(&path, &r.body)
     }
 
     pub async fn delete_keys(&self, keys_id: &str) -> ArangoResult<()> {

@@ -66,6 +66,9 @@ pub struct ApplierState {
     pub total_fetch_time: f64,
     pub fetch_count: u64,
     pub last_error: Option<(ArangoError, SystemTime)>,
+    /// When (milliseconds since 1970) the leader committed the oldest change this follower has not
+    /// applied yet, as far as it can tell; `None` when it has applied everything the leader had.
+    pub pending_since_ms: Option<f64>,
 }
 
 fn tick_or_null(t: u64) -> Value {
@@ -85,6 +88,23 @@ impl ApplierState {
 
     pub fn set_error(&mut self, e: ArangoError) {
         self.last_error = Some((e, SystemTime::now()));
+    }
+
+    /// `lagSeconds`: how long ago the leader committed the oldest change this follower has not applied
+    /// yet; 0 when it has applied everything the leader's last answer held; `None` unless tailing.
+    pub fn lag_seconds(&self) -> Option<f64> {
+        if self.phase != Phase::Running {
+            return None;
+        }
+        Some(match self.pending_since_ms {
+            None => 0.0,
+            Some(since) => {
+                let now = SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+                ((now - since) / 1000.0).max(0.0)
+            }
+        })
     }
 
     /// `running` is true only while tailing.
@@ -127,6 +147,7 @@ impl ApplierState {
                 json!(self.last_available_continuous_tick.saturating_sub(done)),
             );
         }
+        m.insert("lagSeconds".into(), json!(self.lag_seconds()));
         let mut progress = Map::new();
         progress.insert(
             "time".into(),

@@ -221,6 +221,38 @@ impl Leader {
         });
     }
 
+    /// Sets the gauges of the followers this leader serves (at scrape time): the last tick served to
+    /// each, and how long ago.
+    pub fn record_metrics(&self, r: &crate::metrics::Registry) {
+        let now = Instant::now();
+        let clients = lock(&self.clients);
+        for ((db, key), c) in clients.iter().filter(|(_, c)| c.expires_at > now) {
+            let labels = [("database", db.as_str()), ("follower", key.as_str())];
+            r.gauge(
+                "arangorepl_replication_follower_last_served_tick",
+                "The last tick this leader served to a follower",
+                &labels,
+            )
+            .set(c.last_served as f64);
+            let age = SystemTime::now()
+                .duration_since(c.time)
+                .unwrap_or_default()
+                .as_secs_f64();
+            r.gauge(
+                "arangorepl_replication_follower_age_seconds",
+                "Seconds since this leader last served a follower",
+                &labels,
+            )
+            .set(age);
+        }
+        r.gauge(
+            "arangorepl_replication_dump_batches",
+            "Live dump batches (initial synchronizations in progress)",
+            &[],
+        )
+        .set(lock(&self.batches).len() as f64);
+    }
+
     /// Number of live batches (for tests and figures).
     pub fn batch_count(&self) -> usize {
         lock(&self.batches).len()

@@ -16,6 +16,7 @@ mod import;
 mod indexes;
 mod jobs;
 pub mod leader;
+pub mod metrics;
 mod misc;
 mod replication;
 mod restore;
@@ -65,6 +66,8 @@ pub struct ServeConfig {
     /// `--compat.restore-api`: false answers arangorestore's endpoints (`restore-collection`,
     /// `restore-indexes`, `restore-data`) with 404, as a server without them would.
     pub restore_api: bool,
+    /// `--server.export-metrics-api` (default true): `GET /_admin/metrics[/v2]` answers; false: 404.
+    pub export_metrics: bool,
     pub store: StoreConfig,
 }
 
@@ -88,6 +91,11 @@ pub struct AppState {
     pub read_only: std::sync::atomic::AtomicBool,
     /// Turns true once, when the server begins to stop: availability answers 503, long-polls end.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The server's metrics (`/_admin/metrics/v2`).
+    pub metrics: Arc<crate::metrics::Registry>,
+    pub http_metrics: crate::metrics::Http,
+    /// See [`ServeConfig::export_metrics`].
+    pub export_metrics: bool,
 }
 
 impl AppState {
@@ -191,8 +199,13 @@ async fn front_door(State(st): State<Shared>, req: Request, next: Next) -> Respo
         ))
         .into_response();
     }
+    let class = crate::metrics::route_class(req.uri().path());
+    let began = std::time::Instant::now();
     let resp = authenticate(&st, req, next).await;
-    envelope_errors(resp, head).await
+    let resp = envelope_errors(resp, head).await;
+    st.http_metrics
+        .record(class, resp.status().as_u16(), began.elapsed());
+    resp
 }
 
 /// Authentication and the per-request context.
@@ -493,6 +506,8 @@ pub fn app(state: Shared) -> Router {
         )
         .route("/_admin/wal/transactions", get(admin::wal_transactions))
         .route("/_admin/status", get(admin::status))
+        .route("/_admin/metrics", get(metrics::metrics))
+        .route("/_admin/metrics/v2", get(metrics::metrics))
         .route("/_admin/time", get(admin::time))
         .route("/_admin/echo", any(admin::echo))
         .route("/_admin/echo/{*rest}", any(admin::echo))
@@ -607,13 +622,18 @@ async fn serve(
         .await
         .map_err(|e| ArangoError::internal(e.to_string()))??
     };
+    let registry = crate::metrics::Registry::new();
+    store.attach_metrics(crate::metrics::Store::register(&registry));
     let state = Arc::new(AppState {
         store: store.clone(),
         auth,
         jobs: jobs::Jobs::default(),
         cursors: simple::Cursors::default(),
         leader: leader::Leader::default(),
-        appliers: applier::Appliers::default(),
+        appliers: applier::Appliers::new(registry.clone()),
+        http_metrics: crate::metrics::Http::new(registry.clone()),
+        metrics: registry,
+        export_metrics: config.export_metrics,
         offer_fingerprints: config.offer_fingerprints,
         long_poll: config.long_poll,
         version: config

@@ -103,10 +103,14 @@ pub(crate) struct Shared {
     pub guid_prefix: String,
     pub committed: tokio::sync::watch::Sender<u64>,
     pub log_floor: AtomicU64,
+    /// The replication log's size in bytes as of the last commit.
+    pub log_bytes: AtomicU64,
     holds: Mutex<HashMap<u64, Hold>>,
     pub config: StoreConfig,
     /// The store's history gaps (see [`tables::GAPS`]), oldest first.
     gaps: Vec<(u64, u64)>,
+    /// Where the writer records its commits (no-ops until a server attaches its registry).
+    pub metrics: std::sync::OnceLock<crate::metrics::Store>,
 }
 
 impl Shared {
@@ -209,6 +213,8 @@ impl Store {
             guid_prefix,
             committed,
             log_floor: AtomicU64::new(floor),
+            metrics: std::sync::OnceLock::new(),
+            log_bytes: AtomicU64::new(log_bytes),
             holds: Mutex::new(HashMap::new()),
             config,
             gaps,
@@ -378,6 +384,28 @@ impl Store {
 
     fn shared(&self) -> &Shared {
         &self.inner.shared
+    }
+
+    /// Records the writer's commits into `m` from now on (once; later calls change nothing).
+    pub fn attach_metrics(&self, m: crate::metrics::Store) {
+        let _ = self.shared().metrics.set(m);
+    }
+
+    /// The replication log's size in bytes (what retention counts).
+    pub fn log_bytes(&self) -> u64 {
+        self.shared().log_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Live log holds (batches and followers keeping markers from being pruned).
+    pub fn hold_count(&self) -> usize {
+        let now = Instant::now();
+        self.shared()
+            .holds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|h| h.expires > now)
+            .count()
     }
 
     /// A fresh value from the server's clock (for ids of batches and the like).

@@ -764,6 +764,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     // what a commit without fsync needs before it may happen (relaxed groups go without)
     let journaled = !sync && !relaxed;
     let seq = st.seq + 1;
+    let began = Instant::now();
+    let jobs = group.len() as u64;
+    let metrics = shared.metrics.get();
     let mut txn = match shared.db.begin_write() {
         Ok(t) => t,
         Err(e) => {
@@ -831,6 +834,9 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
     };
     if rollback {
         let _ = txn.abort();
+        if let Some(m) = metrics {
+            m.counters.failed_commits.increment(1);
+        }
         reset_catalog(st);
         let err = group_err.unwrap_or_else(|| {
             ArangoError::internal("write aborted together with a failed operation")
@@ -891,13 +897,27 @@ fn run_group(shared: &Shared, st: &mut WriterState, group: Vec<Job>) {
             } else {
                 st.dirty = true;
             }
+            shared
+                .log_bytes
+                .store(log_bytes, std::sync::atomic::Ordering::Relaxed);
             shared.committed.send_replace(last_tick);
             for f in finished {
                 (f.reply)(None);
             }
+            if let Some(m) = metrics {
+                m.commit_seconds.record(began.elapsed().as_secs_f64());
+                m.counters.commits.increment(1);
+                m.counters.writes.increment(jobs);
+                if sync {
+                    m.counters.synced_commits.increment(1);
+                }
+            }
         }
         Err(e) => {
             drop(published);
+            if let Some(m) = metrics {
+                m.counters.failed_commits.increment(1);
+            }
             reset_catalog(st);
             st.journal.undo(journal_before);
             let err = storage(e);
@@ -925,6 +945,9 @@ fn sync_now(shared: &Shared, st: &mut WriterState) {
         });
     match result {
         Ok(()) => {
+            if let Some(m) = shared.metrics.get() {
+                m.counters.synced_commits.increment(1);
+            }
             st.dirty = false;
             st.relaxed_dirty = false;
             st.last_sync = Instant::now();
