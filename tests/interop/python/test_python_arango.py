@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from arango import ArangoClient
 from arango.exceptions import (
     CollectionListError,
@@ -244,6 +245,35 @@ def test_admin(sys_db):
     assert sys_db.wal.transactions()["count"] == 0
     assert "tick" in sys_db.wal.last_tick()
     assert "tick_min" in sys_db.wal.tick_ranges()
+
+
+REPLICATION_COUNTERS = [
+    "dump_requests", "dump_bytes_received", "dump_documents", "dump_request_time", "dump_apply_time",
+    "initial_sync_keys_requests", "initial_sync_docs_requests", "initial_sync_docs_requested",
+    "initial_sync_docs_inserted", "initial_sync_docs_removed", "initial_sync_bytes_received",
+    "initial_chunks_requests_time", "initial_keys_requests_time", "initial_docs_requests_time",
+    "initial_insert_apply_time", "initial_remove_apply_time", "tailing_requests",
+    "tailing_follow_tick_failures", "tailing_markers", "tailing_documents", "tailing_removals",
+    "tailing_bytes_received", "failed_connects", "tailing_request_time", "tailing_apply_time",
+]
+
+
+def test_metrics_parse_with_prometheus_own_parser(sys_db):
+    # python-arango's metrics() reads /_admin/metrics/v2; Prometheus' Python client parses it
+    text = sys_db.metrics()
+    families = list(text_string_to_metric_families(text))
+    names = [f.name for f in families]
+    assert len(names) == len(set(names)), "a family appears twice"
+    by_name = {f.name: f for f in families}
+    for n in REPLICATION_COUNTERS:
+        f = by_name["arangodb_replication_" + n]
+        assert f.type == "counter", n
+        assert [s.name for s in f.samples] == ["arangodb_replication_" + n + "_total"]
+    assert by_name["arangorepl_store_commit_seconds"].type == "histogram"
+    assert by_name["arangorepl_process_resident_memory_bytes"].samples[0].value > 0
+    # the earlier tests' requests are counted, by route class and status
+    requests = by_name["arangorepl_http_requests"].samples
+    assert any(s.labels["class"] == "document" and s.value >= 1 for s in requests), requests
 
 
 def test_views(db):
