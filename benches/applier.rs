@@ -244,6 +244,22 @@ fn catch_up(ops: usize) {
     pair.stop();
 }
 
+/// (sum in seconds, count) of the `_system` applier's apply-latency histogram, from the metrics.
+fn apply_latency(c: &mut Client) -> (f64, f64) {
+    let (_, b) = c.send("GET", "/_admin/metrics/v2", "");
+    let text = String::from_utf8_lossy(&b);
+    let get = |suffix: &str| {
+        let name = format!(
+            "arangorepl_replication_applier_apply_latency_seconds_{suffix}{{database=\"_system\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (get("sum"), get("count"))
+}
+
 fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize, secs: usize) {
     let pair = pair(leader_args);
     let (lep, fep, from) = (pair.leader.1.clone(), pair.follower.1.clone(), pair.from);
@@ -256,6 +272,7 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     );
     assert_eq!(st, 200);
     std::thread::sleep(Duration::from_millis(500));
+    let latency_before = apply_latency(&mut f);
     // sized up front: growing a map of 100,000+ keys while the observer holds it stalls the observer for
     // tens of milliseconds, which showed up as lag (at exactly 57,344 and 114,688 writes: the map's growth
     // points)
@@ -325,6 +342,7 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     }
     stop.store(true, Ordering::Relaxed);
     let _ = observer.join();
+    let latency_after = apply_latency(&mut f);
     let seen = seen.lock().unwrap();
     let mut after_ack = Vec::with_capacity(total);
     let mut after_send = Vec::with_capacity(total);
@@ -404,6 +422,24 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
         })
         .collect();
     println!("  p50/p99 ms per 10 s window: {}", per_window.join("  "));
+    // the applier's own figure (leader commit to follower apply, from the metrics) next to the
+    // observer's
+    let mean =
+        |v: &[Duration]| v.iter().map(Duration::as_secs_f64).sum::<f64>() * 1000.0 / v.len() as f64;
+    let (sum, count) = (
+        latency_after.0 - latency_before.0,
+        latency_after.1 - latency_before.1,
+    );
+    if count > 0.0 {
+        let own = sum / count * 1000.0;
+        println!(
+            "  apply latency from the metrics (leader commit to follower apply, {count} chunks): mean {own:.2} ms; \
+             the observer's mean after the acknowledgement {:.2} ms, after the send {:.2} ms (difference {:+.2} ms)",
+            mean(&after_ack),
+            mean(&after_send),
+            own - mean(&after_send)
+        );
+    }
     let st = state(&mut f);
     println!(
         "  applier: {} requests to the leader, average fetch {:.2} ms, average apply {:.2} ms",
