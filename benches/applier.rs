@@ -433,7 +433,7 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     if count > 0.0 {
         let own = sum / count * 1000.0;
         println!(
-            "  apply latency from the metrics (leader commit to follower apply, {count} chunks): mean {own:.2} ms; \
+            "  apply latency from the metrics (leader commit to follower apply, {count} changes): mean {own:.2} ms; \
              the observer's mean after the acknowledgement {:.2} ms, after the send {:.2} ms (difference {:+.2} ms)",
             mean(&after_ack),
             mean(&after_send),

@@ -72,8 +72,8 @@ impl Control {
         }
     }
 
-    /// Seconds from a change's commit on the leader to its apply here, once per applied chunk (for
-    /// its oldest change; see [`ApplierState::lag_seconds`]).
+    /// Seconds from a change's commit on the leader to its apply here, for every change applied (see
+    /// [`ApplierState::lag_seconds`]).
     pub fn latency(&self) -> &::metrics::Histogram {
         self.latency.get_or_init(|| {
             self.latency_of
@@ -246,6 +246,7 @@ pub async fn run<F: Follower + Clone>(
                 base_failed: 0,
                 failed_answers: Default::default(),
                 names: HashMap::new(),
+                chunk_ticks: Vec::new(),
             };
             {
                 let s = ctl.state();
@@ -287,6 +288,8 @@ struct Applier<F> {
     failed_answers: std::sync::atomic::AtomicU64,
     /// Collection names by `globallyUniqueId`, for `restrictCollections` (spec §5.10).
     names: HashMap<String, String>,
+    /// The ticks of the markers of the chunk being applied (for the apply-latency histogram).
+    chunk_ticks: Vec<u64>,
 }
 
 /// Where tailing stands (spec §5.4).
@@ -791,13 +794,6 @@ impl<F: Follower + Clone> Applier<F> {
             let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await?;
             {
                 let mut s = self.ctl.state();
-                if markers > 0
-                    && let Some(since) = s.pending_since_ms
-                {
-                    self.ctl
-                        .latency()
-                        .record(((unix_ms() - since) / 1000.0).max(0.0));
-                }
                 s.pending_since_ms = if !check_more {
                     // the leader had nothing more for this database
                     None
@@ -935,6 +931,7 @@ impl<F: Follower + Clone> Applier<F> {
         open: &mut HashMap<u64, OpenTrx>,
     ) -> ArangoResult<u64> {
         let started = Instant::now();
+        self.chunk_ticks.clear();
         let mut changes: Vec<TailChange> = Vec::new();
         let mut lines: Vec<Range<usize>> = Vec::new();
         let (mut markers, mut documents, mut removals, mut excluded_ops) = (0u64, 0u64, 0u64, 0u64);
@@ -1142,6 +1139,7 @@ impl<F: Follower + Clone> Applier<F> {
             // the position after this marker (spec §5.4 step 8)
             if tick > p.first_regular && tick > p.processed {
                 p.processed = tick;
+                self.chunk_ticks.push(tick);
             }
             p.applied = p.applied.max(p.processed);
             if skipped {
@@ -1208,6 +1206,7 @@ impl<F: Follower + Clone> Applier<F> {
             }
         }
         let elapsed = started.elapsed();
+        self.record_latency();
         {
             let m = &self.ctl.metrics;
             m.tailing_markers.increment(markers);
@@ -1233,6 +1232,18 @@ impl<F: Follower + Clone> Applier<F> {
             );
         }
         Ok(markers)
+    }
+
+    /// Records, for each marker of the chunk just applied, the seconds since the leader committed it
+    /// (from its tick when the leader's ticks tell; else since the follower learned of the chunk).
+    fn record_latency(&self) {
+        let now = unix_ms();
+        let learned = self.ctl.state().pending_since_ms.unwrap_or(now);
+        let h = self.ctl.latency();
+        for &t in &self.chunk_ticks {
+            let since = commit_ms(t).unwrap_or(learned);
+            h.record(((now - since) / 1000.0).max(0.0));
+        }
     }
 
     /// Adds the offending marker to an error's message.

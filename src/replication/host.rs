@@ -136,7 +136,7 @@ impl Appliers {
                         r.histogram(
                             "arangorepl_replication_applier_apply_latency_seconds",
                             "Seconds from the leader's commit of a change to its apply on this \
-                             follower (once per applied chunk, for its oldest change)",
+                             follower, for every change applied",
                             &[("database", &db)],
                         )
                     }) as Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>
