@@ -78,6 +78,8 @@ fn start(dir: PathBuf, compat_version: Option<&str>) -> ArangoResult<ServerHandl
         compat_version: compat_version.map(str::to_string),
         restore_api: true,
         export_metrics: true,
+        tls: None,
+        replication_ca: None,
         store: StoreConfig::default(),
     })
 }
@@ -192,6 +194,8 @@ fn start_follower(
                 directory: root.join("proxy"),
                 auto_start: true,
                 export_metrics: true,
+                tls: None,
+                replication_ca: None,
             })?;
             Ok((proxy, Some(upstream)))
         }

@@ -34,3 +34,4 @@ pub mod shell;
 pub mod store;
 pub mod tick;
 pub mod time;
+pub mod tls;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, OnceLock};
 use tracing::field::{Field, Visit};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
@@ -172,15 +173,103 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
 
 /// Sets up logging to standard error at `level` (every topic) for the whole process.
 pub fn init(level: &str) {
-    let l = parse_level(level).unwrap_or(3);
-    let levels: BTreeMap<&'static str, usize> = TOPICS.iter().map(|(t, _)| (*t, l)).collect();
+    let _ = init_with(&Options {
+        levels: vec![level.to_string()],
+        ..Options::default()
+    });
+}
+
+/// arangod's `--log.*` options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--log.level`, repeatable: `LEVEL` for every topic, or `TOPIC=LEVEL` (later ones win).
+    pub levels: Vec<String>,
+    /// `--log.output`: `-` standard output, `+` standard error (the default), `file://PATH` or `PATH`
+    /// (appended to, created with mode 0600).
+    pub output: Option<String>,
+    /// `--log.use-json-format`: one JSON object per line (`time`, `pid`, `level`, `topic`, `message`).
+    pub json: bool,
+}
+
+/// The per-topic levels `--log.level` values give (every topic at INFO before them).
+pub fn parse_levels(values: &[String]) -> Result<BTreeMap<&'static str, usize>, String> {
+    let mut levels: BTreeMap<&'static str, usize> = TOPICS.iter().map(|(t, _)| (*t, 3)).collect();
+    for v in values {
+        match v.split_once('=') {
+            None => {
+                let l = parse_level(v).ok_or_else(|| unknown_level(v))?;
+                for x in levels.values_mut() {
+                    *x = l;
+                }
+            }
+            Some((topic, level)) => {
+                let l = parse_level(level).ok_or_else(|| unknown_level(level))?;
+                let topic = topic.trim().to_ascii_lowercase();
+                if topic == "all" {
+                    for x in levels.values_mut() {
+                        *x = l;
+                    }
+                    continue;
+                }
+                let Some((t, _)) = TOPICS.iter().find(|(t, _)| *t == topic) else {
+                    let known: Vec<&str> = TOPICS.iter().map(|(t, _)| *t).collect();
+                    return Err(format!(
+                        "unknown log topic '{topic}' in --log.level {v}: the topics are {}",
+                        known.join(", ")
+                    ));
+                };
+                levels.insert(t, l);
+            }
+        }
+    }
+    Ok(levels)
+}
+
+fn unknown_level(v: &str) -> String {
+    format!("unknown log level '{v}': expecting fatal, error, warning, info, debug or trace")
+}
+
+/// Where log lines go.
+fn writer(output: Option<&str>) -> Result<BoxMakeWriter, String> {
+    match output.map(str::trim) {
+        None | Some("+") | Some("") => Ok(BoxMakeWriter::new(std::io::stderr)),
+        Some("-") => Ok(BoxMakeWriter::new(std::io::stdout)),
+        Some(o) => {
+            let path = o.strip_prefix("file://").unwrap_or(o);
+            let mut open = std::fs::OpenOptions::new();
+            open.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+            let f = open
+                .open(path)
+                .map_err(|e| format!("cannot open the log file '{path}' (--log.output): {e}"))?;
+            Ok(BoxMakeWriter::new(Mutex::new(f)))
+        }
+    }
+}
+
+/// Sets up logging for the whole process as `o` says; an error names the bad option.
+pub fn init_with(o: &Options) -> Result<(), String> {
+    let levels = parse_levels(&o.levels)?;
     let (filter, handle) = reload::Layer::new(EnvFilter::new(directives(&levels)));
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let to_terminal = o.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let out = writer(o.output.as_deref())?;
+    let (text, json) = if o.json {
+        (None, Some(JsonLines(out)))
+    } else {
+        (
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(out)
+                    .with_ansi(to_terminal),
+            ),
+            None,
+        )
+    };
     if tracing_subscriber::registry()
         .with(filter)
-        .with(fmt)
+        .with(text)
+        .with(json)
         .with(Recorder)
         .try_init()
         .is_ok()
@@ -189,6 +278,34 @@ pub fn init(level: &str) {
         st.handle = Some(handle);
         st.startup = levels.clone();
         st.current = levels;
+    }
+    Ok(())
+}
+
+/// `--log.use-json-format`: one JSON object per event.
+struct JsonLines(BoxMakeWriter);
+
+impl<S: tracing::Subscriber> Layer<S> for JsonLines {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut v = MessageVisitor(String::new());
+        event.record(&mut v);
+        let level = match *meta.level() {
+            tracing::Level::ERROR => "ERROR",
+            tracing::Level::WARN => "WARNING",
+            tracing::Level::INFO => "INFO",
+            tracing::Level::DEBUG => "DEBUG",
+            tracing::Level::TRACE => "TRACE",
+        };
+        let line = json!({
+            "time": crate::time::utc_string(std::time::SystemTime::now()),
+            "pid": std::process::id(),
+            "level": level,
+            "topic": topic_of(meta.target()),
+            "message": v.0,
+        });
+        let mut w = tracing_subscriber::fmt::MakeWriter::make_writer(&self.0);
+        let _ = std::io::Write::write_all(&mut w, format!("{line}\n").as_bytes());
     }
 }
 

@@ -12,26 +12,61 @@ pub type Ready = std::sync::mpsc::Sender<ArangoResult<Endpoint>>;
 /// What a service runs until: the owner's stop request.
 pub type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Listens on `host:port` (the parts of `endpoint`); returns the listener and the endpoint it is bound
-/// to (the free port taken for port 0).
+/// A bound listener: plain TCP, or TLS for `ssl://` endpoints.
+pub enum Bound {
+    Plain(tokio::net::TcpListener),
+    Tls(crate::tls::TlsListener),
+}
+
+/// Listens on `endpoint` (`tcp://` or `ssl://`, the latter with `tls`); returns the listener and the
+/// endpoint it is bound to (the free port taken for port 0).
 pub async fn listen(
-    host: &str,
-    port: u16,
     endpoint: &Endpoint,
-) -> ArangoResult<(tokio::net::TcpListener, Endpoint)> {
-    let listener = tokio::net::TcpListener::bind((host, port))
+    tls: Option<&crate::tls::TlsOptions>,
+) -> ArangoResult<(Bound, Endpoint)> {
+    let (host, port, secure) = match &endpoint.transport {
+        Transport::Tcp { host, port } => (host.clone(), *port, false),
+        Transport::Ssl { host, port } => (host.clone(), *port, true),
+        Transport::Unix { .. } => {
+            return Err(ArangoError::bad_parameter(format!(
+                "unix:// endpoints are not supported here ({endpoint}); use tcp:// or ssl://"
+            )));
+        }
+    };
+    let config = match (secure, tls) {
+        (true, Some(o)) => Some(crate::tls::server_config(o)?),
+        (true, None) => {
+            return Err(ArangoError::bad_parameter(format!(
+                "{endpoint} needs a certificate and key: --ssl.keyfile <PEM file with both>"
+            )));
+        }
+        (false, _) => None,
+    };
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .map_err(|e| ArangoError::bad_parameter(format!("cannot listen on {endpoint}: {e}")))?;
     let bound = listener
         .local_addr()
         .map_err(|e| ArangoError::internal(e.to_string()))?;
-    let shown = Endpoint {
-        transport: Transport::Tcp {
-            host: bound.ip().to_string(),
-            port: bound.port(),
-        },
-    };
-    Ok((listener, shown))
+    let (host, port) = (bound.ip().to_string(), bound.port());
+    match config {
+        Some(c) => {
+            let l = crate::tls::TlsListener::new(listener, c)
+                .map_err(|e| ArangoError::internal(e.to_string()))?;
+            Ok((
+                Bound::Tls(l),
+                Endpoint {
+                    transport: Transport::Ssl { host, port },
+                },
+            ))
+        }
+        None => Ok((
+            Bound::Plain(listener),
+            Endpoint {
+                transport: Transport::Tcp { host, port },
+            },
+        )),
+    }
 }
 
 /// A service running inside this process.

@@ -36,8 +36,10 @@ pub struct ConnectOptions {
     pub credentials: Credentials,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Verify the server's TLS certificate (on by default).
+    /// Verify the server's TLS certificate (on by default) against the system's roots and `ca_file`.
     pub verify_tls: bool,
+    /// A PEM file of further CA certificates to trust (a private CA).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ConnectOptions {
@@ -47,6 +49,7 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(600),
             verify_tls: true,
+            ca_file: None,
         }
     }
 }
@@ -139,12 +142,27 @@ impl Connection {
             })?,
         };
         install_tls_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.request_timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(60))
-            .tls_danger_accept_invalid_certs(!opts.verify_tls)
+            .tls_danger_accept_invalid_certs(!opts.verify_tls);
+        if let Some(path) = &opts.ca_file {
+            let unreadable = |e: &dyn std::fmt::Display| {
+                ArangoError::bad_parameter(format!(
+                    "cannot read the CA file '{}': {e}",
+                    path.display()
+                ))
+            };
+            let pem = std::fs::read(path).map_err(|e| unreadable(&e))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| unreadable(&e))?;
+            if certs.is_empty() {
+                return Err(unreadable(&"it holds no PEM certificate"));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .build()
             .map_err(|e| ArangoError::internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(Connection {

@@ -65,6 +65,10 @@ pub struct ConnectSpec {
     pub password: String,
     pub request_timeout: Duration,
     pub connect_timeout: Duration,
+    /// `--ssl.verify` (default true): check an `ssl://` server's certificate.
+    pub verify_tls: bool,
+    /// `--ssl.cafile`: a private CA to trust besides the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for ConnectSpec {
@@ -152,8 +156,8 @@ impl Conn {
             },
             connect_timeout: c.spec.connect_timeout,
             request_timeout: c.spec.request_timeout,
-            // as arangosh: ssl:// endpoints are encrypted, their certificate is not checked
-            verify_tls: false,
+            verify_tls: c.spec.verify_tls,
+            ca_file: c.spec.ca_file.clone(),
         };
         let conn = match Connection::new(&endpoint, &opts) {
             Ok(x) => x,

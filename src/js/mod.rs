@@ -97,6 +97,8 @@ impl Runtime {
             password: String::new(),
             request_timeout: std::time::Duration::from_secs(1200),
             connect_timeout: std::time::Duration::from_secs(5),
+            verify_tls: true,
+            ca_file: None,
         };
         let conn = Conn::open(spec, &rt);
         Runtime::with_conn(rt, conn, config, Box::new(|_| None))

@@ -10,7 +10,7 @@
 //! upstream, in each database's `_arangorepl` collection, committed with the data.
 
 use crate::client::{ConnectOptions, Connection, Credentials, encode};
-use crate::endpoint::{Endpoint, Transport};
+use crate::endpoint::Endpoint;
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::host::{self, Appliers, Host};
 use crate::replication::remote::{RemoteFollower, Target};
@@ -40,6 +40,10 @@ pub struct ProxyConfig {
     /// `--server.export-metrics-api` (default true): `GET /_admin/metrics[/v2]` answers with the
     /// upstream's metrics and the proxy's own; false: 404.
     pub export_metrics: bool,
+    /// `--ssl.*`: what an `ssl://` endpoint serves with.
+    pub tls: Option<crate::tls::TlsOptions>,
+    /// `--replication.ssl-cafile`: a private CA the appliers trust for `ssl://` leaders.
+    pub replication_ca: Option<PathBuf>,
 }
 
 struct ProxyState {
@@ -700,14 +704,9 @@ pub fn spawn(config: ProxyConfig) -> ArangoResult<Handle> {
 }
 
 async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoResult<()> {
-    let (host, port) = match &config.endpoint.transport {
-        Transport::Tcp { host, port } => (host.clone(), *port),
-        _ => {
-            return Err(ArangoError::bad_parameter(
-                "arangorepl proxy listens on tcp:// endpoints only",
-            ));
-        }
-    };
+    if let Some(o) = &config.tls {
+        crate::tls::server_config(o)?;
+    }
     let upstream = Connection::new(
         &config.upstream,
         &ConnectOptions {
@@ -729,13 +728,13 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
     let st = Arc::new(ProxyState {
         upstream,
         follower,
-        appliers: Appliers::new(registry.clone()),
+        appliers: Appliers::new(registry.clone(), config.replication_ca.clone()),
         jobs: Jobs::default(),
         http_metrics: crate::metrics::Http::new(registry.clone()),
         metrics: registry,
         export_metrics: config.export_metrics,
     });
-    let (listener, shown) = crate::service::listen(&host, port, &config.endpoint).await?;
+    let (listener, shown) = crate::service::listen(&config.endpoint, config.tls.as_ref()).await?;
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));
@@ -752,13 +751,16 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         tokio::spawn(async move { host::auto_start(&h, &h.0.appliers).await });
     }
     let app = axum::Router::new().fallback(handle).with_state(st.clone());
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(|e| ArangoError::internal(e.to_string()))?;
+    let served = match listener {
+        crate::service::Bound::Plain(l) => {
+            let l = axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(l, app).with_graceful_shutdown(stop).await
+        }
+        crate::service::Bound::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
+    };
+    served.map_err(|e| ArangoError::internal(e.to_string()))?;
     st.appliers.stop_all().await;
     Ok(())
 }

@@ -49,6 +49,8 @@ pub struct Control {
     /// show one).
     latency_of: Option<Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>>,
     latency: std::sync::OnceLock<::metrics::Histogram>,
+    /// A private CA for `ssl://` leaders (`--replication.ssl-cafile`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Control {
@@ -69,6 +71,7 @@ impl Control {
             metrics,
             latency_of,
             latency: std::sync::OnceLock::new(),
+            ca_file: None,
         }
     }
 
@@ -234,7 +237,8 @@ pub async fn run<F: Follower + Clone>(
     start: Start,
 ) {
     let db = config.database.clone();
-    let outcome = match LeaderClient::new(&config, follower.server_id()) {
+    let outcome = match LeaderClient::with_ca(&config, follower.server_id(), ctl.ca_file.as_deref())
+    {
         Ok(leader) => {
             let leader = leader.with_metrics(ctl.metrics.clone());
             let mut a = Applier {

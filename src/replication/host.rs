@@ -110,6 +110,8 @@ pub struct Appliers {
     /// The hosting server's metrics, if it keeps any.
     registry: Option<Arc<Registry>>,
     counters: crate::metrics::Replication,
+    /// A private CA the appliers trust for `ssl://` leaders.
+    ca_file: Option<std::path::PathBuf>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -117,12 +119,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Appliers {
-    /// Appliers that record into `registry`.
-    pub fn new(registry: Arc<Registry>) -> Self {
+    /// Appliers that record into `registry` and trust `ca_file` (PEM) for `ssl://` leaders besides the
+    /// system's roots.
+    pub fn new(registry: Arc<Registry>, ca_file: Option<std::path::PathBuf>) -> Self {
         Appliers {
             slots: Mutex::default(),
             counters: crate::metrics::Replication::register(&registry),
             registry: Some(registry),
+            ca_file,
         }
     }
 
@@ -141,8 +145,10 @@ impl Appliers {
                         )
                     }) as Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>
                 });
+                let mut ctl = Control::with_metrics(self.counters.clone(), latency_of);
+                ctl.ca_file = self.ca_file.clone();
                 Arc::new(Slot {
-                    ctl: Arc::new(Control::with_metrics(self.counters.clone(), latency_of)),
+                    ctl: Arc::new(ctl),
                     ..Slot::default()
                 })
             })
@@ -578,8 +584,8 @@ async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> Arango
         Busy(slot.clone())
     };
     let follower = st.follower();
-    let leader =
-        LeaderClient::new(&config, follower.server_id())?.with_metrics(slot.ctl.metrics.clone());
+    let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
+        .with_metrics(slot.ctl.metrics.clone());
     let db = db.to_string();
     // the sync runs on its own task: a client that hangs up does not cut it short
     let task = tokio::spawn(async move {

@@ -64,6 +64,16 @@ pub struct LeaderClient {
 impl LeaderClient {
     /// A client for the configuration's endpoint, database and credentials.
     pub fn new(config: &ApplierConfig, own_server_id: u64) -> ArangoResult<Self> {
+        Self::with_ca(config, own_server_id, None)
+    }
+
+    /// [`LeaderClient::new`] trusting a private CA (`ca_file`, PEM) besides the system's roots for an
+    /// `ssl://` leader.
+    pub fn with_ca(
+        config: &ApplierConfig,
+        own_server_id: u64,
+        ca_file: Option<&std::path::Path>,
+    ) -> ArangoResult<Self> {
         let endpoint = config.parsed_endpoint()?;
         let credentials = if !config.username.is_empty() {
             Credentials::Basic {
@@ -80,6 +90,7 @@ impl LeaderClient {
             connect_timeout: Duration::from_secs_f64(config.connect_timeout),
             request_timeout: Duration::from_secs_f64(config.request_timeout),
             verify_tls: true,
+            ca_file: ca_file.map(std::path::Path::to_path_buf),
         };
         Ok(LeaderClient {
             conn: Connection::new(&endpoint, &opts)?,

@@ -68,6 +68,10 @@ pub struct ServeConfig {
     pub restore_api: bool,
     /// `--server.export-metrics-api` (default true): `GET /_admin/metrics[/v2]` answers; false: 404.
     pub export_metrics: bool,
+    /// `--ssl.*`: what an `ssl://` endpoint serves with.
+    pub tls: Option<crate::tls::TlsOptions>,
+    /// `--replication.ssl-cafile`: a private CA the appliers trust for `ssl://` leaders.
+    pub replication_ca: Option<PathBuf>,
     pub store: StoreConfig,
 }
 
@@ -586,19 +590,15 @@ async fn serve(
     ready: Option<Ready>,
     stop: crate::service::Stop,
 ) -> ArangoResult<()> {
-    let (host, port) = match &config.endpoint.transport {
-        Transport::Tcp { host, port } => (host.clone(), *port),
-        Transport::Ssl { .. } => {
-            return Err(ArangoError::bad_parameter(
-                "ssl:// endpoints are not supported by arangorepl serve yet; use tcp://",
-            ));
-        }
-        Transport::Unix { .. } => {
-            return Err(ArangoError::bad_parameter(
-                "unix:// endpoints are not supported by arangorepl serve; use tcp://",
-            ));
-        }
-    };
+    if let Transport::Unix { .. } = &config.endpoint.transport {
+        return Err(ArangoError::bad_parameter(
+            "unix:// endpoints are not supported by arangorepl serve; use tcp:// or ssl://",
+        ));
+    }
+    if let Some(o) = &config.tls {
+        // a bad certificate or option is reported before the store is opened
+        crate::tls::server_config(o)?;
+    }
     let store = {
         let dir = config.directory.clone();
         let sc = config.store.clone();
@@ -630,7 +630,7 @@ async fn serve(
         jobs: jobs::Jobs::default(),
         cursors: simple::Cursors::default(),
         leader: leader::Leader::default(),
-        appliers: applier::Appliers::new(registry.clone()),
+        appliers: applier::Appliers::new(registry.clone(), config.replication_ca.clone()),
         http_metrics: crate::metrics::Http::new(registry.clone()),
         metrics: registry,
         export_metrics: config.export_metrics,
@@ -648,7 +648,7 @@ async fn serve(
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    let (listener, shown) = crate::service::listen(&host, port, &config.endpoint).await?;
+    let (listener, shown) = crate::service::listen(&config.endpoint, config.tls.as_ref()).await?;
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));
@@ -677,10 +677,6 @@ async fn serve(
     }
     let app = tower::ServiceExt::map_request(app(state.clone()), split_database);
     let service = axum::ServiceExt::<Request>::into_make_service(app);
-    // Responses go out at once: no Nagle delay for small answers on keep-alive connections.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    });
     // In-flight requests are waited for, but long-polls end at once: a follower waiting on
     // `wal/tail` must not hold the shutdown for its whole timeout.
     let begin_stop = {
@@ -690,10 +686,24 @@ async fn serve(
             st.shutdown.send_replace(true);
         }
     };
-    axum::serve(listener, service)
-        .with_graceful_shutdown(begin_stop)
-        .await
-        .map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
+    let served = match listener {
+        crate::service::Bound::Plain(l) => {
+            // Responses go out at once: no Nagle delay for small answers on keep-alive connections.
+            let l = axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(l, service)
+                .with_graceful_shutdown(begin_stop)
+                .await
+        }
+        // (TLS connections get no-delay before their handshake)
+        crate::service::Bound::Tls(l) => {
+            axum::serve(l, service)
+                .with_graceful_shutdown(begin_stop)
+                .await
+        }
+    };
+    served.map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
     housekeeping.abort();
     state.appliers.stop_all().await;
     tracing::info!("shutting down: flushing the store");

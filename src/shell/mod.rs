@@ -44,6 +44,12 @@ pub struct ShellArgs {
     /// Connection timeout in seconds (0: very long).
     #[arg(long = "server.connection-timeout", value_name = "SECONDS")]
     pub connection_timeout: Option<f64>,
+    /// PEM file of a private CA whose certificates an ssl:// server may use (besides the system's roots).
+    #[arg(long = "ssl.cafile", value_name = "FILE")]
+    pub ssl_cafile: Option<std::path::PathBuf>,
+    /// Check an ssl:// server's certificate (default true; false: encrypted but unchecked, as arangosh).
+    #[arg(long = "ssl.verify", value_parser = parse_bool, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub ssl_verify: Option<bool>,
     /// Run a JavaScript file and exit (repeatable).
     #[arg(long = "javascript.execute", value_name = "FILE")]
     pub execute: Vec<String>,
@@ -205,6 +211,8 @@ fn run_inner(args: ShellArgs, extras: Extras) -> Result<i32, String> {
         password,
         request_timeout: seconds(args.request_timeout, 1200.0, "server.request-timeout")?,
         connect_timeout: seconds(args.connection_timeout, 5.0, "server.connection-timeout")?,
+        verify_tls: args.ssl_verify.unwrap_or(true),
+        ca_file: args.ssl_cafile.clone(),
     };
     let mut rt = Runtime::new(spec, config, Box::new(ask_password))?;
 
@@ -293,6 +301,24 @@ fn report_script_error(level: Level, file: &str, e: &Uncaught) {
 
 fn run_scripts(rt: &mut Runtime, args: &ShellArgs) -> i32 {
     let level = rt.host().config.log_level;
+    {
+        // the banner's connection failure, as a warning: a script should say why `db` is unusable
+        let c = rt.host().conn.borrow();
+        if !c.connected && c.spec.endpoint != "none" {
+            log_line(
+                level,
+                Level::Warning,
+                "",
+                &format!(
+                    "Could not connect to endpoint '{}', database: '{}', username: '{}' - Error message: '{}'",
+                    c.spec.endpoint,
+                    c.spec.database,
+                    c.spec.username,
+                    c.error.as_deref().unwrap_or("could not connect")
+                ),
+            );
+        }
+    }
     let finish = |code: i32| {
         let _ = std::io::stdout().flush();
         code

@@ -7,7 +7,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 pub fn endpoint(s: &Server) -> String {
-    s.url.replace("http://", "tcp://")
+    s.url
+        .replace("http://", "tcp://")
+        .replace("https://", "ssl://")
 }
 
 pub fn enc(db: &str) -> String {

@@ -55,12 +55,20 @@ impl Server {
         s
     }
 
-    /// Runs `arangorepl <args…>` with the test defaults (endpoint, directory, log level).
+    /// Runs `arangorepl <args…>` with the test defaults (endpoint unless `args` give one, directory, log
+    /// level).
     fn launch(dir: &Path, port: u16, args: &[String]) -> Server {
+        let endpoint: Vec<String> = if args.iter().any(|a| a == "--server.endpoint") {
+            Vec::new()
+        } else {
+            vec![
+                "--server.endpoint".into(),
+                format!("tcp://127.0.0.1:{port}"),
+            ]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
             .arg(&args[0])
-            .arg("--server.endpoint")
-            .arg(format!("tcp://127.0.0.1:{port}"))
+            .args(&endpoint)
             .arg("--database.directory")
             .arg(dir)
             .args(["--log.level", "warning"])
@@ -77,8 +85,8 @@ impl Server {
             let mut r = BufReader::new(stdout);
             let mut line = String::new();
             while r.read_line(&mut line).unwrap_or(0) > 0 {
-                if let Some(pos) = line.find("tcp://") {
-                    let ep = line[pos + 6..]
+                if let Some(pos) = line.find("tcp://").or_else(|| line.find("ssl://")) {
+                    let ep = line[pos..]
                         .split_whitespace()
                         .next()
                         .unwrap_or("")
@@ -91,9 +99,13 @@ impl Server {
         let ep = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("server printed its endpoint");
+        let url = match ep.strip_prefix("ssl://") {
+            Some(a) => format!("https://{a}"),
+            None => format!("http://{}", ep.trim_start_matches("tcp://")),
+        };
         Server {
             child,
-            url: format!("http://{ep}"),
+            url,
             dir: dir.to_path_buf(),
             _tmp: None,
         }

@@ -1,6 +1,7 @@
-//! `GET /_admin/metrics/v2` between real `arangorepl serve` processes: scraped and parsed with a Prometheus
-//! text-format parser, every metric name the documentation lists present with figures that match what
-//! the servers did; the applier's `lagSeconds`; authentication and `--server.export-metrics-api`.
+//! Watching real `arangorepl serve` processes (and a proxy): `GET /_admin/metrics/v2` scraped and parsed
+//! with a Prometheus text-format parser, every metric name the documentation lists present with figures
+//! that match what the servers did; the applier's `lagSeconds`; authentication and
+//! `--server.export-metrics-api`; the `--log.*` options (topics, file, JSON).
 
 mod common;
 
@@ -347,4 +348,78 @@ fn the_proxy_serves_the_upstreams_metrics_with_its_appliers_figures_once_each() 
     assert_error(&r, 403, 11);
     let off = Server::proxy(&upstream, &["--server.export-metrics-api", "false"]);
     assert_error(&Api::new(&off).get("/_admin/metrics/v2"), 404, 404);
+}
+
+#[test]
+fn log_options_pick_topics_levels_a_file_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("follower.log");
+    let out = format!("file://{}", log.display());
+    let leader = Server::start(&[]);
+    let f = Server::start(&[
+        "--log.level",
+        "replication=debug",
+        "--log.output",
+        &out,
+        "--log.use-json-format",
+        "true",
+    ]);
+    let (la, fa) = (Api::new(&leader), Api::new(&f));
+    let levels = fa.get("/_admin/log/level").body;
+    assert_eq!(levels["replication"], "DEBUG", "{levels}");
+    assert_eq!(levels["general"], "WARNING", "{levels}");
+    follow(&la, &fa, &leader, json!({"verbose": true}));
+    insert_many(&la, "_system", "c", keys_of(10, "l"));
+    wait_converged(&la, &fa, "_system", 30);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["topic"] == "replication" && l["level"] == "INFO"),
+        "{text}"
+    );
+    for l in &lines {
+        assert!(l["time"].is_string() && l["pid"].is_number(), "{l}");
+        assert!(
+            [
+                "replication",
+                "general",
+                "engines",
+                "authentication",
+                "requests"
+            ]
+            .contains(&l["topic"].as_str().unwrap())
+        );
+        // the general topic stays at WARNING
+        assert!(l["topic"] != "general" || l["level"] == "WARNING" || l["level"] == "ERROR");
+    }
+    assert!(!text.contains("\"pw\"") && !text.contains(":pw@"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // a topic that does not exist is refused, naming the known ones
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+        .args([
+            "serve",
+            "--log.level",
+            "replikation=debug",
+            "--database.directory",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("replikation") && err.contains("replication"),
+        "{err}"
+    );
 }
