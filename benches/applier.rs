@@ -114,7 +114,10 @@ fn pair(leader_args: &[&str]) -> Pair {
     let (st, b) = f.send(
         "PUT",
         "/_api/replication/sync",
-        &format!(r#"{{"endpoint":"tcp://{}"}}"#, p.leader.1),
+        &format!(
+            r#"{{"endpoint":"{}"}}"#,
+            support::replication_endpoint(&p.leader.1)
+        ),
     );
     assert_eq!(st, 200, "sync: {}", String::from_utf8_lossy(&b));
     p.from = json(&b)["lastLogTick"]
@@ -128,7 +131,10 @@ fn configure(f: &mut Client, leader: &str, extra: &str) {
     let (st, b) = f.send(
         "PUT",
         "/_api/replication/applier-config",
-        &format!(r#"{{"endpoint":"tcp://{leader}"{extra}}}"#),
+        &format!(
+            r#"{{"endpoint":"{}"{extra}}}"#,
+            support::replication_endpoint(leader)
+        ),
     );
     assert_eq!(st, 200, "config: {}", String::from_utf8_lossy(&b));
 }

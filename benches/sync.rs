@@ -37,7 +37,8 @@ fn main() {
     // full sync
     let mut f = Client::new(&fep);
     let sync_body = format!(
-        r#"{{"endpoint":"tcp://{lep}","includeSystem":false,"restrictType":"include","restrictCollections":["c0","c1","c2","c3"]}}"#
+        r#"{{"endpoint":"{}","includeSystem":false,"restrictType":"include","restrictCollections":["c0","c1","c2","c3"]}}"#,
+        support::replication_endpoint(&lep)
     );
     let fpid = follower.id();
     // BENCH_PROFILE=1: name the processes and pause, so a profiler can attach to the follower

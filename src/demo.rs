@@ -80,6 +80,7 @@ fn start(dir: PathBuf, compat_version: Option<&str>) -> ArangoResult<ServerHandl
         export_metrics: true,
         tls: None,
         replication_ca: None,
+        more_endpoints: Vec::new(),
         store: StoreConfig::default(),
     })
 }

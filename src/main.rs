@@ -199,14 +199,15 @@ fn proxy(a: ProxyArgs) -> ExitCode {
 
 #[derive(Args, Debug)]
 struct ServeArgs {
-    /// Endpoint to listen on: tcp://host:port, http+tcp://host:port or tcp://[::1]:port; port 0 picks a
-    /// free port. The bound endpoint is printed on one line at start.
+    /// Endpoint to listen on: tcp://host:port, http+tcp://host:port, tcp://[::1]:port or ssl://host:port
+    /// (with --ssl.keyfile); port 0 picks a free port. Repeatable: the server listens on each. The bound
+    /// endpoint is printed on one line at start (further ones on lines of their own).
     #[arg(
         long = "server.endpoint",
         default_value = "tcp://127.0.0.1:8529",
         value_name = "ENDPOINT"
     )]
-    endpoint: String,
+    endpoint: Vec<String>,
     /// Directory of the store (created if missing).
     #[arg(
         long = "database.directory",
@@ -313,13 +314,17 @@ fn serve(a: ServeArgs) -> ExitCode {
         eprintln!("arangorepl serve: {e}");
         return ExitCode::from(2);
     }
-    let endpoint: Endpoint = match a.endpoint.parse() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("arangorepl serve: {e}");
-            return ExitCode::from(2);
+    let mut endpoints = Vec::new();
+    for e in &a.endpoint {
+        match e.parse::<Endpoint>() {
+            Ok(e) => endpoints.push(e),
+            Err(e) => {
+                eprintln!("arangorepl serve: {e}");
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
+    let endpoint = endpoints.remove(0);
     let jwt_secret = match (&a.jwt_secret_keyfile, a.jwt_secret) {
         (Some(f), _) => match std::fs::read_to_string(f) {
             Ok(s) => Some(s.trim().to_string()),
@@ -365,6 +370,7 @@ fn serve(a: ServeArgs) -> ExitCode {
                 protocol: a.ssl_protocol,
             }),
         replication_ca: a.replication_cafile.clone(),
+        more_endpoints: endpoints,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
             sync_interval: Duration::from_millis(a.sync_interval.max(1)),

@@ -167,3 +167,34 @@ fn ctrl_c_stops_a_running_command_not_the_shell() {
     s.send_line("exit").unwrap();
     s.expect("Bye").unwrap();
 }
+
+#[test]
+fn watch_reevaluates_an_expression_until_ctrl_c() {
+    let server = Server::start(&[]);
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", server.port());
+    let mut s = spawn(&server, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("var n = 0").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line(".watch 0.2 'round ' + (++n)").unwrap();
+    s.expect("Every 0.2s: 'round ' + (++n)").unwrap();
+    s.expect("round 1").unwrap();
+    s.expect("round 2").unwrap();
+    s.expect("round 3").unwrap();
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    // the watch ended: the counter no longer moves
+    std::thread::sleep(Duration::from_millis(500));
+    s.send_line("'n is ' + (n < 100 ? 'small' : 'big')")
+        .unwrap();
+    s.expect("n is small").unwrap();
+    s.send_line(".watch").unwrap();
+    s.expect("usage: .watch SECONDS EXPRESSION").unwrap();
+    // an error ends it too
+    s.send_line(".watch 0.2 nosuchthing").unwrap();
+    s.expect("nosuchthing is not defined").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("exit").unwrap();
+    s.expect("Bye").unwrap();
+}

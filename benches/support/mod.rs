@@ -178,8 +178,21 @@ pub fn binary() -> String {
 /// from its first line (or takes `BENCH_ADDR` for a server, when `may_be_elsewhere`).
 fn launch(args: &[&str], may_be_elsewhere: bool) -> (Child, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let tls = tls().filter(|_| args.first() == Some(&"serve"));
+    let tls_args: Vec<String> = match tls {
+        Some(t) => vec![
+            "--server.endpoint".into(),
+            "ssl://127.0.0.1:0".into(),
+            "--ssl.keyfile".into(),
+            t.keyfile.clone(),
+            "--replication.ssl-cafile".into(),
+            t.cafile.clone(),
+        ],
+        None => Vec::new(),
+    };
     let mut server = Command::new(binary())
         .args(args)
+        .args(&tls_args)
         .args(["--log.level", "warning", "--database.directory"])
         .arg(dir.path())
         .stdout(Stdio::piped())
@@ -193,18 +206,89 @@ fn launch(args: &[&str], may_be_elsewhere: bool) -> (Child, String, tempfile::Te
         Some(a) => a,
         None => {
             let mut line = String::new();
-            BufReader::new(server.stdout.take().unwrap())
-                .read_line(&mut line)
-                .expect("endpoint line");
-            line.split("tcp://")
+            let mut out = BufReader::new(server.stdout.take().unwrap());
+            out.read_line(&mut line).expect("endpoint line");
+            let ep = line
+                .split("tcp://")
                 .nth(1)
                 .and_then(|s| s.split_whitespace().next())
                 .expect("endpoint")
-                .to_string()
+                .to_string();
+            if tls.is_some() {
+                let mut line = String::new();
+                out.read_line(&mut line).expect("ssl endpoint line");
+                let ssl = line
+                    .split("ssl://")
+                    .nth(1)
+                    .and_then(|s| s.split_whitespace().next())
+                    .expect("ssl endpoint")
+                    .to_string();
+                SSL_OF
+                    .lock()
+                    .unwrap()
+                    .insert(ep.clone(), format!("ssl://{ssl}"));
+            }
+            ep
         }
     };
     std::thread::sleep(Duration::from_millis(300));
     (server, ep, dir)
+}
+
+/// `BENCH_TLS=1`: every server also listens on an `ssl://` endpoint with a certificate of a throw-away
+/// CA (made here), its appliers trust that CA, and [`replication_endpoint`] names the `ssl://` one — so
+/// replication runs over TLS while the benchmark's own client stays on plain TCP.
+pub struct Tls {
+    _dir: tempfile::TempDir,
+    pub keyfile: String,
+    pub cafile: String,
+}
+
+pub fn tls() -> Option<&'static Tls> {
+    static TLS: std::sync::OnceLock<Option<Tls>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        std::env::var("BENCH_TLS")
+            .is_ok_and(|v| v == "1" || v == "true")
+            .then(make_tls)
+    })
+    .as_ref()
+}
+
+fn make_tls() -> Tls {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "bench CA");
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let p = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = p.signed_by(&key, &issuer).unwrap();
+    let keyfile = dir.path().join("server.pem");
+    let cafile = dir.path().join("ca.pem");
+    std::fs::write(&keyfile, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+    std::fs::write(&cafile, ca_pem).unwrap();
+    Tls {
+        keyfile: keyfile.display().to_string(),
+        cafile: cafile.display().to_string(),
+        _dir: dir,
+    }
+}
+
+static SSL_OF: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The endpoint a follower replicates from for the server at `ep` (`host:port`): `tcp://ep`, or its
+/// `ssl://` endpoint with `BENCH_TLS=1`.
+pub fn replication_endpoint(ep: &str) -> String {
+    SSL_OF
+        .lock()
+        .unwrap()
+        .get(ep)
+        .cloned()
+        .unwrap_or_else(|| format!("tcp://{ep}"))
 }
 
 /// A header's value from [`Client::send_full`]'s list.

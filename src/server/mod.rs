@@ -70,6 +70,8 @@ pub struct ServeConfig {
     pub export_metrics: bool,
     /// `--ssl.*`: what an `ssl://` endpoint serves with.
     pub tls: Option<crate::tls::TlsOptions>,
+    /// Further `--server.endpoint` values: the same server on more endpoints (say `tcp://` and `ssl://`).
+    pub more_endpoints: Vec<Endpoint>,
     /// `--replication.ssl-cafile`: a private CA the appliers trust for `ssl://` leaders.
     pub replication_ca: Option<PathBuf>,
     pub store: StoreConfig,
@@ -649,15 +651,27 @@ async fn serve(
         shutdown: tokio::sync::watch::channel(false).0,
     });
     let (listener, shown) = crate::service::listen(&config.endpoint, config.tls.as_ref()).await?;
+    let mut more = Vec::new();
+    let mut more_shown = Vec::new();
+    for ep in &config.more_endpoints {
+        let (l, s) = crate::service::listen(ep, config.tls.as_ref()).await?;
+        more.push(l);
+        more_shown.push(s);
+    }
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));
         }
         // One line with the bound endpoint: tests read it.
-        None => println!(
-            "arangorepl serve: listening on {shown} (database directory {})",
-            config.directory.display()
-        ),
+        None => {
+            println!(
+                "arangorepl serve: listening on {shown} (database directory {})",
+                config.directory.display()
+            );
+            for s in &more_shown {
+                println!("arangorepl serve: also listening on {s}");
+            }
+        }
     }
     tracing::info!("server id {}, version {}", store.server_id(), state.version);
     let housekeeping = {
@@ -686,23 +700,40 @@ async fn serve(
             st.shutdown.send_replace(true);
         }
     };
-    let served = match listener {
-        crate::service::Bound::Plain(l) => {
-            // Responses go out at once: no Nagle delay for small answers on keep-alive connections.
-            let l = axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(l, service)
-                .with_graceful_shutdown(begin_stop)
-                .await
-        }
-        // (TLS connections get no-delay before their handshake)
-        crate::service::Bound::Tls(l) => {
-            axum::serve(l, service)
-                .with_graceful_shutdown(begin_stop)
-                .await
-        }
-    };
+    macro_rules! serve_on {
+        ($bound:expr, $service:expr, $stop:expr) => {
+            match $bound {
+                crate::service::Bound::Plain(l) => {
+                    // Responses go out at once: no Nagle delay for small answers on keep-alive
+                    // connections.
+                    let l =
+                        axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
+                            let _ = tcp.set_nodelay(true);
+                        });
+                    axum::serve(l, $service).with_graceful_shutdown($stop).await
+                }
+                // (TLS connections get no-delay before their handshake)
+                crate::service::Bound::Tls(l) => {
+                    axum::serve(l, $service).with_graceful_shutdown($stop).await
+                }
+            }
+        };
+    }
+    // the further endpoints serve the same application, and stop with the first
+    let mut others = Vec::new();
+    for bound in more {
+        let (service, st) = (service.clone(), state.clone());
+        others.push(tokio::spawn(async move {
+            let stop = async move { st.stopping().await };
+            if let Err(e) = serve_on!(bound, service, stop) {
+                tracing::error!("server error: {e}");
+            }
+        }));
+    }
+    let served = serve_on!(listener, service, begin_stop);
+    for o in others {
+        let _ = o.await;
+    }
     served.map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
     housekeeping.abort();
     state.appliers.stop_all().await;

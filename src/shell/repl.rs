@@ -181,6 +181,57 @@ impl Loop {
     }
 }
 
+impl Loop {
+    /// `.watch SECONDS EXPRESSION` (ours, after psql's `\watch` and watch(1)): evaluates the expression
+    /// every SECONDS, redrawing the screen on a terminal (successive results otherwise), until Ctrl-C or
+    /// an error. `.watch 1 require("@arangodb/replication").applier.state()` shows a follower catch up.
+    fn watch(&mut self, rt: &mut Runtime, args: &str) {
+        let usage = || {
+            println!(
+                "usage: .watch SECONDS EXPRESSION   (re-evaluates EXPRESSION every SECONDS until Ctrl-C)"
+            );
+            println!();
+        };
+        let args = args.trim();
+        let Some((secs, expr)) = args.split_once(char::is_whitespace) else {
+            return usage();
+        };
+        let (Ok(secs), expr) = (secs.parse::<f64>(), expr.trim()) else {
+            return usage();
+        };
+        if !(0.05..=86_400.0).contains(&secs) || expr.is_empty() {
+            return usage();
+        }
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        INTERRUPTED.store(false, std::sync::atomic::Ordering::Relaxed);
+        loop {
+            if tty {
+                // to the top, and clear the screen: the new result stands where the last one stood
+                print!("\x1b[H\x1b[2J");
+            }
+            println!(
+                "Every {secs}s: {expr}    {}",
+                crate::time::utc_string(std::time::SystemTime::now())
+            );
+            println!();
+            let _ = std::io::stdout().flush();
+            let _ = self.evaluate(rt, expr);
+            if self.failed {
+                // an error (or Ctrl-C during the evaluation) ends the watch, as psql's
+                return;
+            }
+            let until = Instant::now() + std::time::Duration::from_secs_f64(secs);
+            while Instant::now() < until {
+                if INTERRUPTED.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    println!();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 /// Prints an uncaught exception of a typed command as arangosh does: where, what, the line and a caret,
 /// then the stack.
 pub fn print_uncaught(e: &Uncaught, colors: bool) {
@@ -268,6 +319,11 @@ pub fn interactive(rt: Runtime, settings: Settings) -> Result<i32, String> {
                     if is_exit(&line) {
                         let _ = editor.add_history_entry(line.trim());
                         break if lp.failed { 1 } else { 0 };
+                    }
+                    if let Some(args) = line.trim_start().strip_prefix(".watch") {
+                        let _ = editor.add_history_entry(line.trim());
+                        lp.watch(&mut rt.borrow_mut(), args);
+                        continue;
                     }
                     pending = line;
                 } else {
