@@ -198,3 +198,41 @@ fn watch_reevaluates_an_expression_until_ctrl_c() {
     s.send_line("exit").unwrap();
     s.expect("Bye").unwrap();
 }
+
+#[test]
+fn a_sync_on_a_terminal_shows_a_progress_bar() {
+    let leader = Server::start(&[]);
+    let follower = Server::start(&[]);
+    let la = common::api::Api::new(&leader);
+    for c in ["c0", "c1", "c2", "c3"] {
+        let r = la.post("/_api/collection", serde_json::json!({"name": c}));
+        assert_eq!(r.status, 200, "{}", r.body);
+        common::repl::insert_many(
+            &la,
+            "_system",
+            c,
+            (0..25_000)
+                .map(|i| serde_json::json!({"_key": format!("k{i}"), "pad": "x".repeat(100)}))
+                .collect(),
+        );
+    }
+    let home = tempfile::tempdir().unwrap();
+    let prompt = format!("127.0.0.1:{}@_system> ", follower.port());
+    let mut s = spawn(&follower, home.path());
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line(format!(
+        "require('@arangodb/replication').sync({{endpoint: '{}', username: 'root', \
+         password: 'pw', includeSystem: false}}).collections.length",
+        common::repl::endpoint(&leader)
+    ))
+    .unwrap();
+    // the bar (standard error is the terminal too): collections done of the total, documents,
+    // megabytes and the rate
+    s.expect(" collections").unwrap();
+    s.expect(" docs, ").unwrap();
+    s.expect("/s").unwrap();
+    s.expect("4\r\n").unwrap();
+    s.expect(prompt.as_str()).unwrap();
+    s.send_line("exit").unwrap();
+    s.expect("Bye").unwrap();
+}

@@ -712,6 +712,100 @@ fn stdout_is_tty(_: &JsValue, _: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     Ok(JsValue::from(host.config.stdout_tty))
 }
 
+/// The figures a sync's progress message carries: `(3 of 7): 12000 documents, 2300000 bytes received`.
+fn sync_figures(message: &str) -> Option<(u64, u64, u64, u64)> {
+    let (_, rest) = message.rsplit_once('(')?;
+    let (n, rest) = rest.split_once(" of ")?;
+    let (total, rest) = rest.split_once("): ")?;
+    let (docs, rest) = rest.split_once(" documents, ")?;
+    let bytes = rest.strip_suffix(" bytes received")?;
+    Some((
+        n.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+        docs.trim().parse().ok()?,
+        bytes.trim().parse().ok()?,
+    ))
+}
+
+thread_local! {
+    /// The live progress bar of a `sync`, `syncCollection` or `setupReplication` on a terminal.
+    static BAR: std::cell::RefCell<Option<(indicatif::ProgressBar, std::time::Instant)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `SYS.progress(what, message)`: a sync's progress bar on standard error, when it is a terminal —
+/// `"start"` (answers whether a bar is shown; without a terminal the caller prints arangosh's
+/// "still synchronizing..." lines instead), `"update"` with the server's progress message (collections
+/// done of total, documents and bytes copied, rate, ETA), `"finish"`.
+fn progress(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let what = arg(args, 0).to_string(ctx)?.to_std_string_escaped();
+    match what.as_str() {
+        "start" => {
+            if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                return Ok(JsValue::from(false));
+            }
+            // a spinner until the server tells how many collections there are
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {wide_msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message("connecting to the leader");
+            bar.enable_steady_tick(Duration::from_millis(120));
+            BAR.with(|b| *b.borrow_mut() = Some((bar, std::time::Instant::now())));
+            Ok(JsValue::from(true))
+        }
+        "update" => {
+            let message = arg(args, 1).to_string(ctx)?.to_std_string_escaped();
+            BAR.with(|b| {
+                if let Some((bar, started)) = b.borrow().as_ref() {
+                    match sync_figures(&message) {
+                        Some((n, total, docs, bytes)) => {
+                            if bar.length() != Some(total) {
+                                bar.set_style(
+                                    indicatif::ProgressStyle::with_template(
+                                        "{spinner} {elapsed_precise} [{bar:20}] {pos}/{len} collections  {wide_msg}",
+                                    )
+                                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                                    .progress_chars("=> "),
+                                );
+                                bar.set_length(total);
+                            }
+                            bar.set_position(n.saturating_sub(1));
+                            let secs = started.elapsed().as_secs_f64().max(0.001);
+                            let rate = docs as f64 / secs;
+                            // the time left, from the collections done so far
+                            let eta = if n > 1 {
+                                let per = secs / (n - 1) as f64;
+                                format!(", ETA {:.0} s", per * (total + 1 - n) as f64)
+                            } else {
+                                String::new()
+                            };
+                            bar.set_message(format!(
+                                "{docs} docs, {:.1} MB, {rate:.0}/s{eta}",
+                                bytes as f64 / 1e6
+                            ));
+                        }
+                        None => bar.set_message(message.clone()),
+                    }
+                }
+            });
+            Ok(JsValue::undefined())
+        }
+        _ => {
+            BAR.with(|b| {
+                if let Some((bar, _)) = b.borrow_mut().take() {
+                    if let Some(len) = bar.length() {
+                        bar.set_position(len);
+                    }
+                    bar.finish_and_clear();
+                }
+            });
+            Ok(JsValue::undefined())
+        }
+    }
+}
+
 fn base64(_: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     use base64::Engine;
     let s = string_arg(args, 0, ctx)?;
@@ -753,6 +847,7 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
         ("platform", platform, 0),
         ("colorsOut", colors_out, 0),
         ("stdoutIsTty", stdout_is_tty, 0),
+        ("progress", progress, 2),
         ("base64", base64, 2),
         ("fs", super::fs::call, 4),
     ];
@@ -763,4 +858,18 @@ pub fn install(ctx: &mut Context) -> JsResult<()> {
     let sys = init.build();
     ctx.register_global_property(js_string!("__SYS"), sys, Attribute::all())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod progress_tests {
+    #[test]
+    fn a_sync_message_gives_its_figures() {
+        assert_eq!(
+            super::sync_figures(
+                "collection 'c': 500 documents dumped (3 of 7): 12000 documents, 2300000 bytes received"
+            ),
+            Some((3, 7, 12000, 2_300_000))
+        );
+        assert_eq!(super::sync_figures("fetching the leader's inventory"), None);
+    }
 }

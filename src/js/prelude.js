@@ -1103,19 +1103,29 @@
 
     function waitForResult(config, id) {
       if (!config.hasOwnProperty('progress')) { config.progress = true; }
-      SYS.sleep(0.05);
-      let iterations = 0;
-      for (;;) {
-        const r = checkRequestResult(arango.PUT('/_api/job/' + enc(id), ''));
-        if (r.code !== 204) { return r; }
-        ++iterations;
+      // on a terminal a progress bar (standard error); otherwise arangosh's lines
+      const bar = config.progress && SYS.progress('start');
+      try {
         SYS.sleep(0.05);
-        if (config.progress && iterations % 3 === 0) {
-          try {
-            const progress = applier.state().state.progress;
-            print('still synchronizing... last received status: ' + progress.time + ': ' + progress.message);
-          } catch (e) { /* progress is best effort */ }
+        let iterations = 0;
+        for (;;) {
+          const r = checkRequestResult(arango.PUT('/_api/job/' + enc(id), ''));
+          if (r.code !== 204) { return r; }
+          ++iterations;
+          SYS.sleep(0.05);
+          if (config.progress && iterations % 3 === 0) {
+            try {
+              const progress = applier.state().state.progress;
+              if (bar) {
+                SYS.progress('update', progress.message);
+              } else {
+                print('still synchronizing... last received status: ' + progress.time + ': ' + progress.message);
+              }
+            } catch (e) { /* progress is best effort */ }
+          }
         }
+      } finally {
+        if (bar) { SYS.progress('finish'); }
       }
     }
     function startJob(url, config) {

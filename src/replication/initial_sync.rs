@@ -39,6 +39,23 @@ pub struct SyncResult {
     /// Time the sync stood still waiting for the leader (dump chunks not yet prefetched).
     pub leader_wait: Duration,
     pub elapsed: Duration,
+    /// The collection being copied (counting from 1) and how many there are, for progress messages.
+    pub collection_number: usize,
+    pub collections_total: usize,
+}
+
+impl SyncResult {
+    /// `(3 of 7): 12000 documents, 2300000 bytes received` — the figures of a progress message (the
+    /// shell's progress bar reads them).
+    fn figures(&self) -> String {
+        format!(
+            "({} of {}): {} documents, {} bytes received",
+            self.collection_number,
+            self.collections_total,
+            self.documents_fetched,
+            self.bytes_fetched
+        )
+    }
 }
 
 impl SyncResult {
@@ -244,7 +261,9 @@ async fn run<F: Follower + Clone>(
     }
 
     // copy the data
-    for c in &work {
+    result.collections_total = work.len();
+    for (i, c) in work.iter().enumerate() {
+        result.collection_number = i + 1;
         let name = c.name();
         let ident = match c.globally_unique_id() {
             "" => c.id().unwrap_or(0).to_string(),
@@ -282,7 +301,10 @@ async fn dump_collection<F: Follower + Clone>(
     result: &mut SyncResult,
 ) -> ArangoResult<()> {
     let db = &config.database;
-    progress.message(format!("dumping collection '{name}' from the leader"));
+    progress.message(format!(
+        "dumping collection '{name}' from the leader {}",
+        result.figures()
+    ));
     let mut chunk_size = config.chunk_bytes();
     let to = result.last_log_tick.saturating_add(1);
     let fetch = |size: u64, from: u64| {
@@ -338,9 +360,10 @@ async fn dump_collection<F: Follower + Clone>(
             }
             result.documents_fetched += n;
             docs += n;
-            if config.verbose {
-                progress.message(format!("collection '{name}': {docs} documents dumped"));
-            }
+            progress.message(format!(
+                "collection '{name}': {docs} documents dumped {}",
+                result.figures()
+            ));
         }
         if !more {
             break;
@@ -454,7 +477,8 @@ async fn incremental_collection<F: Follower + Clone>(
     let db = &config.database;
     let name = c.name();
     progress.message(format!(
-        "incremental sync of collection '{name}': fetching the leader's keys"
+        "incremental sync of collection '{name}': fetching the leader's keys {}",
+        result.figures()
     ));
     let t0 = Instant::now();
     let keys = leader
