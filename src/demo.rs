@@ -197,6 +197,7 @@ fn start_follower(
                 export_metrics: true,
                 tls: None,
                 replication_ca: None,
+                upstream_ca: None,
             })?;
             Ok((proxy, Some(upstream)))
         }

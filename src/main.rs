@@ -103,6 +103,9 @@ struct ProxyArgs {
     /// Answer GET /_admin/metrics/v2 with the upstream's metrics and the proxy's own (Prometheus text)
     #[arg(long = "server.export-metrics-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     export_metrics: bool,
+    /// PEM file of a private CA to trust for an ssl:// upstream (besides the system's roots).
+    #[arg(long = "upstream.ssl-cafile", value_name = "FILE")]
+    upstream_cafile: Option<PathBuf>,
     /// PEM file with the server's certificate (chain) and private key, for ssl:// endpoints.
     #[arg(long = "ssl.keyfile", value_name = "FILE")]
     ssl_keyfile: Option<PathBuf>,
@@ -187,6 +190,7 @@ fn proxy(a: ProxyArgs) -> ExitCode {
                 protocol: a.ssl_protocol,
             }),
         replication_ca: a.replication_cafile.clone(),
+        upstream_ca: a.upstream_cafile.clone(),
     };
     match arangorepl::proxy::run(config) {
         Ok(()) => ExitCode::SUCCESS,

@@ -249,3 +249,56 @@ fn the_shell_talks_to_a_tls_server_and_checks_its_certificate() {
     let r = api.req(Method::GET, "/_api/collection/t/count", None, &[]);
     assert_eq!(r.body["count"], 1);
 }
+
+#[test]
+fn the_proxy_serves_tls_and_reaches_a_tls_upstream_through_a_private_ca() {
+    let pki = Pki::new();
+    let leader = ssl_server(&pki, "server.pem", &[]);
+    let upstream = ssl_server(
+        &pki,
+        "server.pem",
+        &["--compat.arangodb-version", "3.12.10"],
+    );
+    let (ca, key) = (pki.arg("ca.pem"), pki.arg("server.pem"));
+    let proxy = Server::proxy(
+        &upstream,
+        &[
+            "--server.endpoint",
+            "ssl://127.0.0.1:0",
+            "--ssl.keyfile",
+            &key,
+            "--upstream.ssl-cafile",
+            &ca,
+            "--replication.ssl-cafile",
+            &ca,
+        ],
+    );
+    assert!(proxy.url.starts_with("https://"), "{}", proxy.url);
+    let (la, ua, pa) = (
+        https_api(&leader, &pki.path("ca.pem")),
+        https_api(&upstream, &pki.path("ca.pem")),
+        https_api(&proxy, &pki.path("ca.pem")),
+    );
+    // forwarded over TLS, answered by the upstream
+    assert_eq!(pa.get("/_api/version").body["version"], "3.12.10");
+    // the removed API, answered by the proxy, its applier reading a TLS leader into a TLS upstream
+    let r = la.post("/_api/collection", json!({"name": "c"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (0..500).map(|i| json!({"_key": format!("k{i}")})).collect(),
+    );
+    let r = make_follower(&pa, "_system", &leader, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    insert_many(
+        &la,
+        "_system",
+        "c",
+        (500..600)
+            .map(|i| json!({"_key": format!("k{i}")}))
+            .collect(),
+    );
+    wait_converged(&la, &ua, "_system", 30);
+}

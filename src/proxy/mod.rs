@@ -44,6 +44,8 @@ pub struct ProxyConfig {
     pub tls: Option<crate::tls::TlsOptions>,
     /// `--replication.ssl-cafile`: a private CA the appliers trust for `ssl://` leaders.
     pub replication_ca: Option<PathBuf>,
+    /// `--upstream.ssl-cafile`: a private CA to trust for an `ssl://` upstream.
+    pub upstream_ca: Option<PathBuf>,
 }
 
 struct ProxyState {
@@ -712,6 +714,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         &ConnectOptions {
             credentials: Credentials::None,
             request_timeout: Duration::from_secs(3600),
+            ca_file: config.upstream_ca.clone(),
             ..ConnectOptions::default()
         },
     )?;
@@ -720,6 +723,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
             endpoint: config.upstream.clone(),
             credentials: config.credentials.clone(),
             request_timeout: Duration::from_secs(600),
+            ca_file: config.upstream_ca.clone(),
         },
         config.directory.join("appliers"),
     )

@@ -53,6 +53,8 @@ pub struct Target {
     pub endpoint: Endpoint,
     pub credentials: Credentials,
     pub request_timeout: Duration,
+    /// A private CA (PEM) to trust for an `ssl://` target besides the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Target {
@@ -178,6 +180,7 @@ impl RemoteFollower {
         let opts = ConnectOptions {
             credentials: target.credentials.clone(),
             request_timeout: target.request_timeout,
+            ca_file: target.ca_file.clone(),
             ..ConnectOptions::default()
         };
         let conn = Connection::new(&target.endpoint, &opts)?;

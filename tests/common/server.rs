@@ -41,7 +41,10 @@ impl Server {
         let mut args: Vec<String> = vec![
             "proxy".into(),
             "--upstream.endpoint".into(),
-            upstream.url.replace("http://", "tcp://"),
+            upstream
+                .url
+                .replace("http://", "tcp://")
+                .replace("https://", "ssl://"),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         Server::launch(dir, port, &args)
