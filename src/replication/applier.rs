@@ -347,19 +347,14 @@ impl std::future::Future for Prefetch {
     }
 }
 
-/// Milliseconds since 1970, now.
-fn unix_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
+use crate::time::unix_millis as unix_ms;
 
 /// When the leader committed the change at `tick`, in milliseconds since 1970 — for leaders whose ticks
 /// are hybrid logical clock values (arangorepl's: milliseconds << 20 | counter), the middle of the
 /// millisecond the tick names; `None` for ticks that are not (ArangoDB's are log sequence numbers).
-pub fn commit_ms(tick: u64) -> Option<f64> {
+/// `now` is this clock's reading, for the plausibility check.
+pub fn commit_ms(tick: u64, now: f64) -> Option<f64> {
     let ms = (tick >> 20) as f64;
-    let now = unix_ms();
     // a plausible clock reading: within the last 20 years, and not ahead of this clock by a day
     (tick > 0 && ms > now - 20.0 * 365.0 * 86_400_000.0 && ms < now + 86_400_000.0)
         .then_some(ms + 0.5)
@@ -754,20 +749,18 @@ impl<F: Follower + Clone> Applier<F> {
                     // a held long-poll is waiting, not fetching
                     s.total_fetch_time += fetch_time.as_secs_f64();
                     s.fetch_count += 1;
-                    self.ctl
-                        .metrics
-                        .tailing_request_time
-                        .increment(crate::metrics::millis(fetch_time));
+                    self.ctl.metrics.tailing_request_time.add(fetch_time);
                 }
             }
             // when the oldest change not applied yet was committed, as far as this chunk tells
             let learned_ms = unix_ms() - fetch_time.as_secs_f64() * 1000.0;
             if worked {
                 let first = first_tick_after(&chunk.body, p.processed.max(p.first_regular));
+                let now = unix_ms();
                 let since = first
-                    .and_then(commit_ms)
+                    .and_then(|t| commit_ms(t, now))
                     .unwrap_or(learned_ms)
-                    .min(unix_ms());
+                    .min(now);
                 let mut s = self.ctl.state();
                 s.pending_since_ms = Some(s.pending_since_ms.map_or(since, |v| v.min(since)));
             }
@@ -804,7 +797,11 @@ impl<F: Follower + Clone> Applier<F> {
                 } else {
                     // the next change was committed no earlier than the newest one applied (an
                     // arangorepl leader's ticks tell when), and before this answer came
-                    Some(commit_ms(p.applied).unwrap_or(learned_ms).min(learned_ms))
+                    Some(
+                        commit_ms(p.applied, unix_ms())
+                            .unwrap_or(learned_ms)
+                            .min(learned_ms),
+                    )
                 };
             }
             if markers == 0 && bump {
@@ -1216,8 +1213,7 @@ impl<F: Follower + Clone> Applier<F> {
             m.tailing_markers.increment(markers);
             m.tailing_documents.increment(documents);
             m.tailing_removals.increment(removals);
-            m.tailing_apply_time
-                .increment(crate::metrics::millis(elapsed));
+            m.tailing_apply_time.add(elapsed);
             let mut s = self.ctl.state();
             s.total_events += markers;
             s.total_documents += documents;
@@ -1245,7 +1241,7 @@ impl<F: Follower + Clone> Applier<F> {
         let learned = self.ctl.state().pending_since_ms.unwrap_or(now);
         let h = self.ctl.latency();
         for &t in &self.chunk_ticks {
-            let since = commit_ms(t).unwrap_or(learned);
+            let since = commit_ms(t, now).unwrap_or(learned);
             h.record(((now - since) / 1000.0).max(0.0));
         }
     }

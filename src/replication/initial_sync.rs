@@ -351,7 +351,7 @@ async fn dump_collection<F: Follower + Clone>(
                     let r = f
                         .apply_documents(&db, &name, Documents::Lines(chunk.body))
                         .await;
-                    apply_time.increment(crate::metrics::millis(t.elapsed()));
+                    apply_time.add(t.elapsed());
                     r
                 })
             };
@@ -453,8 +453,7 @@ async fn remove_keys<F: Follower>(
             .remove_documents(db, name, std::mem::take(keys))
             .await?;
         let m = &leader.metrics;
-        m.initial_remove_apply_time
-            .increment(crate::metrics::millis(t.elapsed()));
+        m.initial_remove_apply_time.add(t.elapsed());
         m.initial_sync_docs_removed.increment(applied.removed);
         result.applied.add(applied);
     }
@@ -584,8 +583,7 @@ async fn incremental_collection<F: Follower + Clone>(
                     .apply_documents(db, name, Documents::Parsed(docs))
                     .await?;
                 let m = &leader.metrics;
-                m.initial_insert_apply_time
-                    .increment(crate::metrics::millis(t.elapsed()));
+                m.initial_insert_apply_time.add(t.elapsed());
                 m.initial_sync_docs_inserted
                     .increment(applied.inserted + applied.replaced);
                 result.applied.add(applied);

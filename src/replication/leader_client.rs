@@ -536,8 +536,7 @@ impl LeaderClient {
         let r = self.ok(Method::GET, &path, None, &[]).await?;
         let m = &self.metrics;
         m.dump_requests.increment(1);
-        m.dump_request_time
-            .increment(crate::metrics::millis(started.elapsed()));
+        m.dump_request_time.add(started.elapsed());
         m.dump_bytes_received.increment(r.body.len() as u64);
         let check_more = r.header(wire::header::CHECK_MORE) == Some("true");
         let last_included = match r.header(wire::header::LAST_INCLUDED) {
@@ -655,7 +654,7 @@ impl LeaderClient {
             .await;
         self.metrics
             .initial_chunks_requests_time
-            .increment(crate::metrics::millis(started.elapsed()));
+            .add(started.elapsed());
         r
     }
 
@@ -675,8 +674,7 @@ impl LeaderClient {
         let r = self.ok(Method::PUT, &path, None, &[]).await?;
         let m = &self.metrics;
         m.initial_sync_keys_requests.increment(1);
-        m.initial_keys_requests_time
-            .increment(crate::metrics::millis(started.elapsed()));
+        m.initial_keys_requests_time.add(started.elapsed());
         m.initial_sync_bytes_received.increment(r.body.len() as u64);
         self.parse(&path, &r.body)
     }
@@ -705,8 +703,7 @@ impl LeaderClient {
         m.initial_sync_docs_requests.increment(1);
         m.initial_sync_docs_requested
             .increment(positions.len().saturating_sub(offset) as u64);
-        m.initial_docs_requests_time
-            .increment(crate::metrics::millis(started.elapsed()));
+        m.initial_docs_requests_time.add(started.elapsed());
         m.initial_sync_bytes_received.increment(r.body.len() as u64);
         self.parse(&path, &r.body)
     }

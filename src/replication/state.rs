@@ -98,12 +98,7 @@ impl ApplierState {
         }
         Some(match self.pending_since_ms {
             None => 0.0,
-            Some(since) => {
-                let now = SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-                ((now - since) / 1000.0).max(0.0)
-            }
+            Some(since) => ((crate::time::unix_millis() - since) / 1000.0).max(0.0),
         })
     }
 
