@@ -729,6 +729,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
     )
     .await?;
     let registry = crate::metrics::Registry::new();
+    let upkeep = registry.keep_up();
     let st = Arc::new(ProxyState {
         upstream,
         follower,
@@ -764,6 +765,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         }
         crate::service::Bound::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
     };
+    upkeep.abort();
     served.map_err(|e| ArangoError::internal(e.to_string()))?;
     st.appliers.stop_all().await;
     Ok(())

@@ -625,6 +625,7 @@ async fn serve(
         .map_err(|e| ArangoError::internal(e.to_string()))??
     };
     let registry = crate::metrics::Registry::new();
+    let upkeep = registry.keep_up();
     store.attach_metrics(crate::metrics::Store::register(&registry));
     let state = Arc::new(AppState {
         store: store.clone(),
@@ -736,6 +737,7 @@ async fn serve(
     }
     served.map_err(|e| ArangoError::internal(format!("server error: {e}")))?;
     housekeeping.abort();
+    upkeep.abort();
     state.appliers.stop_all().await;
     tracing::info!("shutting down: flushing the store");
     drop(state);
