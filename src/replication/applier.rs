@@ -350,14 +350,15 @@ impl std::future::Future for Prefetch {
 use crate::time::unix_millis as unix_ms;
 
 /// When the leader committed the change at `tick`, in milliseconds since 1970 — for leaders whose ticks
-/// are hybrid logical clock values (arangorepl's: milliseconds << 20 | counter), the middle of the
-/// millisecond the tick names; `None` for ticks that are not (ArangoDB's are log sequence numbers).
-/// `now` is this clock's reading, for the plausibility check.
+/// are hybrid logical clock values: arangorepl's carry the millisecond (`tick >> 20`) and the
+/// microsecond within it (bits 10–19); `None` for ticks that are not (ArangoDB's are log sequence
+/// numbers). `now` is this clock's reading, for the plausibility check.
 pub fn commit_ms(tick: u64, now: f64) -> Option<f64> {
     let ms = (tick >> 20) as f64;
+    let us = ((tick & 0xF_FFFF) >> 10).min(999) as f64;
     // a plausible clock reading: within the last 20 years, and not ahead of this clock by a day
     (tick > 0 && ms > now - 20.0 * 365.0 * 86_400_000.0 && ms < now + 86_400_000.0)
-        .then_some(ms + 0.5)
+        .then_some(ms + us / 1000.0)
 }
 
 /// The tick of the first marker in a `wal/tail` body above `after` (markers come in tick order; the

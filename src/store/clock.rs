@@ -1,8 +1,11 @@
 //! The hybrid logical clock behind ticks, `_rev` values and transaction ids, and ArangoDB's `_rev` string
 //! encoding of it.
 //!
-//! A clock value is `(milliseconds since 1970 << 20) | counter`. Every value handed out is strictly greater
-//! than the one before, also across restarts: the store persists the clock with each commit and the clock
+//! A clock value is `(milliseconds since 1970 << 20) | counter`, as ArangoDB's; ours fills the counter's
+//! upper ten bits with the microsecond within the millisecond (`µs << 10`), so a value also tells when,
+//! to the microsecond, it was handed out (a follower measures its lag with it), and the lower ten bits
+//! keep values unique within a microsecond. Every value handed out is strictly greater than the one
+//! before, also across restarts: the store persists the clock with each commit and the clock
 //! starts at `max(persisted, now)`. Values observed from elsewhere (a `_rev` kept with `isRestore`) push the
 //! clock forward so later values stay above them.
 
@@ -30,6 +33,15 @@ pub fn physical(ms: u64) -> u64 {
 /// Milliseconds since 1970 that a clock value stands for.
 pub fn millis_of(value: u64) -> u64 {
     value >> 20
+}
+
+/// The clock value for now: milliseconds, and the microsecond within it (see the module's note).
+pub fn physical_now() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let us = u64::from(d.subsec_micros() % 1000);
+    ((d.as_millis() as u64) << 20) | (us << 10)
 }
 
 /// Encodes a u64 as ArangoDB's HLC string (base 64, most significant digit first, no padding).
@@ -98,7 +110,7 @@ impl Clock {
 
     /// The next value: greater than every value handed out or observed before.
     pub fn next(&self) -> u64 {
-        let now = physical(now_ms());
+        let now = physical_now();
         let mut cur = self.last.load(Ordering::Relaxed);
         loop {
             let next = now.max(cur + 1);
