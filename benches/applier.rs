@@ -250,6 +250,60 @@ fn catch_up(ops: usize) {
     pair.stop();
 }
 
+/// Microseconds since 1970 of an arangorepl tick (milliseconds << 20, the microsecond in bits 10-19).
+fn tick_micros(t: u64) -> u64 {
+    (t >> 20) * 1000 + ((t & 0xF_FFFF) >> 10).min(999)
+}
+
+/// The tick of every steady-state write (`w<i>`) in the log of the server at `ep` after `from`.
+fn write_ticks(ep: &str, mut from: u64) -> HashMap<String, u64> {
+    let mut c = Client::new(ep);
+    let mut out = HashMap::new();
+    loop {
+        let (_, h, body) = c.send_full(
+            "GET",
+            &format!("/_api/wal/tail?from={from}&chunkSize=8388608"),
+            b"",
+        );
+        for line in body.split(|b| *b == b'\n').filter(|l| l.len() > 1) {
+            let m = json(line);
+            if let (Some(k), Some(t)) = (m["data"]["_key"].as_str(), m["tick"].as_str())
+                && k.starts_with('w')
+                && let Ok(t) = t.parse::<u64>()
+            {
+                out.entry(k.to_string()).or_insert(t);
+            }
+        }
+        let inc: u64 = header(&h, "x-arango-replication-lastincluded")
+            .parse()
+            .unwrap_or(0);
+        if header(&h, "x-arango-replication-checkmore") != "true" || inc <= from {
+            return out;
+        }
+        from = inc;
+    }
+}
+
+/// Per write, the follower's tick of its apply minus the leader's tick of the write, sorted — lag
+/// stamped inside the servers, as PostgreSQL's benchmark stamps it (`ts` at the insert on the
+/// publisher, `apply_ts` by a trigger on the subscriber, both before their commits). Both servers run
+/// on this machine's clock. Empty when the ticks carry no microseconds (an older build).
+fn server_stamps(lep: &str, leader_from: u64, fep: &str, follower_from: u64) -> Vec<Duration> {
+    let leader = write_ticks(lep, leader_from);
+    let follower = write_ticks(fep, follower_from);
+    let mut lags: Vec<Duration> = leader
+        .iter()
+        .filter_map(|(k, lt)| {
+            let ft = follower.get(k)?;
+            Some(Duration::from_micros(
+                tick_micros(*ft).saturating_sub(tick_micros(*lt)),
+            ))
+        })
+        .collect();
+    lags.sort();
+    lags
+}
+
 /// (sum in seconds, count) of the `_system` applier's apply-latency histogram, from the metrics.
 fn apply_latency(c: &mut Client) -> (f64, f64) {
     let (_, b) = c.send("GET", "/_admin/metrics/v2", "");
@@ -279,6 +333,9 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     assert_eq!(st, 200);
     std::thread::sleep(Duration::from_millis(500));
     let latency_before = apply_latency(&mut f);
+    // where both logs stand before the writes (for the server-side stamps below)
+    let follower_from = last_tick(&mut Client::new(&fep));
+    let leader_from = last_tick(&mut Client::new(&lep));
     // sized up front: growing a map of 100,000+ keys while the observer holds it stalls the observer for
     // tens of milliseconds, which showed up as lag (at exactly 57,344 and 114,688 writes: the map's growth
     // points)
@@ -288,7 +345,7 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     // the observer: long-polls the follower's own log
     let observer = {
         let (seen, stop, fep) = (seen.clone(), stop.clone(), fep.clone());
-        let mut from = last_tick(&mut Client::new(&fep));
+        let mut from = follower_from;
         std::thread::spawn(move || {
             let mut c = Client::new(&fep);
             while !stop.load(Ordering::Relaxed) {
@@ -349,6 +406,7 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
     stop.store(true, Ordering::Relaxed);
     let _ = observer.join();
     let latency_after = apply_latency(&mut f);
+    let stamps = server_stamps(&lep, leader_from, &fep, follower_from);
     let seen = seen.lock().unwrap();
     let mut after_ack = Vec::with_capacity(total);
     let mut after_send = Vec::with_capacity(total);
@@ -444,6 +502,14 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
             mean(&after_ack),
             mean(&after_send),
             own - mean(&after_send)
+        );
+    }
+    if !stamps.is_empty() {
+        println!(
+            "  lag from server-side stamps (the leader's tick of each write to the follower's tick of \
+             its apply, both taken before their commits, as PostgreSQL's ts and apply_ts; {} writes): {}",
+            stamps.len(),
+            p(&stamps)
         );
     }
     let st = state(&mut f);
