@@ -504,6 +504,21 @@ fn steady(label: &str, leader_args: &[&str], follower_config: &str, rate: usize,
             own - mean(&after_send)
         );
     }
+    // BENCH_STAMPS_OUT=FILE: the stamped figures under peer-arangorepl.sh's labels
+    if let Ok(path) = std::env::var("BENCH_STAMPS_OUT")
+        && !stamps.is_empty()
+    {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let text = format!(
+            "peer-arangorepl: steady_lag_p50_ms: {:.3}\npeer-arangorepl: steady_lag_p99_ms: {:.3}\n\
+             peer-arangorepl: steady_lag_max_ms: {:.3}\npeer-arangorepl: steady_lag_rows: {}\n",
+            percentile(&stamps, 0.50),
+            percentile(&stamps, 0.99),
+            stamps.last().map_or(0.0, |d| ms(*d)),
+            stamps.len()
+        );
+        std::fs::write(&path, text).expect("BENCH_STAMPS_OUT");
+    }
     if !stamps.is_empty() {
         println!(
             "  lag from server-side stamps (the leader's tick of each write to the follower's tick of \
@@ -542,6 +557,10 @@ fn main() {
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "catchup" {
         catch_up(ops);
+    }
+    if only == "stamped" {
+        // the long-poll steady state alone (scripts/compare-stamped.sh)
+        steady("long-poll", &[], "", rate, secs);
     }
     if only.is_empty() || only == "lag" {
         steady("long-poll", &[], "", rate, secs);
