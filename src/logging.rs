@@ -118,6 +118,17 @@ fn topic_of(target: &str) -> &'static str {
     best.0
 }
 
+/// The index in [`LEVELS`] of an event's level.
+fn level_index(l: &tracing::Level) -> usize {
+    match *l {
+        tracing::Level::ERROR => 1,
+        tracing::Level::WARN => 2,
+        tracing::Level::INFO => 3,
+        tracing::Level::DEBUG => 4,
+        tracing::Level::TRACE => 5,
+    }
+}
+
 /// Records events into the in-memory list.
 struct Recorder;
 
@@ -145,13 +156,7 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
         let meta = event.metadata();
         let mut v = MessageVisitor(String::new());
         event.record(&mut v);
-        let level = match *meta.level() {
-            tracing::Level::ERROR => 1,
-            tracing::Level::WARN => 2,
-            tracing::Level::INFO => 3,
-            tracing::Level::DEBUG => 4,
-            tracing::Level::TRACE => 5,
-        };
+        let level = level_index(meta.level());
         let time = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
@@ -173,8 +178,14 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
 
 /// Sets up logging to standard error at `level` (every topic) for the whole process.
 pub fn init(level: &str) {
+    let levels = if parse_level(level).is_some() {
+        vec![level.to_string()]
+    } else {
+        // an unknown level logs at INFO, as before `--log.*` grew topics
+        Vec::new()
+    };
     let _ = init_with(&Options {
-        levels: vec![level.to_string()],
+        levels,
         ..Options::default()
     });
 }
@@ -290,13 +301,7 @@ impl<S: tracing::Subscriber> Layer<S> for JsonLines {
         let meta = event.metadata();
         let mut v = MessageVisitor(String::new());
         event.record(&mut v);
-        let level = match *meta.level() {
-            tracing::Level::ERROR => "ERROR",
-            tracing::Level::WARN => "WARNING",
-            tracing::Level::INFO => "INFO",
-            tracing::Level::DEBUG => "DEBUG",
-            tracing::Level::TRACE => "TRACE",
-        };
+        let level = LEVELS[level_index(meta.level())];
         let line = json!({
             "time": crate::time::utc_string(std::time::SystemTime::now()),
             "pid": std::process::id(),

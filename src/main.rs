@@ -106,32 +106,14 @@ struct ProxyArgs {
     /// PEM file of a private CA to trust for an ssl:// upstream (besides the system's roots).
     #[arg(long = "upstream.ssl-cafile", value_name = "FILE")]
     upstream_cafile: Option<PathBuf>,
-    /// PEM file with the server's certificate (chain) and private key, for ssl:// endpoints.
-    #[arg(long = "ssl.keyfile", value_name = "FILE")]
-    ssl_keyfile: Option<PathBuf>,
-    /// PEM file of CA certificates: clients presenting a certificate must have one signed by them.
-    #[arg(long = "ssl.cafile", value_name = "FILE")]
-    ssl_cafile: Option<PathBuf>,
-    /// Minimum TLS protocol: 5 = TLS 1.2 and later, 6 = TLS 1.3, 9 = any TLS version offered.
-    #[arg(long = "ssl.protocol", default_value_t = 5, value_name = "N")]
-    ssl_protocol: u32,
-    /// PEM file of a private CA the appliers trust for ssl:// leaders (besides the system's roots).
-    #[arg(long = "replication.ssl-cafile", value_name = "FILE")]
-    replication_cafile: Option<PathBuf>,
-    /// Log level: fatal, error, warning, info, debug, trace — for every topic, or TOPIC=LEVEL for one
-    /// (general, replication, engines, authentication, requests); repeatable.
-    #[arg(long = "log.level", value_name = "LEVEL")]
-    log_level: Vec<String>,
-    /// Where the log goes: - (standard output), + (standard error, the default), file://PATH or PATH.
-    #[arg(long = "log.output", value_name = "OUTPUT")]
-    log_output: Option<String>,
-    /// Log one JSON object per line (time, pid, level, topic, message).
-    #[arg(long = "log.use-json-format", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
-    log_json: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
+    #[command(flatten)]
+    log: LogArgs,
 }
 
 fn proxy(a: ProxyArgs) -> ExitCode {
-    if let Err(e) = start_logging(&a.log_level, &a.log_output, a.log_json) {
+    if let Err(e) = a.log.start() {
         eprintln!("arangorepl proxy: {e}");
         return ExitCode::from(2);
     }
@@ -181,15 +163,8 @@ fn proxy(a: ProxyArgs) -> ExitCode {
         directory: a.directory,
         auto_start: a.auto_start,
         export_metrics: a.export_metrics,
-        tls: a
-            .ssl_keyfile
-            .clone()
-            .map(|keyfile| arangorepl::tls::TlsOptions {
-                keyfile,
-                cafile: a.ssl_cafile.clone(),
-                protocol: a.ssl_protocol,
-            }),
-        replication_ca: a.replication_cafile.clone(),
+        tls: a.tls.options(),
+        replication_ca: a.tls.replication_cafile.clone(),
         upstream_ca: a.upstream_cafile.clone(),
     };
     match arangorepl::proxy::run(config) {
@@ -233,16 +208,8 @@ struct ServeArgs {
     /// ARANGODB_DEFAULT_ROOT_PASSWORD (or ARANGO_ROOT_PASSWORD), which does not show in process lists.
     #[arg(long = "server.root-password", value_name = "PASSWORD")]
     root_password: Option<String>,
-    /// Log level: fatal, error, warning, info, debug, trace — for every topic, or TOPIC=LEVEL for one
-    /// (general, replication, engines, authentication, requests); repeatable.
-    #[arg(long = "log.level", value_name = "LEVEL")]
-    log_level: Vec<String>,
-    /// Where the log goes: - (standard output), + (standard error, the default), file://PATH or PATH.
-    #[arg(long = "log.output", value_name = "OUTPUT")]
-    log_output: Option<String>,
-    /// Log one JSON object per line (time, pid, level, topic, message).
-    #[arg(long = "log.use-json-format", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
-    log_json: bool,
+    #[command(flatten)]
+    log: LogArgs,
     /// Replication log markers older than this many seconds may be pruned.
     #[arg(
         long = "replication.log-max-age",
@@ -283,6 +250,20 @@ struct ServeArgs {
     /// Answer GET /_admin/metrics/v2 with the server's metrics (Prometheus text format)
     #[arg(long = "server.export-metrics-api", default_value = "true", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
     export_metrics: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Size of the store's page cache in bytes.
+    #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
+    cache_size: usize,
+}
+
+fn init_logging(level: &str) {
+    arangorepl::logging::init(level);
+}
+
+/// The `--ssl.*` options of serve and proxy, and the CA their appliers trust.
+#[derive(Args, Debug)]
+struct TlsArgs {
     /// PEM file with the server's certificate (chain) and private key, for ssl:// endpoints.
     #[arg(long = "ssl.keyfile", value_name = "FILE")]
     ssl_keyfile: Option<PathBuf>,
@@ -295,26 +276,48 @@ struct ServeArgs {
     /// PEM file of a private CA the appliers trust for ssl:// leaders (besides the system's roots).
     #[arg(long = "replication.ssl-cafile", value_name = "FILE")]
     replication_cafile: Option<PathBuf>,
-    /// Size of the store's page cache in bytes.
-    #[arg(long = "store.cache-size", default_value_t = 48 << 20, value_name = "BYTES")]
-    cache_size: usize,
 }
 
-fn init_logging(level: &str) {
-    arangorepl::logging::init(level);
+impl TlsArgs {
+    /// What an `ssl://` endpoint serves with (none without a key file).
+    fn options(&self) -> Option<arangorepl::tls::TlsOptions> {
+        self.ssl_keyfile
+            .clone()
+            .map(|keyfile| arangorepl::tls::TlsOptions {
+                keyfile,
+                cafile: self.ssl_cafile.clone(),
+                protocol: self.ssl_protocol,
+            })
+    }
 }
 
 /// The `--log.*` options of serve and proxy.
-fn start_logging(levels: &[String], output: &Option<String>, json: bool) -> Result<(), String> {
-    arangorepl::logging::init_with(&arangorepl::logging::Options {
-        levels: levels.to_vec(),
-        output: output.clone(),
-        json,
-    })
+#[derive(Args, Debug)]
+struct LogArgs {
+    /// Log level: fatal, error, warning, info, debug, trace — for every topic, or TOPIC=LEVEL for one
+    /// (general, replication, engines, authentication, requests); repeatable.
+    #[arg(long = "log.level", value_name = "LEVEL")]
+    log_level: Vec<String>,
+    /// Where the log goes: - (standard output), + (standard error, the default), file://PATH or PATH.
+    #[arg(long = "log.output", value_name = "OUTPUT")]
+    log_output: Option<String>,
+    /// Log one JSON object per line (time, pid, level, topic, message).
+    #[arg(long = "log.use-json-format", default_value = "false", value_parser = parse_bool, action = clap::ArgAction::Set, value_name = "BOOL")]
+    log_json: bool,
+}
+
+impl LogArgs {
+    fn start(&self) -> Result<(), String> {
+        arangorepl::logging::init_with(&arangorepl::logging::Options {
+            levels: self.log_level.clone(),
+            output: self.log_output.clone(),
+            json: self.log_json,
+        })
+    }
 }
 
 fn serve(a: ServeArgs) -> ExitCode {
-    if let Err(e) = start_logging(&a.log_level, &a.log_output, a.log_json) {
+    if let Err(e) = a.log.start() {
         eprintln!("arangorepl serve: {e}");
         return ExitCode::from(2);
     }
@@ -365,15 +368,8 @@ fn serve(a: ServeArgs) -> ExitCode {
         compat_version: a.compat_version,
         restore_api: a.restore_api,
         export_metrics: a.export_metrics,
-        tls: a
-            .ssl_keyfile
-            .clone()
-            .map(|keyfile| arangorepl::tls::TlsOptions {
-                keyfile,
-                cafile: a.ssl_cafile.clone(),
-                protocol: a.ssl_protocol,
-            }),
-        replication_ca: a.replication_cafile.clone(),
+        tls: a.tls.options(),
+        replication_ca: a.tls.replication_cafile.clone(),
         more_endpoints: endpoints,
         store: StoreConfig {
             sync_every_commit: a.sync_every_write,
