@@ -127,9 +127,10 @@ impl Registry {
         })
     }
 
-    /// Everything in Prometheus' text format (version 0.0.4).
+    /// Everything in Prometheus' text format (version 0.0.4), the process's own figures set now.
     pub fn render(&self) -> String {
-        self.handle.run_upkeep();
+        record_process(self);
+        self.upkeep();
         self.handle.render()
     }
 }
@@ -150,15 +151,6 @@ pub struct Millis {
     nanos: Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl Default for Millis {
-    fn default() -> Self {
-        Millis {
-            counter: Counter::noop(),
-            nanos: Arc::default(),
-        }
-    }
-}
-
 impl Millis {
     pub fn add(&self, d: Duration) {
         let n = d.as_nanos().min(u64::MAX as u128) as u64;
@@ -170,9 +162,19 @@ impl Millis {
     }
 }
 
-/// How a counter set's field is made.
-trait Make: Default {
+/// How a counter set's field is made: registered, or a no-op.
+trait Make {
     fn make(r: &Registry, name: &'static str, help: &'static str) -> Self;
+    fn noop() -> Self;
+}
+
+impl Make for Counter {
+    fn make(r: &Registry, name: &'static str, help: &'static str) -> Self {
+        r.counter(name, help, &[])
+    }
+    fn noop() -> Self {
+        Counter::noop()
+    }
 }
 
 impl Make for Millis {
@@ -182,36 +184,32 @@ impl Make for Millis {
             nanos: Arc::default(),
         }
     }
+    fn noop() -> Self {
+        Millis {
+            counter: Counter::noop(),
+            nanos: Arc::default(),
+        }
+    }
 }
 
-/// A counter handle (no-op by default).
-#[derive(Clone)]
-pub struct Count(pub Counter);
-
-impl Default for Count {
+impl Default for Millis {
     fn default() -> Self {
-        Count(Counter::noop())
-    }
-}
-
-impl Count {
-    pub fn increment(&self, n: u64) {
-        self.0.increment(n);
-    }
-}
-
-impl Make for Count {
-    fn make(r: &Registry, name: &'static str, help: &'static str) -> Self {
-        Count(r.counter(name, help, &[]))
+        <Millis as Make>::noop()
     }
 }
 
 macro_rules! counter_set {
     ($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ident = $metric:literal => $help:literal,)* }) => {
         $(#[$doc])*
-        #[derive(Clone, Default)]
+        #[derive(Clone)]
         pub struct $name {
             $(#[doc = $help] pub $field: $ty,)*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $($field: <$ty as Make>::noop(),)* }
+            }
         }
 
         impl $name {
@@ -219,9 +217,6 @@ macro_rules! counter_set {
             pub fn register(r: &Registry) -> Self {
                 $name { $($field: <$ty as Make>::make(r, $metric, $help),)* }
             }
-
-            /// Every metric name of the set.
-            pub const NAMES: &'static [&'static str] = &[$($metric,)*];
         }
     };
 }
@@ -230,27 +225,27 @@ counter_set! {
     /// ArangoDB's replication counters, under their names and with their meanings (times in
     /// milliseconds), summed over all appliers and one-shot syncs of the server.
     Replication {
-        dump_requests: Count = "arangodb_replication_dump_requests_total" =>
+        dump_requests: Counter = "arangodb_replication_dump_requests_total" =>
             "Number of dump requests of the initial synchronization",
-        dump_bytes_received: Count = "arangodb_replication_dump_bytes_received_total" =>
+        dump_bytes_received: Counter = "arangodb_replication_dump_bytes_received_total" =>
             "Bytes received in dump answers of the initial synchronization",
-        dump_documents: Count = "arangodb_replication_dump_documents_total" =>
+        dump_documents: Counter = "arangodb_replication_dump_documents_total" =>
             "Documents received in dump answers of the initial synchronization",
         dump_request_time: Millis = "arangodb_replication_dump_request_time_total" =>
             "Milliseconds spent waiting for dump answers",
         dump_apply_time: Millis = "arangodb_replication_dump_apply_time_total" =>
             "Milliseconds spent applying dump answers on the follower",
-        initial_sync_keys_requests: Count = "arangodb_replication_initial_sync_keys_requests_total" =>
+        initial_sync_keys_requests: Counter = "arangodb_replication_initial_sync_keys_requests_total" =>
             "Number of key requests of the incremental initial synchronization",
-        initial_sync_docs_requests: Count = "arangodb_replication_initial_sync_docs_requests_total" =>
+        initial_sync_docs_requests: Counter = "arangodb_replication_initial_sync_docs_requests_total" =>
             "Number of document requests of the incremental initial synchronization",
-        initial_sync_docs_requested: Count = "arangodb_replication_initial_sync_docs_requested_total" =>
+        initial_sync_docs_requested: Counter = "arangodb_replication_initial_sync_docs_requested_total" =>
             "Documents requested by the incremental initial synchronization",
-        initial_sync_docs_inserted: Count = "arangodb_replication_initial_sync_docs_inserted_total" =>
+        initial_sync_docs_inserted: Counter = "arangodb_replication_initial_sync_docs_inserted_total" =>
             "Documents inserted or replaced by the incremental initial synchronization",
-        initial_sync_docs_removed: Count = "arangodb_replication_initial_sync_docs_removed_total" =>
+        initial_sync_docs_removed: Counter = "arangodb_replication_initial_sync_docs_removed_total" =>
             "Documents removed by the incremental initial synchronization",
-        initial_sync_bytes_received: Count = "arangodb_replication_initial_sync_bytes_received_total" =>
+        initial_sync_bytes_received: Counter = "arangodb_replication_initial_sync_bytes_received_total" =>
             "Bytes received by the incremental initial synchronization's key and document requests",
         initial_chunks_requests_time: Millis = "arangodb_replication_initial_chunks_requests_time_total" =>
             "Milliseconds spent waiting for the key ranges (chunks) of the incremental synchronization",
@@ -262,19 +257,19 @@ counter_set! {
             "Milliseconds spent inserting documents in the incremental synchronization",
         initial_remove_apply_time: Millis = "arangodb_replication_initial_remove_apply_time_total" =>
             "Milliseconds spent removing documents in the incremental synchronization",
-        tailing_requests: Count = "arangodb_replication_tailing_requests_total" =>
+        tailing_requests: Counter = "arangodb_replication_tailing_requests_total" =>
             "Number of requests for the leader's log (wal/tail)",
-        tailing_follow_tick_failures: Count = "arangodb_replication_tailing_follow_tick_failures_total" =>
+        tailing_follow_tick_failures: Counter = "arangodb_replication_tailing_follow_tick_failures_total" =>
             "Times the leader no longer had the tick the applier asked for",
-        tailing_markers: Count = "arangodb_replication_tailing_markers_total" =>
+        tailing_markers: Counter = "arangodb_replication_tailing_markers_total" =>
             "Markers received from the leader's log",
-        tailing_documents: Count = "arangodb_replication_tailing_documents_total" =>
+        tailing_documents: Counter = "arangodb_replication_tailing_documents_total" =>
             "Document inserts and replacements received from the leader's log",
-        tailing_removals: Count = "arangodb_replication_tailing_removals_total" =>
+        tailing_removals: Counter = "arangodb_replication_tailing_removals_total" =>
             "Document removals received from the leader's log",
-        tailing_bytes_received: Count = "arangodb_replication_tailing_bytes_received_total" =>
+        tailing_bytes_received: Counter = "arangodb_replication_tailing_bytes_received_total" =>
             "Bytes received from the leader's log",
-        failed_connects: Count = "arangodb_replication_failed_connects_total" =>
+        failed_connects: Counter = "arangodb_replication_failed_connects_total" =>
             "Requests to a leader that got no answer",
         tailing_request_time: Millis = "arangodb_replication_tailing_request_time_total" =>
             "Milliseconds spent waiting for the leader's log",
@@ -286,13 +281,13 @@ counter_set! {
 counter_set! {
     /// The store's write path.
     StoreCounters {
-        commits: Count = "arangorepl_store_commits_total" =>
+        commits: Counter = "arangorepl_store_commits_total" =>
             "Write transactions committed by the store (one per group of writes)",
-        writes: Count = "arangorepl_store_writes_total" =>
+        writes: Counter = "arangorepl_store_writes_total" =>
             "Write operations (jobs) committed by the store",
-        synced_commits: Count = "arangorepl_store_synced_commits_total" =>
+        synced_commits: Counter = "arangorepl_store_synced_commits_total" =>
             "Commits made durable with an fsync, including the periodic sync",
-        failed_commits: Count = "arangorepl_store_failed_commits_total" =>
+        failed_commits: Counter = "arangorepl_store_failed_commits_total" =>
             "Write transactions rolled back or failed",
     }
 }
@@ -327,83 +322,71 @@ impl Store {
     }
 }
 
-/// The classes requests are counted by (a label of bounded cardinality, unlike paths).
-const CLASSES: &[&str] = &[
-    "document",
-    "collection",
-    "index",
-    "import",
-    "query",
-    "transaction",
-    "database",
-    "user",
-    "replication",
-    "wal",
-    "job",
-    "metrics",
-    "admin",
-    "auth",
-    "version",
-    "other",
+/// The classes requests are counted by (a label of bounded cardinality, unlike paths), each with the
+/// path prefixes it covers, in matching order (`/_admin/metrics` before `/_admin`); `other` takes the rest.
+const CLASSES: &[(&str, &[&str])] = &[
+    ("document", &["/_api/document"]),
+    ("collection", &["/_api/collection"]),
+    ("index", &["/_api/index"]),
+    ("import", &["/_api/import"]),
+    (
+        "query",
+        &[
+            "/_api/cursor",
+            "/_api/simple",
+            "/_api/query",
+            "/_api/explain",
+        ],
+    ),
+    ("transaction", &["/_api/transaction"]),
+    ("database", &["/_api/database"]),
+    ("user", &["/_api/user"]),
+    ("replication", &["/_api/replication"]),
+    ("wal", &["/_api/wal"]),
+    ("job", &["/_api/job"]),
+    ("metrics", &["/_admin/metrics"]),
+    ("admin", &["/_admin"]),
+    ("auth", &["/_open"]),
+    ("version", &["/_api/version"]),
+    ("other", &[]),
 ];
 
+/// A request's route class (an index into the classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RouteClass(usize);
+
+impl RouteClass {
+    pub fn name(self) -> &'static str {
+        CLASSES[self.0].0
+    }
+}
+
 /// The class of a request path (without `/_db/<name>`).
-pub fn route_class(path: &str) -> &'static str {
-    let rest = |p: &str| {
-        path.strip_prefix(p)
+pub fn route_class(path: &str) -> RouteClass {
+    let under = |p: &&str| {
+        path.strip_prefix(*p)
             .is_some_and(|r| r.is_empty() || r.starts_with('/'))
     };
-    if rest("/_api/document") {
-        "document"
-    } else if rest("/_api/collection") {
-        "collection"
-    } else if rest("/_api/index") {
-        "index"
-    } else if rest("/_api/import") {
-        "import"
-    } else if rest("/_api/cursor")
-        || rest("/_api/simple")
-        || rest("/_api/query")
-        || rest("/_api/explain")
-    {
-        "query"
-    } else if rest("/_api/transaction") {
-        "transaction"
-    } else if rest("/_api/database") {
-        "database"
-    } else if rest("/_api/user") {
-        "user"
-    } else if rest("/_api/replication") {
-        "replication"
-    } else if rest("/_api/wal") {
-        "wal"
-    } else if rest("/_api/job") {
-        "job"
-    } else if rest("/_admin/metrics") {
-        "metrics"
-    } else if rest("/_admin") {
-        "admin"
-    } else if rest("/_open") {
-        "auth"
-    } else if rest("/_api/version") {
-        "version"
-    } else {
-        "other"
-    }
+    RouteClass(
+        CLASSES
+            .iter()
+            .position(|(_, prefixes)| prefixes.iter().any(under))
+            .unwrap_or(CLASSES.len() - 1),
+    )
 }
 
 /// The HTTP figures: requests by class and status, latency by class.
 pub struct Http {
     registry: Arc<Registry>,
     latency: Vec<Histogram>,
-    requests: RwLock<HashMap<(&'static str, u16), Counter>>,
+    requests: RwLock<HashMap<(RouteClass, u16), Counter>>,
 }
 
 impl Http {
     pub fn new(registry: Arc<Registry>) -> Self {
         let latency = CLASSES
             .iter()
-            .map(|c| {
+            .map(|(c, _)| {
                 registry.histogram(
                     "arangorepl_http_request_duration_seconds",
                     "Seconds from a request's arrival to its answer's head (long-polls included)",
@@ -419,10 +402,8 @@ impl Http {
     }
 
     /// Counts one answered request.
-    pub fn record(&self, class: &'static str, status: u16, took: Duration) {
-        if let Some(i) = CLASSES.iter().position(|c| *c == class) {
-            self.latency[i].record(took.as_secs_f64());
-        }
+    pub fn record(&self, class: RouteClass, status: u16, took: Duration) {
+        self.latency[class.0].record(took.as_secs_f64());
         let key = (class, status);
         let hit = self
             .requests
@@ -436,7 +417,7 @@ impl Http {
                 let c = self.registry.counter(
                     "arangorepl_http_requests_total",
                     "HTTP requests answered, by route class and status code",
-                    &[("class", class), ("status", &status.to_string())],
+                    &[("class", class.name()), ("status", &status.to_string())],
                 );
                 self.requests
                     .write()
@@ -499,8 +480,11 @@ pub fn process_figures() -> (Option<u64>, Option<u64>) {
     (rss, fds)
 }
 
+/// The content type of [`Registry::render`]'s text, as ArangoDB answers it.
+pub const CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+
 /// Sets the process gauges (RSS, open files, uptime).
-pub fn record_process(r: &Registry) {
+fn record_process(r: &Registry) {
     let (rss, fds) = process_figures();
     if let Some(v) = rss {
         r.gauge(
@@ -557,5 +541,22 @@ mod tests {
             ms.nanos.load(std::sync::atomic::Ordering::Relaxed),
             1_200_000
         );
+    }
+
+    #[test]
+    fn paths_fall_into_their_route_classes() {
+        for (path, class) in [
+            ("/_api/document/c/k", "document"),
+            ("/_api/documents", "other"),
+            ("/_api/cursor", "query"),
+            ("/_api/explain", "query"),
+            ("/_admin/metrics/v2", "metrics"),
+            ("/_admin/status", "admin"),
+            ("/_open/auth", "auth"),
+            ("/_api/version", "version"),
+            ("/", "other"),
+        ] {
+            assert_eq!(route_class(path).name(), class, "{path}");
+        }
     }
 }

@@ -406,13 +406,12 @@ impl ProxyState {
         }
         let upstream = String::from_utf8_lossy(&r.body).into_owned();
         let reg = &self.metrics;
-        crate::metrics::record_process(reg);
         self.appliers.record_metrics(reg);
         let text = crate::metrics::merged(&upstream, &reg.render());
         let mut out = (StatusCode::OK, text).into_response();
         out.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
         );
         out
     }
@@ -706,9 +705,11 @@ pub fn spawn(config: ProxyConfig) -> ArangoResult<Handle> {
 }
 
 async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoResult<()> {
-    if let Some(o) = &config.tls {
-        crate::tls::server_config(o)?;
-    }
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
     let upstream = Connection::new(
         &config.upstream,
         &ConnectOptions {
@@ -739,7 +740,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         metrics: registry,
         export_metrics: config.export_metrics,
     });
-    let (listener, shown) = crate::service::listen(&config.endpoint, config.tls.as_ref()).await?;
+    let (listener, shown) = crate::service::listen(&config.endpoint, tls.as_ref()).await?;
     match ready {
         Some(tx) => {
             let _ = tx.send(Ok(shown.clone()));
@@ -756,15 +757,7 @@ async fn serve(config: ProxyConfig, ready: Option<Ready>, stop: Stop) -> ArangoR
         tokio::spawn(async move { host::auto_start(&h, &h.0.appliers).await });
     }
     let app = axum::Router::new().fallback(handle).with_state(st.clone());
-    let served = match listener {
-        crate::service::Bound::Plain(l) => {
-            let l = axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(l, app).with_graceful_shutdown(stop).await
-        }
-        crate::service::Bound::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
-    };
+    let served = crate::service::serve_on!(listener, app, stop);
     upkeep.abort();
     served.map_err(|e| ArangoError::internal(e.to_string()))?;
     st.appliers.stop_all().await;

@@ -45,9 +45,9 @@ pub struct Control {
     stop: watch::Sender<bool>,
     /// ArangoDB's replication counters of the hosting server (no-ops by default).
     pub metrics: crate::metrics::Replication,
-    /// Registers the apply-latency histogram on first use (so that only databases that replicate
-    /// show one).
-    latency_of: Option<Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>>,
+    /// Where the apply-latency histogram is registered, and the database it is labelled with: on first
+    /// use, so that only databases that replicate show one.
+    registry: Option<(Arc<crate::metrics::Registry>, String)>,
     latency: std::sync::OnceLock<::metrics::Histogram>,
     /// A private CA for `ssl://` leaders (`--replication.ssl-cafile`).
     pub ca_file: Option<std::path::PathBuf>,
@@ -55,33 +55,39 @@ pub struct Control {
 
 impl Default for Control {
     fn default() -> Self {
-        Control::with_metrics(crate::metrics::Replication::default(), None)
+        Control::with_metrics(crate::metrics::Replication::default(), None, None)
     }
 }
 
 impl Control {
-    /// A control counting into `metrics`; `latency_of` registers its apply-latency histogram.
+    /// A control counting into `metrics`, with its apply-latency histogram in `registry` (labelled
+    /// with the database), trusting `ca_file` for `ssl://` leaders.
     pub fn with_metrics(
         metrics: crate::metrics::Replication,
-        latency_of: Option<Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>>,
+        registry: Option<(Arc<crate::metrics::Registry>, String)>,
+        ca_file: Option<std::path::PathBuf>,
     ) -> Self {
         Control {
             state: Mutex::default(),
             stop: watch::channel(false).0,
             metrics,
-            latency_of,
+            registry,
             latency: std::sync::OnceLock::new(),
-            ca_file: None,
+            ca_file,
         }
     }
 
     /// Seconds from a change's commit on the leader to its apply here, for every change applied (see
     /// [`ApplierState::lag_seconds`]).
     pub fn latency(&self) -> &::metrics::Histogram {
-        self.latency.get_or_init(|| {
-            self.latency_of
-                .as_ref()
-                .map_or_else(::metrics::Histogram::noop, |f| f())
+        self.latency.get_or_init(|| match &self.registry {
+            Some((r, db)) => r.histogram(
+                "arangorepl_replication_applier_apply_latency_seconds",
+                "Seconds from the leader's commit of a change to its apply on this follower, for \
+                 every change applied",
+                &[("database", db)],
+            ),
+            None => ::metrics::Histogram::noop(),
         })
     }
 
@@ -359,19 +365,6 @@ pub fn commit_ms(tick: u64, now: f64) -> Option<f64> {
     // a plausible clock reading: within the last 20 years, and not ahead of this clock by a day
     (tick > 0 && ms > now - 20.0 * 365.0 * 86_400_000.0 && ms < now + 86_400_000.0)
         .then_some(ms + us / 1000.0)
-}
-
-/// The tick of the first marker in a `wal/tail` body above `after` (markers come in tick order; the
-/// `tick` attribute is read without parsing the rest of the line).
-fn first_tick_after(body: &[u8], after: u64) -> Option<u64> {
-    #[derive(serde::Deserialize)]
-    struct TickOnly {
-        tick: Option<Tick>,
-    }
-    line_ranges(body)
-        .filter_map(|r| serde_json::from_slice::<TickOnly>(&body[r]).ok()?.tick)
-        .map(|t| t.0)
-        .find(|&t| t > after)
 }
 
 /// A stop request cut the run short.
@@ -755,16 +748,6 @@ impl<F: Follower + Clone> Applier<F> {
             }
             // when the oldest change not applied yet was committed, as far as this chunk tells
             let learned_ms = unix_ms() - fetch_time.as_secs_f64() * 1000.0;
-            if worked {
-                let first = first_tick_after(&chunk.body, p.processed.max(p.first_regular));
-                let now = unix_ms();
-                let since = first
-                    .and_then(|t| commit_ms(t, now))
-                    .unwrap_or(learned_ms)
-                    .min(now);
-                let mut s = self.ctl.state();
-                s.pending_since_ms = Some(s.pending_since_ms.map_or(since, |v| v.min(since)));
-            }
             if !chunk.from_present && asked_from > 0 {
                 self.ctl.metrics.tailing_follow_tick_failures.increment(1);
                 self.gap(asked_from, chunk.last_tick)?;
@@ -789,7 +772,9 @@ impl<F: Follower + Clone> Applier<F> {
             }
             let applied_before = p.applied;
             // (an error drops the request sent ahead, which abandons it)
-            let markers = self.apply_chunk(&chunk.body, &mut p, &mut open).await?;
+            let markers = self
+                .apply_chunk(&chunk.body, &mut p, &mut open, learned_ms)
+                .await?;
             {
                 let mut s = self.ctl.state();
                 s.pending_since_ms = if !check_more {
@@ -925,12 +910,14 @@ impl<F: Follower + Clone> Applier<F> {
             || excluded(&name, true, c.include_foxx_queues)
     }
 
-    /// Applies one `wal/tail` body; returns how many markers it held.
+    /// Applies one `wal/tail` body; returns how many markers it held. `learned_ms` is when the request
+    /// that brought it went out (the lag of leaders whose ticks carry no time).
     async fn apply_chunk(
         &mut self,
         body: &Bytes,
         p: &mut Position,
         open: &mut HashMap<u64, OpenTrx>,
+        learned_ms: f64,
     ) -> ArangoResult<u64> {
         let started = Instant::now();
         self.chunk_ticks.clear();
@@ -1149,6 +1136,13 @@ impl<F: Follower + Clone> Applier<F> {
             } else if open.is_empty() {
                 p.safe = p.processed;
             }
+        }
+        // while this chunk is applied, the lag counts from its first new change's commit
+        if let Some(&first) = self.chunk_ticks.first() {
+            let now = unix_ms();
+            let since = commit_ms(first, now).unwrap_or(learned_ms).min(now);
+            let mut s = self.ctl.state();
+            s.pending_since_ms = Some(s.pending_since_ms.map_or(since, |v| v.min(since)));
         }
         if markers == 0 {
             return Ok(0);

@@ -134,21 +134,12 @@ impl Appliers {
         lock(&self.slots)
             .entry(db.to_string())
             .or_insert_with(|| {
-                let latency_of = self.registry.clone().map(|r| {
-                    let db = db.to_string();
-                    Box::new(move || {
-                        r.histogram(
-                            "arangorepl_replication_applier_apply_latency_seconds",
-                            "Seconds from the leader's commit of a change to its apply on this \
-                             follower, for every change applied",
-                            &[("database", &db)],
-                        )
-                    }) as Box<dyn Fn() -> ::metrics::Histogram + Send + Sync>
-                });
-                let mut ctl = Control::with_metrics(self.counters.clone(), latency_of);
-                ctl.ca_file = self.ca_file.clone();
                 Arc::new(Slot {
-                    ctl: Arc::new(ctl),
+                    ctl: Arc::new(Control::with_metrics(
+                        self.counters.clone(),
+                        self.registry.clone().map(|r| (r, db.to_string())),
+                        self.ca_file.clone(),
+                    )),
                     ..Slot::default()
                 })
             })
@@ -187,15 +178,12 @@ impl Appliers {
                 &labels,
             )
             .set(s.lag_seconds().unwrap_or(f64::NAN));
-            let done = s
-                .last_applied_continuous_tick
-                .max(s.last_processed_continuous_tick);
             r.gauge(
                 "arangorepl_replication_applier_ticks_behind",
                 "The leader's last tick minus the last tick this follower processed",
                 &labels,
             )
-            .set(s.last_available_continuous_tick.saturating_sub(done) as f64);
+            .set(s.ticks_behind() as f64);
             r.gauge(
                 "arangorepl_replication_applier_last_applied_tick",
                 "The last leader tick this follower applied",

@@ -666,17 +666,37 @@ impl LeaderClient {
         low: &str,
     ) -> ArangoResult<Vec<(String, String)>> {
         let low = encode(low);
-        let started = Instant::now();
         let path = format!(
             "/_api/replication/keys/{keys_id}?type=keys&chunk={chunk}&chunkSize=5000&low={low}&serverId={}",
             self.own_server_id
         );
-        let r = self.ok(Method::PUT, &path, None, &[]).await?;
         let m = &self.metrics;
-        m.initial_sync_keys_requests.increment(1);
-        m.initial_keys_requests_time.add(started.elapsed());
-        m.initial_sync_bytes_received.increment(r.body.len() as u64);
-        self.parse(&path, &r.body)
+        self.keys_request(
+            &path,
+            None,
+            &m.initial_sync_keys_requests,
+            &m.initial_keys_requests_time,
+        )
+        .await
+    }
+
+    /// A `PUT keys/<id>` of the incremental sync, counted in its request and time counters and in the
+    /// bytes it received.
+    async fn keys_request<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<Bytes>,
+        requests: &::metrics::Counter,
+        time: &crate::metrics::Millis,
+    ) -> ArangoResult<T> {
+        let started = Instant::now();
+        let r = self.ok(Method::PUT, path, body, &[]).await?;
+        requests.increment(1);
+        time.add(started.elapsed());
+        self.metrics
+            .initial_sync_bytes_received
+            .increment(r.body.len() as u64);
+        self.parse(path, &r.body)
     }
 
     /// Documents at `positions` of one range; the first `offset` come back as null.
@@ -691,21 +711,22 @@ impl LeaderClient {
         let low = encode(low);
         let body =
             serde_json::to_vec(positions).map_err(|e| ArangoError::internal(e.to_string()))?;
-        let started = Instant::now();
         let path = format!(
             "/_api/replication/keys/{keys_id}?type=docs&chunk={chunk}&chunkSize=5000&low={low}&offset={offset}&serverId={}",
             self.own_server_id
         );
-        let r = self
-            .ok(Method::PUT, &path, Some(Bytes::from(body)), &[])
-            .await?;
         let m = &self.metrics;
-        m.initial_sync_docs_requests.increment(1);
+        let docs = self
+            .keys_request(
+                &path,
+                Some(Bytes::from(body)),
+                &m.initial_sync_docs_requests,
+                &m.initial_docs_requests_time,
+            )
+            .await?;
         m.initial_sync_docs_requested
             .increment(positions.len().saturating_sub(offset) as u64);
-        m.initial_docs_requests_time.add(started.elapsed());
-        m.initial_sync_bytes_received.increment(r.body.len() as u64);
-        self.parse(&path, &r.body)
+        Ok(docs)
     }
 
     pub async fn delete_keys(&self, keys_id: &str) -> ArangoResult<()> {

@@ -102,6 +102,14 @@ impl ApplierState {
         })
     }
 
+    /// `ticksBehind`: the leader's last tick minus the last one this follower applied or processed.
+    pub fn ticks_behind(&self) -> u64 {
+        let done = self
+            .last_applied_continuous_tick
+            .max(self.last_processed_continuous_tick);
+        self.last_available_continuous_tick.saturating_sub(done)
+    }
+
     /// `running` is true only while tailing.
     pub fn running(&self) -> bool {
         self.phase == Phase::Running
@@ -134,13 +142,7 @@ impl ApplierState {
         );
         m.insert("safeResumeTick".into(), tick_or_null(self.safe_resume_tick));
         if self.phase == Phase::Running {
-            let done = self
-                .last_applied_continuous_tick
-                .max(self.last_processed_continuous_tick);
-            m.insert(
-                "ticksBehind".into(),
-                json!(self.last_available_continuous_tick.saturating_sub(done)),
-            );
+            m.insert("ticksBehind".into(), json!(self.ticks_behind()));
         }
         m.insert("lagSeconds".into(), json!(self.lag_seconds()));
         let mut progress = Map::new();

@@ -33,7 +33,7 @@ pub async fn metrics(State(st): State<Shared>, Extension(ctx): Extension<Ctx>) -
             let mut r = (StatusCode::OK, t).into_response();
             r.headers_mut().insert(
                 "content-type",
-                HeaderValue::from_static("text/plain; charset=utf-8"),
+                HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
             );
             r
         }
@@ -44,7 +44,6 @@ pub async fn metrics(State(st): State<Shared>, Extension(ctx): Extension<Ctx>) -
 /// Sets the gauges from the server's state and renders everything.
 fn render(st: &Shared) -> String {
     let r = &st.metrics;
-    crate::metrics::record_process(r);
     let store = &st.store;
     let first = store.first_tick().ok().flatten().unwrap_or(0);
     r.gauge(
