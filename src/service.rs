@@ -12,17 +12,39 @@ pub type Ready = std::sync::mpsc::Sender<ArangoResult<Endpoint>>;
 /// What a service runs until: the owner's stop request.
 pub type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// `axum::serve` of `$service` on a [`Bound`] listener until `$stop` resolves (an expression awaiting
+/// the server's end). A macro, not a function: the two listener types make two different `serve` calls.
+macro_rules! serve_on {
+    ($bound:expr, $service:expr, $stop:expr) => {
+        match $bound {
+            $crate::service::Bound::Plain(l) => {
+                // Responses go out at once: no Nagle delay for small answers on keep-alive
+                // connections.
+                let l = axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(l, $service).with_graceful_shutdown($stop).await
+            }
+            // (TLS connections get no-delay before their handshake)
+            $crate::service::Bound::Tls(l) => {
+                axum::serve(l, $service).with_graceful_shutdown($stop).await
+            }
+        }
+    };
+}
+pub(crate) use serve_on;
+
 /// A bound listener: plain TCP, or TLS for `ssl://` endpoints.
 pub enum Bound {
     Plain(tokio::net::TcpListener),
     Tls(crate::tls::TlsListener),
 }
 
-/// Listens on `endpoint` (`tcp://` or `ssl://`, the latter with `tls`); returns the listener and the
-/// endpoint it is bound to (the free port taken for port 0).
+/// Listens on `endpoint` (`tcp://`, or `ssl://` with `tls`, built once by [`crate::tls::server_config`]);
+/// returns the listener and the endpoint it is bound to (the free port taken for port 0).
 pub async fn listen(
     endpoint: &Endpoint,
-    tls: Option<&crate::tls::TlsOptions>,
+    tls: Option<&std::sync::Arc<rustls::ServerConfig>>,
 ) -> ArangoResult<(Bound, Endpoint)> {
     let (host, port, secure) = match &endpoint.transport {
         Transport::Tcp { host, port } => (host.clone(), *port, false),
@@ -34,7 +56,7 @@ pub async fn listen(
         }
     };
     let config = match (secure, tls) {
-        (true, Some(o)) => Some(crate::tls::server_config(o)?),
+        (true, Some(c)) => Some(c.clone()),
         (true, None) => {
             return Err(ArangoError::bad_parameter(format!(
                 "{endpoint} needs a certificate and key: --ssl.keyfile <PEM file with both>"

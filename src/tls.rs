@@ -53,18 +53,18 @@ fn read_error(what: &str, path: &std::path::Path, e: impl std::fmt::Display) -> 
     ArangoError::bad_parameter(format!("cannot read the {what} '{}': {e}", path.display()))
 }
 
-/// CA certificates from a PEM file.
-pub fn ca_certificates(path: &std::path::Path) -> ArangoResult<Vec<CertificateDer<'static>>> {
+/// The certificates of a PEM file (`what` names it in errors; `none` says what is wrong without one).
+fn certificates(
+    path: &std::path::Path,
+    what: &str,
+    none: &str,
+) -> ArangoResult<Vec<CertificateDer<'static>>> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| read_error("CA file (--ssl.cafile)", path, e))?
+        .map_err(|e| read_error(what, path, e))?
         .collect::<Result<_, _>>()
-        .map_err(|e| read_error("CA file (--ssl.cafile)", path, e))?;
+        .map_err(|e| read_error(what, path, e))?;
     if certs.is_empty() {
-        return Err(read_error(
-            "CA file (--ssl.cafile)",
-            path,
-            "it holds no PEM certificate",
-        ));
+        return Err(read_error(what, path, none));
     }
     Ok(certs)
 }
@@ -74,17 +74,11 @@ pub fn ca_certificates(path: &std::path::Path) -> ArangoResult<Vec<CertificateDe
 pub fn server_config(o: &TlsOptions) -> ArangoResult<Arc<ServerConfig>> {
     crate::client::install_tls_provider();
     let what = "key file (--ssl.keyfile)";
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&o.keyfile)
-        .map_err(|e| read_error(what, &o.keyfile, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| read_error(what, &o.keyfile, e))?;
-    if certs.is_empty() {
-        return Err(read_error(
-            what,
-            &o.keyfile,
-            "it holds no PEM certificate (it must hold the certificate and the private key)",
-        ));
-    }
+    let certs = certificates(
+        &o.keyfile,
+        what,
+        "it holds no PEM certificate (it must hold the certificate and the private key)",
+    )?;
     let key = PrivateKeyDer::from_pem_file(&o.keyfile).map_err(|e| {
         read_error(
             what,
@@ -97,15 +91,14 @@ pub fn server_config(o: &TlsOptions) -> ArangoResult<Arc<ServerConfig>> {
         None => builder.with_no_client_auth(),
         Some(path) => {
             let mut roots = rustls::RootCertStore::empty();
-            for c in ca_certificates(path)? {
-                roots
-                    .add(c)
-                    .map_err(|e| read_error("CA file (--ssl.cafile)", path, e))?;
+            let what = "CA file (--ssl.cafile)";
+            for c in certificates(path, what, "it holds no PEM certificate")? {
+                roots.add(c).map_err(|e| read_error(what, path, e))?;
             }
             let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
                 .allow_unauthenticated()
                 .build()
-                .map_err(|e| read_error("CA file (--ssl.cafile)", path, e))?;
+                .map_err(|e| read_error(what, path, e))?;
             builder.with_client_cert_verifier(verifier)
         }
     };

@@ -77,12 +77,13 @@ fn has(s: &Scrape, name: &str) -> bool {
     !samples(s, name).is_empty()
 }
 
-fn create_user(api: &Api, user: &str, pw: &str, db: &str) {
+/// A user with `grant` (`rw`, `ro`) on `_system`: no administrator unless `rw`.
+fn create_user(api: &Api, user: &str, pw: &str, grant: &str) {
     let r = api.post("/_api/user", json!({"user": user, "passwd": pw}));
     assert_eq!(r.status, 201, "{}", r.body);
     let r = api.put(
-        &format!("/_api/user/{user}/database/{db}"),
-        json!({"grant": "rw"}),
+        &format!("/_api/user/{user}/database/_system"),
+        json!({"grant": grant}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
 }
@@ -271,9 +272,7 @@ fn a_scrape_holds_every_listed_metric_with_the_figures_of_what_happened() {
 fn only_administrators_read_the_metrics_and_the_api_can_be_turned_off() {
     let s = Server::start(&[]);
     let api = Api::new(&s);
-    create_user(&api, "bob", "pw2", "_system");
-    let r = api.put("/_api/user/bob/database/_system", json!({"grant": "ro"}));
-    assert_eq!(r.status, 200, "{}", r.body);
+    create_user(&api, "bob", "pw2", "ro");
     let bob = api.as_user("bob", "pw2");
     let r: Resp = bob.req(Method::GET, "/_admin/metrics/v2", None, &[]);
     assert_error(&r, 403, 11);
@@ -341,9 +340,7 @@ fn the_proxy_serves_the_upstreams_metrics_with_its_appliers_figures_once_each() 
     );
 
     // who may read them is the upstream's decision
-    create_user(&ua, "eve", "pw3", "_system");
-    let r = ua.put("/_api/user/eve/database/_system", json!({"grant": "ro"}));
-    assert_eq!(r.status, 200, "{}", r.body);
+    create_user(&ua, "eve", "pw3", "ro");
     let r = pa.as_user("eve", "pw3").get("/_admin/metrics/v2");
     assert_error(&r, 403, 11);
     let off = Server::proxy(&upstream, &["--server.export-metrics-api", "false"]);

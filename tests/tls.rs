@@ -171,30 +171,22 @@ fn a_wrong_ca_and_an_expired_certificate_are_refused_with_a_clear_error() {
 
     // a server cannot start on ssl:// without a key file, or with a missing one
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-        .args(["serve", "--server.endpoint", "ssl://127.0.0.1:0"])
-        .arg("--database.directory")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--ssl.keyfile"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
-        .args(["serve", "--server.endpoint", "ssl://127.0.0.1:0"])
-        .args(["--ssl.keyfile", "/nonexistent/server.pem"])
-        .arg("--database.directory")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/server.pem"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let refused = |extra: &[&str], says: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+            .args(["serve", "--server.endpoint", "ssl://127.0.0.1:0"])
+            .args(extra)
+            .arg("--database.directory")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    };
+    refused(&[], "--ssl.keyfile");
+    refused(
+        &["--ssl.keyfile", "/nonexistent/server.pem"],
+        "/nonexistent/server.pem",
     );
 }
 

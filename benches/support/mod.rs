@@ -205,24 +205,20 @@ fn launch(args: &[&str], may_be_elsewhere: bool) -> (Child, String, tempfile::Te
     {
         Some(a) => a,
         None => {
-            let mut line = String::new();
             let mut out = BufReader::new(server.stdout.take().unwrap());
-            out.read_line(&mut line).expect("endpoint line");
-            let ep = line
-                .split("tcp://")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .expect("endpoint")
-                .to_string();
-            if tls.is_some() {
+            // the `host:port` after `scheme` on the next line the server prints
+            let mut next_endpoint = |scheme: &str| {
                 let mut line = String::new();
-                out.read_line(&mut line).expect("ssl endpoint line");
-                let ssl = line
-                    .split("ssl://")
+                out.read_line(&mut line).expect("endpoint line");
+                line.split(scheme)
                     .nth(1)
                     .and_then(|s| s.split_whitespace().next())
-                    .expect("ssl endpoint")
-                    .to_string();
+                    .expect("endpoint")
+                    .to_string()
+            };
+            let ep = next_endpoint("tcp://");
+            if tls.is_some() {
+                let ssl = next_endpoint("ssl://");
                 SSL_OF
                     .lock()
                     .unwrap()

@@ -597,10 +597,12 @@ async fn serve(
             "unix:// endpoints are not supported by arangorepl serve; use tcp:// or ssl://",
         ));
     }
-    if let Some(o) = &config.tls {
-        // a bad certificate or option is reported before the store is opened
-        crate::tls::server_config(o)?;
-    }
+    // a bad certificate or option is reported before the store is opened
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
     let store = {
         let dir = config.directory.clone();
         let sc = config.store.clone();
@@ -651,11 +653,11 @@ async fn serve(
         read_only: std::sync::atomic::AtomicBool::new(false),
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    let (listener, shown) = crate::service::listen(&config.endpoint, config.tls.as_ref()).await?;
+    let (listener, shown) = crate::service::listen(&config.endpoint, tls.as_ref()).await?;
     let mut more = Vec::new();
     let mut more_shown = Vec::new();
     for ep in &config.more_endpoints {
-        let (l, s) = crate::service::listen(ep, config.tls.as_ref()).await?;
+        let (l, s) = crate::service::listen(ep, tls.as_ref()).await?;
         more.push(l);
         more_shown.push(s);
     }
@@ -701,37 +703,18 @@ async fn serve(
             st.shutdown.send_replace(true);
         }
     };
-    macro_rules! serve_on {
-        ($bound:expr, $service:expr, $stop:expr) => {
-            match $bound {
-                crate::service::Bound::Plain(l) => {
-                    // Responses go out at once: no Nagle delay for small answers on keep-alive
-                    // connections.
-                    let l =
-                        axum::serve::ListenerExt::tap_io(l, |tcp: &mut tokio::net::TcpStream| {
-                            let _ = tcp.set_nodelay(true);
-                        });
-                    axum::serve(l, $service).with_graceful_shutdown($stop).await
-                }
-                // (TLS connections get no-delay before their handshake)
-                crate::service::Bound::Tls(l) => {
-                    axum::serve(l, $service).with_graceful_shutdown($stop).await
-                }
-            }
-        };
-    }
     // the further endpoints serve the same application, and stop with the first
     let mut others = Vec::new();
     for bound in more {
         let (service, st) = (service.clone(), state.clone());
         others.push(tokio::spawn(async move {
             let stop = async move { st.stopping().await };
-            if let Err(e) = serve_on!(bound, service, stop) {
+            if let Err(e) = crate::service::serve_on!(bound, service, stop) {
                 tracing::error!("server error: {e}");
             }
         }));
     }
-    let served = serve_on!(listener, service, begin_stop);
+    let served = crate::service::serve_on!(listener, service, begin_stop);
     for o in others {
         let _ = o.await;
     }
