@@ -281,6 +281,18 @@ fn only_administrators_read_the_metrics_and_the_api_can_be_turned_off() {
     assert_eq!(r.status, 401);
     let r = api.req(Method::POST, "/_admin/metrics/v2", Some(""), &[]);
     assert_error(&r, 405, 405);
+    // every handle form: with a database prefix too, and the same refusal there for a non-administrator
+    let r = api.get("/_db/_system/_admin/metrics/v2");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text
+            .contains("arangodb_replication_tailing_requests_total")
+    );
+    assert_error(
+        &bob.req(Method::GET, "/_db/_system/_admin/metrics/v2", None, &[]),
+        403,
+        11,
+    );
     // the old path answers the same text
     let r = api.get("/_admin/metrics");
     assert_eq!(r.status, 200);
