@@ -551,8 +551,84 @@ fn replica(coll: &str, key: &str, rev: &str, u: u64) -> arangorepl::store::Repli
         line: line.into_bytes().into(),
         key,
         rev,
-        doc: None,
+        unique: None,
     })
+}
+
+/// A leader's line as the follower hands it on: with its unique index values read ahead against `def`.
+fn replica_read_ahead(
+    def: &arangorepl::store::CollectionDef,
+    line: &str,
+) -> arangorepl::store::ReplicaOp {
+    let (key, rev) = arangorepl::store::check_stored_layout(line.as_bytes(), &def.name).unwrap();
+    arangorepl::store::ReplicaOp::Raw(arangorepl::store::RawReplica {
+        line: line.as_bytes().to_vec().into(),
+        key,
+        rev,
+        unique: Some(arangorepl::store::unique_values(def, line.as_bytes()).unwrap()),
+    })
+}
+
+#[test]
+fn unique_values_read_ahead_of_the_writer_hold_and_are_read_again_when_the_indexes_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    let o = WriteOptions::default();
+    collection_unique_on_u(&s);
+    s.ensure_index(
+        "_system",
+        "c",
+        &json!({"type": "persistent", "fields": ["a.b"], "unique": true, "sparse": true}),
+    )
+    .unwrap();
+    s.insert_one("_system", "c", json!({"_key": "x", "u": 1}), &o)
+        .unwrap();
+    s.insert_one(
+        "_system",
+        "c",
+        json!({"_key": "y", "u": 5, "a": {"b": "q"}}),
+        &o,
+    )
+    .unwrap();
+    s.insert_one("_system", "c", json!({"_key": "z", "u": 6, "w": 7}), &o)
+        .unwrap();
+    // attributes the indexes do not read are skipped, a nested one is read whole, the last of a
+    // repeated attribute counts (as in a full parse)
+    let def = s.collection("_system", "c").unwrap();
+    let line = r#"{"_key":"k","_id":"c/k","_rev":"_aaaaaaaaa1","pad":{"u":9},"u":0,"a":{"z":[1,{"b":2}],"b":"q"},"u":1}"#;
+    let st = s
+        .apply_replica("_system", "c", vec![replica_read_ahead(&def, line)])
+        .unwrap();
+    assert_eq!((st.inserted, st.removed), (1, 2), "{st:?}");
+    for (doc, holder) in [
+        (json!({"u": 1}), "k"),
+        (json!({"u": 9, "a": {"b": "q"}}), "k"),
+    ] {
+        let err = s.insert_one("_system", "c", doc, &o).unwrap_err();
+        assert!(
+            err.message.contains(&format!("conflicting key: {holder}")),
+            "{}",
+            err.message
+        );
+    }
+    s.insert_one("_system", "c", json!({"_key": "u0", "u": 0}), &o)
+        .unwrap();
+
+    // values read against the indexes before one more was created: the writer reads them again, and
+    // the local holder of the new index's value goes
+    let def = s.collection("_system", "c").unwrap();
+    let line = r#"{"_key":"m","_id":"c/m","_rev":"_aaaaaaaaa2","u":2,"w":7}"#;
+    let ahead = replica_read_ahead(&def, line);
+    s.ensure_index(
+        "_system",
+        "c",
+        &json!({"type": "persistent", "fields": ["w"], "unique": true, "sparse": true}),
+    )
+    .unwrap();
+    let st = s.apply_replica("_system", "c", vec![ahead]).unwrap();
+    assert_eq!((st.inserted, st.removed), (1, 1), "{st:?}");
+    assert!(s.document("_system", "c", "z", None).is_err());
+    assert_eq!(s.count("_system", "c", None).unwrap(), 3);
 }
 
 #[test]

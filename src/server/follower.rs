@@ -10,8 +10,8 @@ use crate::replication::wire::KeyRange;
 use crate::replication::wire::line_ranges;
 use crate::server::Shared;
 use crate::store::{
-    Change, CollectionOptions, PropertiesChange, RawReplica, ReplicaOp, ReplicaStats,
-    check_stored_layout,
+    Change, CollectionDef, CollectionOptions, PropertiesChange, RawReplica, ReplicaOp,
+    ReplicaStats, check_stored_layout, unique_values,
 };
 use serde_json::{Map, Value};
 
@@ -29,27 +29,22 @@ async fn blocking<T: Send + 'static>(
 
 /// Parses one line of a dump body: a bare document or a `{"type":2300,"data":…}` envelope; removal
 /// envelopes (`2302`, from old leaders) become removals. A document already laid out as the store keeps
-/// it is only checked, not parsed, and stored as it came (`with_values`: parsed anyway, for unique
-/// indexes).
-fn parse_line(line: &bytes::Bytes, collection: &str, with_values: bool) -> ArangoResult<ReplicaOp> {
-    match stored_as_is(line, collection, with_values)? {
+/// it is only checked, not parsed (but for the attributes its unique indexes read), and stored as it came.
+fn parse_line(line: &bytes::Bytes, coll: &CollectionDef) -> ArangoResult<ReplicaOp> {
+    match stored_as_is(line, coll)? {
         Some(op) => Ok(op),
         None => op_of(parse_object(line)?),
     }
 }
 
-/// A document laid out as the store keeps it, to be stored as it came (parsed too with `with_values`);
-/// `None` when it is laid out otherwise.
-fn stored_as_is(
-    line: &bytes::Bytes,
-    collection: &str,
-    with_values: bool,
-) -> ArangoResult<Option<ReplicaOp>> {
-    let Some((key, rev)) = check_stored_layout(line, collection) else {
+/// A document laid out as the store keeps it, to be stored as it came (with its unique index values
+/// when the collection has unique indexes); `None` when it is laid out otherwise.
+fn stored_as_is(line: &bytes::Bytes, coll: &CollectionDef) -> ArangoResult<Option<ReplicaOp>> {
+    let Some((key, rev)) = check_stored_layout(line, &coll.name) else {
         return Ok(None);
     };
-    let doc = if with_values {
-        Some(parse_object(line)?)
+    let unique = if coll.indexes.iter().any(|i| i.unique) {
+        Some(unique_values(coll, line)?)
     } else {
         None
     };
@@ -57,7 +52,7 @@ fn stored_as_is(
         line: line.clone(),
         key,
         rev,
-        doc,
+        unique,
     })))
 }
 
@@ -153,13 +148,7 @@ impl Preparer {
 
     fn change(&mut self, c: TailChange) -> ArangoResult<Change> {
         let (catalog, db) = (&self.catalog, &self.db);
-        let names = |guid: &str| {
-            catalog
-                .collection(db, guid)
-                .ok()
-                .filter(|c| c.guid == guid)
-                .map(|c| (c.name.clone(), c.indexes.iter().any(|i| i.unique)))
-        };
+        let names = |guid: &str| catalog.collection(db, guid).ok().filter(|c| c.guid == guid);
         let c = store_change(c, &names)?;
         if db == crate::store::names::SYSTEM_DATABASE {
             self.users |= match &c {
@@ -174,12 +163,12 @@ impl Preparer {
     }
 }
 
-/// The store's form of a change from the leader's log; `names` maps a collection guid to its current name
-/// here (to recognise documents laid out as the store keeps them) and whether it has unique indexes
-/// (whose values are then read here, not in the store's writer).
-fn store_change(
+/// The store's form of a change from the leader's log; `names` finds a collection by guid as it is here
+/// (its name recognises documents laid out as the store keeps them; its unique indexes' values are then
+/// read here, not in the store's writer).
+fn store_change<'c>(
     change: TailChange,
-    names: &dyn Fn(&str) -> Option<(String, bool)>,
+    names: &dyn Fn(&str) -> Option<&'c CollectionDef>,
 ) -> ArangoResult<Change> {
     Ok(match change {
         TailChange::CreateCollection(data) => {
@@ -211,7 +200,7 @@ fn store_change(
         },
         TailChange::Upsert { cuid, doc } => {
             let raw = match names(&cuid) {
-                Some((name, unique)) => stored_as_is(&doc, &name, unique)?,
+                Some(coll) => stored_as_is(&doc, coll)?,
                 None => None,
             };
             let op = match raw {
@@ -358,14 +347,13 @@ impl Follower for LocalFollower {
         let (st, db2, coll) = (self.st.clone(), db.to_string(), collection.to_string());
         let stats = blocking(move || {
             let def = st.store.collection(&db2, &coll)?;
-            let unique = def.indexes.iter().any(|i| i.unique);
             let ops = match docs {
                 Documents::Lines(body) => {
                     // parsed in batches, each applied by the store's writer while the next is parsed
                     let lines = batches(line_ranges(&body), |r| {
                         Ok(Change::Document {
                             guid: def.guid.clone(),
-                            op: parse_line(&body.slice(r), &def.name, unique)?,
+                            op: parse_line(&body.slice(r), &def)?,
                         })
                     });
                     return st

@@ -1,8 +1,10 @@
 //! Document operations — insert (with `overwriteMode`), replace, update, remove — written once over
 //! [`DocAccess`], so the same rules apply to direct writes and to writes inside a stream transaction.
 //!
-//! Every operation checks everything first (key, precondition, edge attributes, unique indexes) and only
-//! then writes: a rejected operation leaves nothing behind, so a batch can go on with its next document.
+//! Every operation checks everything (key, precondition, edge attributes, unique indexes) before it logs
+//! and counts: a rejected operation leaves nothing behind, so a batch can go on with its next document.
+//! Most check first and only then write; the fast insert paths let the writes check (one tree walk, not
+//! two) and take back what the rejected document wrote.
 
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::store::catalog::{CollectionDef, CollectionType};
@@ -41,6 +43,24 @@ pub(crate) trait DocAccess {
         let old = self.get(cid, key)?;
         self.put(cid, key, doc)?;
         Ok(old)
+    }
+    /// Takes a unique index value for `key` when it is free (or already `key`'s) and returns `None`;
+    /// when another document holds it, leaves it to that one and returns its key (one tree walk where the
+    /// storage allows, instead of a look-up and a write).
+    fn unique_claim(
+        &mut self,
+        cid: u64,
+        iid: u64,
+        val: &[u8],
+        key: &str,
+    ) -> ArangoResult<Option<String>> {
+        match self.unique_get(cid, iid, val)? {
+            Some(other) if other != key => Ok(Some(other)),
+            _ => {
+                self.unique_put(cid, iid, val, key)?;
+                Ok(None)
+            }
+        }
     }
     /// Stores a document only if its key is free; `false` (and nothing changed) if it exists.
     fn put_new(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<bool> {
@@ -399,6 +419,34 @@ fn write_unique(
         }
         if let Some(nk) = nk {
             acc.unique_put(coll.id, idx.id, nk, key)?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes a new document's unique index entries (it had none before). When another document holds one of
+/// the values, the entries taken so far and the document itself (just stored under a free key) are
+/// removed again and the violation is returned, so that nothing changed.
+fn claim_unique(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    key: &str,
+    new: &UniqueKeys,
+) -> ArangoResult<()> {
+    let unique = || coll.indexes.iter().filter(|i| i.unique).zip(new);
+    for (n, (idx, nk)) in unique().enumerate() {
+        let Some(nk) = nk else { continue };
+        if let Some(other) = acc.unique_claim(coll.id, idx.id, nk, key)? {
+            for (taken, tk) in unique().take(n) {
+                if let Some(tk) = tk {
+                    acc.unique_delete(coll.id, taken.id, tk, key)?;
+                }
+            }
+            acc.delete(coll.id, key)?;
+            return Err(ArangoError::with_message(
+                codes::ARANGO_UNIQUE_CONSTRAINT_VIOLATED,
+                violation_message(&idx.name, &idx.itype, &idx.fields, &other),
+            ));
         }
     }
     Ok(())
@@ -794,18 +842,12 @@ pub(crate) fn insert_prepared(
         Some(v) if current == p.unique_ids => v,
         _ => unique_keys(coll, Some(&parse_doc(&bytes)?)),
     };
-    let old_keys = unique_keys(coll, None);
-    if let Err(e) = check_unique(acc, coll, &key, &new_keys, &old_keys) {
-        // a key taken as well is what ArangoDB names first
-        if acc.exists(coll.id, &key)? {
-            return Err(primary_violation(&key));
-        }
-        return Err(e);
-    }
+    // a key taken is what ArangoDB names first, before a taken unique value; both checks ride on the
+    // writes themselves (one tree walk each), and a taken value undoes what this document wrote
     if !acc.put_new(coll.id, &key, &bytes)? {
         return Err(primary_violation(&key));
     }
-    write_unique(acc, coll, &key, &new_keys, &old_keys)?;
+    claim_unique(acc, coll, &key, &new_keys)?;
     acc.log_doc(coll, marker::DOCUMENT_UPSERT, bytes)?;
     keygen::track(&coll.key_options, &mut stats.last_value, &key);
     stats.count += 1;
@@ -907,8 +949,69 @@ pub struct RawReplica {
     pub line: bytes::Bytes,
     pub key: String,
     pub rev: String,
-    /// The parsed document, for collections whose unique indexes need its values.
-    pub doc: Option<Map<String, Value>>,
+    /// The unique index values (see [`unique_values`]), computed with the line's parse for collections
+    /// that have unique indexes; the writer computes them itself when the indexes changed meanwhile.
+    pub unique: Option<UniqueValues>,
+}
+
+/// A document's unique index values and the ids of the indexes they were computed for.
+#[derive(Debug, Clone)]
+pub struct UniqueValues {
+    ids: Vec<u64>,
+    values: UniqueKeys,
+}
+
+/// The unique index values of a stored document line, from a parse that keeps only the top-level
+/// attributes the collection's unique indexes read (the rest is skipped, not built).
+pub fn unique_values(coll: &CollectionDef, line: &[u8]) -> ArangoResult<UniqueValues> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+    struct Wanted<'a>(Vec<&'a str>);
+    impl<'de> DeserializeSeed<'de> for &Wanted<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for &Wanted<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if self.0.contains(&k.as_ref()) {
+                    out.insert(k.into_owned(), m.next_value::<Value>()?);
+                } else {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    let unique: Vec<&crate::store::catalog::IndexDef> =
+        coll.indexes.iter().filter(|i| i.unique).collect();
+    let mut wanted = Wanted(Vec::new());
+    for f in unique.iter().flat_map(|i| &i.fields) {
+        let top = f.split('.').next().unwrap_or(f);
+        if !wanted.0.contains(&top) {
+            wanted.0.push(top);
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let doc = (&wanted)
+        .deserialize(&mut de)
+        .and_then(|d| de.end().map(|()| d))
+        .map_err(|e| {
+            ArangoError::with_message(
+                codes::REPLICATION_INVALID_RESPONSE,
+                format!("invalid dump line from the leader: {e}"),
+            )
+        })?;
+    Ok(UniqueValues {
+        ids: unique.iter().map(|i| i.id).collect(),
+        values: unique.iter().map(|i| index_key(i, &doc)).collect(),
+    })
 }
 
 /// Checks that `line` is one JSON object laid out as this store keeps documents —
@@ -959,23 +1062,29 @@ pub(crate) fn apply_replica_raw(
     }
     let mut removed = 0;
     if unique {
-        let doc = match r.doc {
-            Some(d) => d,
-            None => parse_doc(&r.line)?,
+        let current = coll.indexes.iter().filter(|i| i.unique).map(|i| i.id);
+        let new = match r.unique {
+            Some(u) if u.ids.iter().copied().eq(current) => u.values,
+            _ => unique_keys(coll, Some(&parse_doc(&r.line)?)),
         };
-        let new = unique_keys(coll, Some(&doc));
         let old_doc = existing.as_deref().map(parse_doc).transpose()?;
         let old = unique_keys(coll, old_doc.as_ref());
-        for (idx, nk) in coll.indexes.iter().filter(|i| i.unique).zip(&new) {
+        for ((idx, nk), ok) in coll.indexes.iter().filter(|i| i.unique).zip(&new).zip(&old) {
+            if ok == nk {
+                continue;
+            }
+            if let Some(ok) = ok {
+                acc.unique_delete(coll.id, idx.id, ok, &r.key)?;
+            }
             let Some(nk) = nk else { continue };
-            if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
-                && other != r.key
-            {
+            // the leader wins: a local document holding the value under another key goes (with all
+            // its entries), and the value is taken again
+            if let Some(other) = acc.unique_claim(coll.id, idx.id, nk, &r.key)? {
                 remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
                 removed += 1;
+                acc.unique_put(coll.id, idx.id, nk, &r.key)?;
             }
         }
-        write_unique(acc, coll, &r.key, &new, &old)?;
     }
     if existing.is_none() {
         let mut stats = acc.stats(coll.id)?;

@@ -25,8 +25,8 @@ pub use catalog::{
     KeyOptions, PropertiesChange,
 };
 pub use docs::{
-    CollStats, DocRenderer, DocResult, OverwriteMode, RawReplica, ReplicaOutcome, WriteOptions,
-    check_stored_layout, fingerprint_of, stored_rev,
+    CollStats, DocRenderer, DocResult, OverwriteMode, RawReplica, ReplicaOutcome, UniqueValues,
+    WriteOptions, check_stored_layout, fingerprint_of, stored_rev, unique_values,
 };
 pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;

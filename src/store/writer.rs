@@ -569,6 +569,34 @@ impl DocAccess for WriteCtx<'_> {
         self.redo.put(T::Unique, &k, key.as_bytes());
         Ok(())
     }
+    fn unique_claim(
+        &mut self,
+        cid: u64,
+        iid: u64,
+        val: &[u8],
+        key: &str,
+    ) -> ArangoResult<Option<String>> {
+        let k = unique_key(cid, iid, val);
+        let table = self.unique_mut()?;
+        let old = table
+            .insert(k.as_slice(), key)
+            .map_err(storage)?
+            .map(|g| g.value().to_string());
+        match old {
+            Some(other) if other != key => {
+                // another document's value: it stays theirs, nothing changed
+                table
+                    .insert(k.as_slice(), other.as_str())
+                    .map_err(storage)?;
+                Ok(Some(other))
+            }
+            Some(_) => Ok(None),
+            None => {
+                self.redo.put(T::Unique, &k, key.as_bytes());
+                Ok(None)
+            }
+        }
+    }
     fn unique_delete(&mut self, cid: u64, iid: u64, val: &[u8], key: &str) -> ArangoResult<()> {
         let owned = self.unique_get(cid, iid, val)?;
         if owned.as_deref() == Some(key) {
