@@ -14,7 +14,7 @@
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::config::{ApplierConfig, RestrictType};
 use crate::replication::filter::excluded;
-use crate::replication::follower::{Follower, TailChange};
+use crate::replication::follower::{Applied, ChangesFailed, Follower, TailChange};
 use crate::replication::initial_sync::{SyncResult, initial_sync};
 use crate::replication::leader_client::{LeaderClient, TailChunk};
 use crate::replication::state::{ApplierState, PersistedState, Phase};
@@ -256,7 +256,6 @@ pub async fn run<F: Follower + Clone>(
                 base_failed: 0,
                 failed_answers: Default::default(),
                 names: HashMap::new(),
-                chunk_ticks: Vec::new(),
             };
             {
                 let s = ctl.state();
@@ -298,12 +297,10 @@ struct Applier<F> {
     failed_answers: std::sync::atomic::AtomicU64,
     /// Collection names by `globallyUniqueId`, for `restrictCollections` (spec §5.10).
     names: HashMap<String, String>,
-    /// The ticks of the markers of the chunk being applied (for the apply-latency histogram).
-    chunk_ticks: Vec<u64>,
 }
 
 /// Where tailing stands (spec §5.4).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Position {
     leader_id: String,
     fetch_tick: u64,
@@ -323,6 +320,38 @@ impl Position {
             safe_resume_tick: Tick(self.safe),
         }
     }
+}
+
+/// A `wal/tail` body turned into changes (see `Applier::parse_chunk`).
+struct Parsed {
+    body: Bytes,
+    changes: Vec<TailChange>,
+    /// Each change's marker in `body`.
+    lines: Vec<Range<usize>>,
+    n_changes: usize,
+    markers: u64,
+    documents: u64,
+    removals: u64,
+    excluded_ops: u64,
+    /// The ticks of its new markers (for the apply-latency histogram).
+    ticks: Vec<u64>,
+    /// When its first new change was committed (the lag counts from there until it is applied).
+    since: Option<f64>,
+    /// Only document changes: the next chunk may be parsed while this one is applied (a collection
+    /// created, renamed or dropped changes what the next one's parse sees).
+    documents_only: bool,
+    parse_time: Duration,
+}
+
+/// A parsed chunk being applied on a task of its own.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<Applied, ChangesFailed>>,
+    parsed: Parsed,
+    /// The position after it.
+    pos: Position,
+    check_more: bool,
+    learned_ms: f64,
+    started: Instant,
 }
 
 /// One leader transaction being received.
@@ -660,6 +689,26 @@ impl<F: Follower + Clone> Applier<F> {
 
     /// The tailing loop (spec §5.4–5.5).
     async fn tail(&mut self, start: Start) -> ArangoResult<()> {
+        let mut inflight = None;
+        let res = self.tail_loop(start, &mut inflight).await;
+        if let Some(f) = inflight.take() {
+            // an apply sent off is booked before the applier stops
+            let finished = self.finish(f).await;
+            if res.is_ok() {
+                finished?;
+            }
+        }
+        res
+    }
+
+    async fn tail_loop(
+        &mut self,
+        start: Start,
+        inflight: &mut Option<InFlight>,
+    ) -> ArangoResult<()> {
+        // a chunk of documents is applied while the next one is parsed, unless a failed apply may be
+        // retried or partly ignored (which needs the chunk's changes on this task)
+        let pipelined = self.config.ignore_errors == 0 && !self.follower.may_be_unavailable();
         let mut p = self.position(start).await?;
         self.ctl.state().pending_since_ms = None;
         let use_tick = matches!(start, Start::From(_));
@@ -691,11 +740,34 @@ impl<F: Follower + Clone> Applier<F> {
             }
             let asked_long_poll = prefetched.is_none() && long_poll;
             let r = match prefetched.take() {
-                Some(h) => tokio::select! {
-                    r = h => r.unwrap_or_else(|e| Err(ArangoError::internal(format!("prefetch failed: {e}")))),
-                    _ = self.ctl.stopped() => Err(stopped()),
+                Some(mut h) => loop {
+                    let prefetch_failed = |e: tokio::task::JoinError| {
+                        ArangoError::internal(format!("prefetch failed: {e}"))
+                    };
+                    // an apply in flight is booked as soon as it is done, while the answer is awaited
+                    let Some(f) = inflight.as_mut() else {
+                        break tokio::select! {
+                            r = &mut h => r.unwrap_or_else(|e| Err(prefetch_failed(e))),
+                            _ = self.ctl.stopped() => Err(stopped()),
+                        };
+                    };
+                    let next = tokio::select! {
+                        done = &mut f.task => Err(done),
+                        r = &mut h => Ok(r.unwrap_or_else(|e| Err(prefetch_failed(e)))),
+                        _ = self.ctl.stopped() => Ok(Err(stopped())),
+                    };
+                    match next {
+                        Ok(r) => break r,
+                        Err(done) => {
+                            let f = inflight.take().expect("an apply in flight");
+                            self.finished(f, done)?;
+                        }
+                    }
                 },
                 None => {
+                    if let Some(f) = inflight.take() {
+                        self.finish(f).await?;
+                    }
                     fetch_started = Instant::now();
                     self.fetch(&p, long_poll).await
                 }
@@ -772,23 +844,23 @@ impl<F: Follower + Clone> Applier<F> {
             }
             let applied_before = p.applied;
             // (an error drops the request sent ahead, which abandons it)
-            let markers = self
-                .apply_chunk(&chunk.body, &mut p, &mut open, learned_ms)
+            let parsed = self
+                .parse_chunk(&chunk.body, &mut p, &mut open, learned_ms)
                 .await?;
-            {
-                let mut s = self.ctl.state();
-                s.pending_since_ms = if !check_more {
-                    // the leader had nothing more for this database
-                    None
-                } else {
-                    // the next change was committed no earlier than the newest one applied (an
-                    // arangorepl leader's ticks tell when), and before this answer came
-                    Some(
-                        commit_ms(p.applied, unix_ms())
-                            .unwrap_or(learned_ms)
-                            .min(learned_ms),
-                    )
-                };
+            // the chunk before goes first: changes apply in order
+            if let Some(f) = inflight.take() {
+                self.finish(f).await?;
+            }
+            self.note_pending(parsed.since);
+            let markers = parsed.markers;
+            if markers > 0 && pipelined && parsed.documents_only {
+                *inflight = Some(self.apply_in_flight(parsed, &p, check_more, learned_ms));
+            } else {
+                if markers > 0 {
+                    let pos = p.clone();
+                    self.apply_parsed(parsed, &pos).await?;
+                }
+                self.after_apply(check_more, p.applied, learned_ms);
             }
             if markers == 0 && bump {
                 p.processed = p.processed.max(chunk.last_tick);
@@ -812,6 +884,9 @@ impl<F: Follower + Clone> Applier<F> {
             if chunk.long_poll {
                 // the leader already waited for us
                 continue;
+            }
+            if let Some(f) = inflight.take() {
+                self.finish(f).await?;
             }
             inactive_cycles += 1;
             let wait = self.idle_wait(inactive_cycles);
@@ -910,17 +985,19 @@ impl<F: Follower + Clone> Applier<F> {
             || excluded(&name, true, c.include_foxx_queues)
     }
 
-    /// Applies one `wal/tail` body; returns how many markers it held. `learned_ms` is when the request
+    /// Turns one `wal/tail` body into the changes to apply (the transactions it completes, the changes
+    /// outside transactions) and moves the position past its markers. `learned_ms` is when the request
     /// that brought it went out (the lag of leaders whose ticks carry no time).
-    async fn apply_chunk(
+    async fn parse_chunk(
         &mut self,
         body: &Bytes,
         p: &mut Position,
         open: &mut HashMap<u64, OpenTrx>,
         learned_ms: f64,
-    ) -> ArangoResult<u64> {
+    ) -> ArangoResult<Parsed> {
         let started = Instant::now();
-        self.chunk_ticks.clear();
+        let mut ticks = Vec::new();
+        let mut documents_only = true;
         let mut changes: Vec<TailChange> = Vec::new();
         let mut lines: Vec<Range<usize>> = Vec::new();
         let (mut markers, mut documents, mut removals, mut excluded_ops) = (0u64, 0u64, 0u64, 0u64);
@@ -1112,6 +1189,8 @@ impl<F: Follower + Clone> Applier<F> {
                 }
             };
             if let Some(c) = change {
+                documents_only &=
+                    matches!(c, TailChange::Upsert { .. } | TailChange::Remove { .. });
                 if matches!(m.mtype, 2300..=2302) && in_trx(tid) {
                     match open.get_mut(&tid) {
                         Some(t) => {
@@ -1128,7 +1207,7 @@ impl<F: Follower + Clone> Applier<F> {
             // the position after this marker (spec §5.4 step 8)
             if tick > p.first_regular && tick > p.processed {
                 p.processed = tick;
-                self.chunk_ticks.push(tick);
+                ticks.push(tick);
             }
             p.applied = p.applied.max(p.processed);
             if skipped {
@@ -1138,16 +1217,39 @@ impl<F: Follower + Clone> Applier<F> {
             }
         }
         // while this chunk is applied, the lag counts from its first new change's commit
-        if let Some(&first) = self.chunk_ticks.first() {
+        let since = ticks.first().map(|&first| {
             let now = unix_ms();
-            let since = commit_ms(first, now).unwrap_or(learned_ms).min(now);
+            commit_ms(first, now).unwrap_or(learned_ms).min(now)
+        });
+        Ok(Parsed {
+            body: body.clone(),
+            n_changes: changes.len(),
+            changes,
+            lines,
+            markers,
+            documents,
+            removals,
+            excluded_ops,
+            ticks,
+            since,
+            documents_only,
+            parse_time: started.elapsed(),
+        })
+    }
+
+    /// The lag counts from `since` (a parsed chunk's first new change's commit) until it is applied.
+    fn note_pending(&self, since: Option<f64>) {
+        if let Some(since) = since {
             let mut s = self.ctl.state();
             s.pending_since_ms = Some(s.pending_since_ms.map_or(since, |v| v.min(since)));
         }
-        if markers == 0 {
-            return Ok(0);
-        }
-        let n_changes = changes.len();
+    }
+
+    /// Applies a parsed chunk (with `p`, the position after it) on this task, retrying or leaving out
+    /// changes as the configuration says; returns how many markers it held.
+    async fn apply_parsed(&mut self, mut parsed: Parsed, p: &Position) -> ArangoResult<u64> {
+        let started = Instant::now();
+        let mut changes = std::mem::take(&mut parsed.changes);
         let mut ignore = self.config.ignore_errors;
         let mut retries = 0u64;
         let may_retry = self.follower.may_be_unavailable();
@@ -1179,30 +1281,53 @@ impl<F: Follower + Clone> Applier<F> {
                     }
                 }
                 Err(f) => {
-                    let line = f.index.and_then(|i| lines.get(i)).map(|r| &body[r.clone()]);
-                    let e = match line {
-                        Some(l) => self.marker_error(f.error, l),
-                        None => f.error,
-                    };
-                    match f.index {
+                    let e = self.apply_error(&parsed, f);
+                    match e.1 {
                         Some(i) if ignore > 0 => {
                             ignore -= 1;
                             tracing::warn!(
                                 "replication applier for database '{}': ignoring an error ({} more may be ignored): {}",
                                 self.db(),
                                 ignore,
-                                e.message
+                                e.0.message
                             );
                             changes.remove(i);
-                            lines.remove(i);
+                            parsed.lines.remove(i);
                         }
-                        _ => return Err(e),
+                        _ => return Err(e.0),
                     }
                 }
             }
         }
-        let elapsed = started.elapsed();
-        self.record_latency();
+        let n = parsed.markers;
+        self.applied(&parsed, p, started.elapsed());
+        Ok(n)
+    }
+
+    /// An apply's failure, with the offending marker quoted, and the index of its change.
+    fn apply_error(&self, parsed: &Parsed, f: ChangesFailed) -> (ArangoError, Option<usize>) {
+        let line = f
+            .index
+            .and_then(|i| parsed.lines.get(i))
+            .map(|r| &parsed.body[r.clone()]);
+        let e = match line {
+            Some(l) => self.marker_error(f.error, l),
+            None => f.error,
+        };
+        (e, f.index)
+    }
+
+    /// Counts an applied chunk (`p`: the position after it) and shows its position in the state.
+    fn applied(&self, parsed: &Parsed, p: &Position, apply_time: Duration) {
+        let elapsed = parsed.parse_time + apply_time;
+        self.record_latency(&parsed.ticks);
+        let Parsed {
+            markers,
+            documents,
+            removals,
+            excluded_ops,
+            ..
+        } = *parsed;
         {
             let m = &self.ctl.metrics;
             m.tailing_markers.increment(markers);
@@ -1220,22 +1345,89 @@ impl<F: Follower + Clone> Applier<F> {
         self.set_ticks(p);
         if self.config.verbose {
             tracing::info!(
-                "replication applier for database '{}': applied {n_changes} changes of {markers} markers up to tick {} in {:.1} ms",
+                "replication applier for database '{}': applied {} changes of {markers} markers up to tick {} in {:.1} ms",
                 self.db(),
+                parsed.n_changes,
                 p.applied,
                 elapsed.as_secs_f64() * 1000.0
             );
         }
-        Ok(markers)
+    }
+
+    /// Starts applying a parsed chunk of documents on a task of its own, so that the next chunk is
+    /// parsed meanwhile (`p`: the position after it; `check_more`/`learned_ms`: what its answer said).
+    fn apply_in_flight(
+        &self,
+        mut parsed: Parsed,
+        p: &Position,
+        check_more: bool,
+        learned_ms: f64,
+    ) -> InFlight {
+        let (follower, db) = (self.follower.clone(), self.db().to_string());
+        let changes = std::mem::take(&mut parsed.changes);
+        let rec = record(&self.config, Some(&p.persisted()));
+        InFlight {
+            task: tokio::spawn(async move { follower.apply_changes(&db, changes, rec).await }),
+            parsed,
+            pos: p.clone(),
+            check_more,
+            learned_ms,
+            started: Instant::now(),
+        }
+    }
+
+    /// Waits for an apply in flight and books it as [`apply_parsed`](Self::apply_parsed) does.
+    async fn finish(&mut self, mut f: InFlight) -> ArangoResult<()> {
+        let done = (&mut f.task).await;
+        self.finished(f, done)
+    }
+
+    fn finished(
+        &mut self,
+        f: InFlight,
+        done: Result<Result<Applied, ChangesFailed>, tokio::task::JoinError>,
+    ) -> ArangoResult<()> {
+        if let Some(n) = self.follower.take_notice() {
+            self.progress(n);
+        }
+        match done {
+            Ok(Ok(_)) => {}
+            Ok(Err(failed)) => return Err(self.apply_error(&f.parsed, failed).0),
+            Err(e) => {
+                return Err(ArangoError::internal(format!(
+                    "applying changes failed: {e}"
+                )));
+            }
+        }
+        self.applied(&f.parsed, &f.pos, f.started.elapsed());
+        self.after_apply(f.check_more, f.pos.applied, f.learned_ms);
+        Ok(())
+    }
+
+    /// The lag once a chunk is applied (`applied`: the position's tick after it).
+    fn after_apply(&self, check_more: bool, applied: u64, learned_ms: f64) {
+        let mut s = self.ctl.state();
+        s.pending_since_ms = if !check_more {
+            // the leader had nothing more for this database
+            None
+        } else {
+            // the next change was committed no earlier than the newest one applied (an arangorepl
+            // leader's ticks tell when), and before this answer came
+            Some(
+                commit_ms(applied, unix_ms())
+                    .unwrap_or(learned_ms)
+                    .min(learned_ms),
+            )
+        };
     }
 
     /// Records, for each marker of the chunk just applied, the seconds since the leader committed it
     /// (from its tick when the leader's ticks tell; else since the follower learned of the chunk).
-    fn record_latency(&self) {
+    fn record_latency(&self, ticks: &[u64]) {
         let now = unix_ms();
         let learned = self.ctl.state().pending_since_ms.unwrap_or(now);
         let h = self.ctl.latency();
-        for &t in &self.chunk_ticks {
+        for &t in ticks {
             let since = commit_ms(t, now).unwrap_or(learned);
             h.record(((now - since) / 1000.0).max(0.0));
         }
