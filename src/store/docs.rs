@@ -7,7 +7,7 @@
 //! two) and take back what the rejected document wrote.
 
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::store::catalog::{CollectionDef, CollectionType};
+use crate::store::catalog::{CollectionDef, CollectionType, IndexDef};
 use crate::store::clock::{Clock, rev_from_string, rev_to_string};
 use crate::store::index::{index_key, violation_message};
 use crate::store::keygen;
@@ -961,11 +961,26 @@ pub struct UniqueValues {
     values: UniqueKeys,
 }
 
-/// The unique index values of a stored document line, from a parse that keeps only the top-level
-/// attributes the collection's unique indexes read (the rest is skipped, not built).
-pub fn unique_values(coll: &CollectionDef, line: &[u8]) -> ArangoResult<UniqueValues> {
+/// The top-level attributes of an index's fields (`a` of `a.b`), each once.
+pub(crate) fn top_level_fields<'i>(
+    indexes: impl IntoIterator<Item = &'i IndexDef>,
+) -> Vec<&'i str> {
+    let mut out: Vec<&str> = Vec::new();
+    for f in indexes.into_iter().flat_map(|i| &i.fields) {
+        let top = f.split('.').next().unwrap_or(f);
+        if !out.contains(&top) {
+            out.push(top);
+        }
+    }
+    out
+}
+
+/// A stored document's top-level attributes named in `wanted` (enough for [`index_key`] over fields
+/// below them), from a parse that skips the others instead of building them; the last of a repeated
+/// attribute counts, as in a full parse.
+pub(crate) fn partial_doc(wanted: &[&str], line: &[u8]) -> serde_json::Result<Map<String, Value>> {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-    struct Wanted<'a>(Vec<&'a str>);
+    struct Wanted<'a>(&'a [&'a str]);
     impl<'de> DeserializeSeed<'de> for &Wanted<'_> {
         type Value = Map<String, Value>;
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -989,25 +1004,23 @@ pub fn unique_values(coll: &CollectionDef, line: &[u8]) -> ArangoResult<UniqueVa
             Ok(out)
         }
     }
-    let unique: Vec<&crate::store::catalog::IndexDef> =
-        coll.indexes.iter().filter(|i| i.unique).collect();
-    let mut wanted = Wanted(Vec::new());
-    for f in unique.iter().flat_map(|i| &i.fields) {
-        let top = f.split('.').next().unwrap_or(f);
-        if !wanted.0.contains(&top) {
-            wanted.0.push(top);
-        }
-    }
     let mut de = serde_json::Deserializer::from_slice(line);
-    let doc = (&wanted)
-        .deserialize(&mut de)
-        .and_then(|d| de.end().map(|()| d))
-        .map_err(|e| {
-            ArangoError::with_message(
-                codes::REPLICATION_INVALID_RESPONSE,
-                format!("invalid dump line from the leader: {e}"),
-            )
-        })?;
+    let doc = (&Wanted(wanted)).deserialize(&mut de)?;
+    de.end()?;
+    Ok(doc)
+}
+
+/// The unique index values of a stored document line, from a parse that keeps only the top-level
+/// attributes the collection's unique indexes read (the rest is skipped, not built).
+pub fn unique_values(coll: &CollectionDef, line: &[u8]) -> ArangoResult<UniqueValues> {
+    let unique: Vec<&IndexDef> = coll.indexes.iter().filter(|i| i.unique).collect();
+    let wanted = top_level_fields(unique.iter().copied());
+    let doc = partial_doc(&wanted, line).map_err(|e| {
+        ArangoError::with_message(
+            codes::REPLICATION_INVALID_RESPONSE,
+            format!("invalid dump line from the leader: {e}"),
+        )
+    })?;
     Ok(UniqueValues {
         ids: unique.iter().map(|i| i.id).collect(),
         values: unique.iter().map(|i| index_key(i, &doc)).collect(),

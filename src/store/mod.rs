@@ -1327,8 +1327,11 @@ pub(crate) fn build_unique(
     // meet, and the entries go into the index in its own order, one B-tree page after the other
     let mut buf: Vec<u8> = Vec::new();
     let mut entries: Vec<(usize, u32, u32)> = Vec::new();
+    // only the attributes the index reads are parsed out of each document
+    let wanted = docs::top_level_fields([idx]);
     ctx.scan_documents(def.id, |key, bytes| {
-        let doc = docs::parse_doc(bytes)?;
+        let doc = docs::partial_doc(&wanted, bytes)
+            .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))?;
         if let Some(k) = index::index_key(idx, &doc) {
             entries.push((buf.len(), k.len() as u32, key.len() as u32));
             buf.extend_from_slice(&k);
