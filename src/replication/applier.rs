@@ -825,9 +825,19 @@ impl<F: Follower + Clone> Applier<F> {
                 self.gap(asked_from, chunk.last_tick)?;
                 open.clear();
             }
+            let applied_before = p.applied;
+            // (an error drops the request sent ahead, which abandons it)
+            let parsed = self
+                .parse_chunk(&chunk.body, &mut p, &mut open, learned_ms)
+                .await?;
+            // the chunk before goes first: changes apply in order
+            if let Some(f) = inflight.take() {
+                self.finish(f).await?;
+            }
             // the next request goes out while this chunk is applied: at once when there is more, and
             // as a long-poll when the leader holds requests until its next commit (a change that
-            // commits during the apply is then on its way already)
+            // commits during the apply is then on its way already); not before the chunk before is
+            // applied, so that no more than two chunks are held at a time
             let wait_next = !check_more && long_poll && chunk.long_poll;
             if check_more || wait_next {
                 let (leader, config) = (self.leader.clone(), self.config.clone());
@@ -841,15 +851,6 @@ impl<F: Follower + Clone> Applier<F> {
                 prefetched = Some(Prefetch(tokio::spawn(async move {
                     tail_request(&leader, &config, &next, hold).await
                 })));
-            }
-            let applied_before = p.applied;
-            // (an error drops the request sent ahead, which abandons it)
-            let parsed = self
-                .parse_chunk(&chunk.body, &mut p, &mut open, learned_ms)
-                .await?;
-            // the chunk before goes first: changes apply in order
-            if let Some(f) = inflight.take() {
-                self.finish(f).await?;
             }
             self.note_pending(parsed.since);
             let markers = parsed.markers;
