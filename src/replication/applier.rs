@@ -781,6 +781,10 @@ impl<F: Follower + Clone> Applier<F> {
                     c
                 }
                 Err(e) if is_retryable(&e) => {
+                    // (what was sent off is booked before the wait)
+                    if let Some(f) = inflight.take() {
+                        self.finish(f).await?;
+                    }
                     self.retry_after(&mut retries, "fetching leader log", e)
                         .await?;
                     continue;
