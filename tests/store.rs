@@ -543,16 +543,25 @@ fn collection_unique_on_u(s: &Store) {
     .unwrap();
 }
 
+/// A leader's line laid out as the store keeps it, checked as the follower checks it.
+fn raw_replica(
+    line: &str,
+    coll: &str,
+    unique: Option<arangorepl::store::UniqueValues>,
+) -> arangorepl::store::ReplicaOp {
+    let (key, rev) = arangorepl::store::check_stored_layout(line.as_bytes(), coll).unwrap();
+    arangorepl::store::ReplicaOp::Raw(arangorepl::store::RawReplica {
+        line: line.as_bytes().to_vec().into(),
+        key,
+        rev,
+        unique,
+    })
+}
+
 /// A leader's document as it arrives in a dump or the log, laid out as the store keeps it.
 fn replica(coll: &str, key: &str, rev: &str, u: u64) -> arangorepl::store::ReplicaOp {
     let line = format!(r#"{{"_key":"{key}","_id":"{coll}/{key}","_rev":"{rev}","u":{u}}}"#);
-    let (key, rev) = arangorepl::store::check_stored_layout(line.as_bytes(), coll).unwrap();
-    arangorepl::store::ReplicaOp::Raw(arangorepl::store::RawReplica {
-        line: line.into_bytes().into(),
-        key,
-        rev,
-        unique: None,
-    })
+    raw_replica(&line, coll, None)
 }
 
 /// A leader's line as the follower hands it on: with its unique index values read ahead against `def`.
@@ -560,13 +569,8 @@ fn replica_read_ahead(
     def: &arangorepl::store::CollectionDef,
     line: &str,
 ) -> arangorepl::store::ReplicaOp {
-    let (key, rev) = arangorepl::store::check_stored_layout(line.as_bytes(), &def.name).unwrap();
-    arangorepl::store::ReplicaOp::Raw(arangorepl::store::RawReplica {
-        line: line.as_bytes().to_vec().into(),
-        key,
-        rev,
-        unique: Some(arangorepl::store::unique_values(def, line.as_bytes()).unwrap()),
-    })
+    let unique = arangorepl::store::unique_values(def, line.as_bytes()).unwrap();
+    raw_replica(line, &def.name, Some(unique))
 }
 
 #[test]

@@ -691,14 +691,9 @@ impl<F: Follower + Clone> Applier<F> {
     async fn tail(&mut self, start: Start) -> ArangoResult<()> {
         let mut inflight = None;
         let res = self.tail_loop(start, &mut inflight).await;
-        if let Some(f) = inflight.take() {
-            // an apply sent off is booked before the applier stops
-            let finished = self.finish(f).await;
-            if res.is_ok() {
-                finished?;
-            }
-        }
-        res
+        // an apply sent off is booked before the applier stops
+        let settled = self.settle(&mut inflight).await;
+        res.and(settled)
     }
 
     async fn tail_loop(
@@ -765,9 +760,7 @@ impl<F: Follower + Clone> Applier<F> {
                     }
                 },
                 None => {
-                    if let Some(f) = inflight.take() {
-                        self.finish(f).await?;
-                    }
+                    self.settle(inflight).await?;
                     fetch_started = Instant::now();
                     self.fetch(&p, long_poll).await
                 }
@@ -782,9 +775,7 @@ impl<F: Follower + Clone> Applier<F> {
                 }
                 Err(e) if is_retryable(&e) => {
                     // (what was sent off is booked before the wait)
-                    if let Some(f) = inflight.take() {
-                        self.finish(f).await?;
-                    }
+                    self.settle(inflight).await?;
                     self.retry_after(&mut retries, "fetching leader log", e)
                         .await?;
                     continue;
@@ -835,9 +826,7 @@ impl<F: Follower + Clone> Applier<F> {
                 .parse_chunk(&chunk.body, &mut p, &mut open, learned_ms)
                 .await?;
             // the chunk before goes first: changes apply in order
-            if let Some(f) = inflight.take() {
-                self.finish(f).await?;
-            }
+            self.settle(inflight).await?;
             // the next request goes out while this chunk is applied: at once when there is more, and
             // as a long-poll when the leader holds requests until its next commit (a change that
             // commits during the apply is then on its way already); not before the chunk before is
@@ -890,9 +879,7 @@ impl<F: Follower + Clone> Applier<F> {
                 // the leader already waited for us
                 continue;
             }
-            if let Some(f) = inflight.take() {
-                self.finish(f).await?;
-            }
+            self.settle(inflight).await?;
             inactive_cycles += 1;
             let wait = self.idle_wait(inactive_cycles);
             if !self.ctl.sleep(wait).await {
@@ -1286,20 +1273,21 @@ impl<F: Follower + Clone> Applier<F> {
                     }
                 }
                 Err(f) => {
+                    let index = f.index;
                     let e = self.apply_error(&parsed, f);
-                    match e.1 {
+                    match index {
                         Some(i) if ignore > 0 => {
                             ignore -= 1;
                             tracing::warn!(
                                 "replication applier for database '{}': ignoring an error ({} more may be ignored): {}",
                                 self.db(),
                                 ignore,
-                                e.0.message
+                                e.message
                             );
                             changes.remove(i);
                             parsed.lines.remove(i);
                         }
-                        _ => return Err(e.0),
+                        _ => return Err(e),
                     }
                 }
             }
@@ -1309,17 +1297,16 @@ impl<F: Follower + Clone> Applier<F> {
         Ok(n)
     }
 
-    /// An apply's failure, with the offending marker quoted, and the index of its change.
-    fn apply_error(&self, parsed: &Parsed, f: ChangesFailed) -> (ArangoError, Option<usize>) {
+    /// An apply's failure, with the offending marker quoted.
+    fn apply_error(&self, parsed: &Parsed, f: ChangesFailed) -> ArangoError {
         let line = f
             .index
             .and_then(|i| parsed.lines.get(i))
             .map(|r| &parsed.body[r.clone()]);
-        let e = match line {
+        match line {
             Some(l) => self.marker_error(f.error, l),
             None => f.error,
-        };
-        (e, f.index)
+        }
     }
 
     /// Counts an applied chunk (`p`: the position after it) and shows its position in the state.
@@ -1381,8 +1368,11 @@ impl<F: Follower + Clone> Applier<F> {
         }
     }
 
-    /// Waits for an apply in flight and books it as [`apply_parsed`](Self::apply_parsed) does.
-    async fn finish(&mut self, mut f: InFlight) -> ArangoResult<()> {
+    /// Waits for the apply in flight, if any, and books it as [`apply_parsed`](Self::apply_parsed) does.
+    async fn settle(&mut self, inflight: &mut Option<InFlight>) -> ArangoResult<()> {
+        let Some(mut f) = inflight.take() else {
+            return Ok(());
+        };
         let done = (&mut f.task).await;
         self.finished(f, done)
     }
@@ -1397,7 +1387,7 @@ impl<F: Follower + Clone> Applier<F> {
         }
         match done {
             Ok(Ok(_)) => {}
-            Ok(Err(failed)) => return Err(self.apply_error(&f.parsed, failed).0),
+            Ok(Err(failed)) => return Err(self.apply_error(&f.parsed, failed)),
             Err(e) => {
                 return Err(ArangoError::internal(format!(
                     "applying changes failed: {e}"

@@ -917,16 +917,7 @@ pub(crate) fn apply_replica(
     }
     let mut removed = 0;
     if coll.indexes.iter().any(|i| i.unique) {
-        let new = unique_keys(coll, Some(&doc));
-        for (idx, nk) in coll.indexes.iter().filter(|i| i.unique).zip(&new) {
-            let Some(nk) = nk else { continue };
-            if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
-                && other != key
-            {
-                remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
-                removed += 1;
-            }
-        }
+        removed = remove_unique_holders(acc, coll, &key, &unique_keys(coll, Some(&doc)))?;
     }
     let opts = WriteOptions {
         overwrite_mode: OverwriteMode::Replace,
@@ -940,6 +931,27 @@ pub(crate) fn apply_replica(
         ReplicaOutcome::Inserted
     };
     Ok((outcome, removed))
+}
+
+/// The leader wins: removes each local document that holds one of `new` (a leader's version's unique
+/// index values) under another key than `key`, with all its entries; returns how many went.
+fn remove_unique_holders(
+    acc: &mut impl DocAccess,
+    coll: &CollectionDef,
+    key: &str,
+    new: &UniqueKeys,
+) -> ArangoResult<u64> {
+    let mut removed = 0;
+    for (idx, nk) in coll.indexes.iter().filter(|i| i.unique).zip(new) {
+        let Some(nk) = nk else { continue };
+        if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
+            && other != key
+        {
+            remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// A leader's document line checked on the caller's thread, ready for the writer to store as it is.
@@ -1082,25 +1094,8 @@ pub(crate) fn apply_replica_raw(
         };
         let old_doc = existing.as_deref().map(parse_doc).transpose()?;
         let old = unique_keys(coll, old_doc.as_ref());
-        for ((idx, nk), ok) in coll.indexes.iter().filter(|i| i.unique).zip(&new).zip(&old) {
-            if ok == nk {
-                continue;
-            }
-            if let Some(ok) = ok {
-                acc.unique_delete(coll.id, idx.id, ok, &r.key)?;
-            }
-            let Some(nk) = nk else { continue };
-            // the leader wins: a local document holding the value under another key goes (with all
-            // its entries). (A look-up, then a write — not one claiming write as for inserts: in
-            // catch-ups, that left the follower holding 50–70 MiB more at the end, in redb's pages.)
-            if let Some(other) = acc.unique_get(coll.id, idx.id, nk)?
-                && other != r.key
-            {
-                remove(acc, coll, &Value::String(other), &WriteOptions::default())?;
-                removed += 1;
-            }
-            acc.unique_put(coll.id, idx.id, nk, &r.key)?;
-        }
+        removed = remove_unique_holders(acc, coll, &r.key, &new)?;
+        write_unique(acc, coll, &r.key, &new, &old)?;
     }
     if existing.is_none() {
         let mut stats = acc.stats(coll.id)?;
