@@ -1,5 +1,5 @@
 //! Engine spike: the leader's bulk write path (document + unique index entry + log marker per document,
-//! one atomic batch per `BATCH` documents (default 1,000), no fsync per batch) on redb and on fjall.
+//! one atomic batch per `BATCH` documents (default 1,000), no fsync per batch) on redb, fjall and RocksDB.
 use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
@@ -103,7 +103,55 @@ fn main() {
             }
             ks.persist(fjall::PersistMode::SyncAll).unwrap();
         }
-        _ => panic!("redb|fjall"),
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => {
+            // RocksDB's write-ahead log stands in for the store's journal: written with every batch, not
+            // synced per batch; one sync at the end (the store syncs every 100 ms).
+            let mut o = rocksdb::Options::default();
+            o.create_if_missing(true);
+            o.create_missing_column_families(true);
+            o.set_write_buffer_size(64 << 20);
+            o.set_max_background_jobs(1);
+            o.increase_parallelism(2);
+            // the unique checks look keys up that are not there: bloom filters answer them without a read
+            let mut t = rocksdb::BlockBasedOptions::default();
+            t.set_bloom_filter(10.0, false);
+            t.set_block_cache(&rocksdb::Cache::new_lru_cache(48 << 20).unwrap());
+            o.set_block_based_table_factory(&t);
+            o.set_max_write_buffer_number(4);
+            o.set_level_zero_slowdown_writes_trigger(40);
+            o.set_level_zero_stop_writes_trigger(60);
+            o.set_compression_type(rocksdb::DBCompressionType::None);
+            if std::env::var("NO_WAL").is_ok() {
+                o.set_manual_wal_flush(true);
+            }
+            let db = rocksdb::DB::open_cf(&o, dir.join("rocksdb"), ["docs", "unique", "log"]).unwrap();
+            let (docs, uniq, log) = (
+                db.cf_handle("docs").unwrap(),
+                db.cf_handle("unique").unwrap(),
+                db.cf_handle("log").unwrap(),
+            );
+            let mut w = rocksdb::WriteOptions::default();
+            w.set_sync(false);
+            let mut tick = 0u64;
+            let mut i = 1;
+            while i <= n {
+                let mut b = rocksdb::WriteBatch::default();
+                for j in i..(i + batch).min(n + 1) {
+                    let (key, k, u, d) = doc(j);
+                    assert!(db.get_pinned_cf(docs, &k).unwrap().is_none());
+                    assert!(db.get_pinned_cf(uniq, &u).unwrap().is_none());
+                    b.put_cf(docs, &k, d.as_slice());
+                    b.put_cf(uniq, &u, key.as_bytes());
+                    tick += 1;
+                    b.put_cf(log, tick.to_be_bytes(), d.as_slice());
+                }
+                db.write_opt(b, &w).unwrap();
+                i += batch;
+            }
+            db.flush_wal(true).unwrap();
+        }
+        _ => panic!("redb|fjall|rocksdb (with --features rocksdb)"),
     }
     let s = t.elapsed().as_secs_f64();
     println!(
