@@ -631,3 +631,120 @@ fn a_follower_killed_during_a_sync_syncs_again_after_restart() {
         );
     }
 }
+
+/// `sync` with `global=true` (the shell's `syncGlobal`): every database of the leader, in one snapshot;
+/// the follower's databases and collections the leader does not have go; refused outside `_system` and
+/// while a database's own applier runs.
+#[test]
+fn server_level_sync_copies_every_database_and_drops_what_the_leader_lacks() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    let dbs = ["tenant-a", "Ünïcødé-Kunde", "tenant-c"];
+    for (n, db) in dbs.iter().enumerate() {
+        assert_eq!(la.post("/_api/database", json!({"name": db})).status, 201);
+        let d = format!("/_db/{}", enc(db));
+        la.post(&format!("{d}/_api/collection"), json!({"name": "docs"}));
+        la.post(
+            &format!("{d}/_api/collection"),
+            json!({"name": "edges", "type": 3}),
+        );
+        let r = la.post(
+            &format!("{d}/_api/index?collection=docs"),
+            json!({"type": "persistent", "fields": ["u"], "unique": true}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        insert_many(
+            &la,
+            db,
+            "docs",
+            (0..2000 * (n + 1))
+                .map(|i| json!({"_key": format!("k{i}"), "u": i, "db": db}))
+                .collect(),
+        );
+        insert_many(
+            &la,
+            db,
+            "edges",
+            (0..50)
+                .map(|i| json!({"_from": format!("docs/k{i}"), "_to": format!("docs/k{}", i + 1)}))
+                .collect(),
+        );
+    }
+    la.post("/_api/collection", json!({"name": "inSystem"}));
+    insert_many(&la, "_system", "inSystem", vec![json!({"_key": "s"})]);
+    // the follower: a database the leader does not have, and in a shared one a collection of its own
+    // and other documents
+    assert_eq!(fa.post("/_api/database", json!({"name": "stale"})).status, 201);
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "tenant-a"})).status,
+        201
+    );
+    fa.post("/_db/tenant-a/_api/collection", json!({"name": "extra"}));
+    fa.post("/_db/tenant-a/_api/collection", json!({"name": "docs"}));
+    insert_many(&fa, "tenant-a", "docs", vec![json!({"_key": "mine"})]);
+
+    // only in _system, and with an endpoint
+    let put = |db: &str, body: Value| {
+        fa.req(
+            Method::PUT,
+            &format!("/_db/{}/_api/replication/sync?global=true", enc(db)),
+            Some(&body.to_string()),
+            &[],
+        )
+    };
+    let config = json!({"endpoint": endpoint(&l), "username": "root", "password": "pw"});
+    assert_error(&put("tenant-a", config.clone()), 403, 11);
+    assert_error(&put("_system", json!({"username": "root"})), 400, 400);
+
+    let r = put("_system", config.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tick: u64 = r.body["lastLogTick"].as_str().unwrap().parse().unwrap();
+    assert!(tick > 0);
+    let names: Vec<&str> = r.body["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for c in ["docs", "edges", "inSystem"] {
+        assert!(names.contains(&c), "{names:?}");
+    }
+
+    let list = |a: &Api| {
+        let mut v: Vec<String> = a.get("/_api/database").body["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list(&fa), list(&la));
+    assert!(!list(&fa).contains(&"stale".to_string()));
+    for db in dbs.iter().chain(&["_system"]) {
+        assert_eq!(picture(&la, db), picture(&fa, db), "database {db}");
+    }
+    assert!(!collection_names(&fa, "tenant-a").contains(&"extra".to_string()));
+    let doc = fa.get("/_db/tenant-a/_api/document/docs/mine");
+    assert_eq!(doc.status, 404, "{}", doc.body);
+
+    // again: nothing changes, the same picture
+    let r = put("_system", config.clone());
+    assert_eq!(r.status, 200, "{}", r.body);
+    for db in &dbs {
+        assert_eq!(picture(&la, db), picture(&fa, db), "database {db}");
+    }
+
+    // a database's own applier running: the server-level sync is refused, saying which one runs
+    let r = make_follower(&fa, "tenant-c", &l, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = put("_system", config);
+    assert_error(&r, 400, 1411);
+    assert!(
+        r.body["errorMessage"].as_str().unwrap().contains("'tenant-c'"),
+        "{}",
+        r.body
+    );
+}

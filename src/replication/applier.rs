@@ -125,10 +125,15 @@ impl Control {
 
     /// Records a progress message, logged at INFO with `verbose`.
     pub fn progress(&self, db: &str, verbose: bool, text: String) {
-        if verbose {
-            tracing::info!("replication applier for database '{db}': {text}");
+        let who = if db.is_empty() {
+            "server-level replication applier".to_string()
         } else {
-            tracing::debug!("replication applier for database '{db}': {text}");
+            format!("replication applier for database '{db}'")
+        };
+        if verbose {
+            tracing::info!("{who}: {text}");
+        } else {
+            tracing::debug!("{who}: {text}");
         }
         self.state().progress(text);
     }

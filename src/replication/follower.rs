@@ -105,6 +105,16 @@ pub trait Follower: Send + Sync + 'static {
     /// Whether the database exists on the follower.
     fn database_exists(&self, db: &str) -> impl Future<Output = ArangoResult<bool>> + Send;
 
+    /// The names of the follower's databases (for a server-level sync).
+    fn database_names(&self) -> impl Future<Output = ArangoResult<Vec<String>>> + Send;
+
+    /// Creates a database with the follower's system collections (a server-level sync, or a leader's
+    /// database-create marker).
+    fn create_database(&self, db: &str) -> impl Future<Output = ArangoResult<()>> + Send;
+
+    /// Drops a database and everything in it (never `_system`).
+    fn drop_database(&self, db: &str) -> impl Future<Output = ArangoResult<()>> + Send;
+
     /// The database's collections.
     fn collections(
         &self,

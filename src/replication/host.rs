@@ -107,6 +107,8 @@ impl Slot {
 #[derive(Default)]
 pub struct Appliers {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
+    /// The server-level applier's slot (`global=true`), once used.
+    global: Mutex<Option<Arc<Slot>>>,
     /// The hosting server's metrics, if it keeps any.
     registry: Option<Arc<Registry>>,
     counters: crate::metrics::Replication,
@@ -124,10 +126,45 @@ impl Appliers {
     pub fn new(registry: Arc<Registry>, ca_file: Option<std::path::PathBuf>) -> Self {
         Appliers {
             slots: Mutex::default(),
+            global: Mutex::default(),
             counters: crate::metrics::Replication::register(&registry),
             registry: Some(registry),
             ca_file,
         }
+    }
+
+    /// The server-level applier's slot.
+    pub fn global_slot(&self) -> Arc<Slot> {
+        lock(&self.global)
+            .get_or_insert_with(|| {
+                Arc::new(Slot {
+                    ctl: Arc::new(Control::with_metrics(
+                        self.counters.clone(),
+                        None,
+                        self.ca_file.clone(),
+                    )),
+                    ..Slot::default()
+                })
+            })
+            .clone()
+    }
+
+    /// Whether the server-level applier runs or syncs.
+    fn global_active(&self) -> bool {
+        lock(&self.global)
+            .as_ref()
+            .is_some_and(|g| g.running() || g.busy.load(Ordering::Acquire))
+    }
+
+    /// The databases whose own applier runs or syncs.
+    fn active_databases(&self) -> Vec<String> {
+        let mut v: Vec<String> = lock(&self.slots)
+            .iter()
+            .filter(|(_, s)| s.running() || s.busy.load(Ordering::Acquire))
+            .map(|(d, _)| d.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     pub fn slot(&self, db: &str) -> Arc<Slot> {
@@ -367,10 +404,34 @@ pub async fn command<H: Host>(
     body: &[u8],
 ) -> ArangoResult<Value> {
     if global {
+        if db != "_system" {
+            return Err(ArangoError::with_message(
+                codes::FORBIDDEN,
+                "global inventory can only be created from within _system database",
+            ));
+        }
+        return match command {
+            "sync" => sync_global(h, appliers, body).await,
+            _ => Err(ArangoError::with_message(
+                codes::NOT_IMPLEMENTED,
+                "the server-level replication applier (globalApplier, setupReplicationGlobal) is not \
+                 supported by arangorepl yet: syncGlobal copies every database; configure one applier \
+                 per database to go on tailing",
+            )),
+        };
+    }
+    if matches!(
+        command,
+        "applier-start" | "sync" | "make-follower" | "make-slave"
+    ) && appliers.global_active()
+    {
         return Err(ArangoError::with_message(
-            codes::NOT_IMPLEMENTED,
-            "global (server-level) replication is not supported by arangorepl: configure one applier per \
-             database instead",
+            codes::REPLICATION_RUNNING,
+            format!(
+                "cannot {} the replication applier of database '{db}': the server-level (global) \
+                 replication is synchronizing every database",
+                if command == "sync" { "run a sync for" } else { "start" }
+            ),
         ));
     }
     let st = h;
@@ -551,6 +612,93 @@ async fn state_response<H: Host>(st: &H, slot: &Slot, db: &str) -> ArangoResult<
 }
 
 /// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
+/// `PUT sync?global=true` (in `_system`): the initial sync of every database, as `syncGlobal` asks.
+/// Refused while a database's own applier runs or syncs (their changes would be overwritten).
+async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> ArangoResult<Value> {
+    let (mut config, _) = body_config("_system", body)?;
+    // the leader's databases are asked for in `_system`, each database's data in that database
+    config.database = "_system".into();
+    let slot = appliers.global_slot();
+    let busy = {
+        let _g = slot.control.lock().await;
+        if slot.running() {
+            return Err(running_error());
+        }
+        let active = appliers.active_databases();
+        if !active.is_empty() {
+            return Err(ArangoError::with_message(
+                codes::REPLICATION_RUNNING,
+                format!(
+                    "cannot synchronize every database: the replication applier of database(s) {} \
+                     is running or synchronizing; stop it first (applier.stop() in that database)",
+                    active
+                        .iter()
+                        .map(|d| format!("'{d}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if slot
+            .busy
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(ArangoError::with_message(
+                codes::LOCKED,
+                "another server-level initial sync is running",
+            ));
+        }
+        Busy(slot.clone())
+    };
+    let follower = h.follower();
+    let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
+        .with_metrics(slot.ctl.metrics.clone());
+    let task = tokio::spawn(async move {
+        let _busy = busy;
+        let ctl = slot.ctl.clone();
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Initial;
+            s.last_error = None;
+        }
+        let report = {
+            let (ctl, verbose) = (ctl.clone(), config.verbose);
+            move |text: String| ctl.progress("", verbose, text)
+        };
+        let r = crate::replication::initial_sync::initial_sync_global(
+            &follower, &leader, &config, &report,
+        )
+        .await;
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Inactive;
+            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
+            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
+        }
+        match &r {
+            Ok(res) => tracing::info!(
+                "server-level initial sync from {}: {} collections, {} documents in {:.1} s, up to tick {}",
+                config.endpoint,
+                res.collections.len(),
+                res.documents_fetched,
+                res.elapsed.as_secs_f64(),
+                res.last_log_tick
+            ),
+            Err(e) => {
+                ctl.state().set_error(e.clone());
+                ctl.progress("", false, format!("initial sync failed: {}", e.message));
+                tracing::warn!("server-level initial sync failed: {}", e.message);
+            }
+        }
+        r
+    });
+    let res = task
+        .await
+        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))??;
+    Ok(res.to_json())
+}
+
 async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> ArangoResult<Value> {
     let (config, _) = body_config(db, body)?;
     let busy = {

@@ -138,6 +138,110 @@ pub async fn initial_sync<F: Follower + Clone>(
     Ok(result)
 }
 
+/// Runs the initial sync of every database of the leader into `follower` (server-level, `sync` with
+/// `global=true`): one snapshot of the leader for all of them, databases the follower lacks created,
+/// the follower's databases the leader does not have dropped (never `_system`), and in each database the
+/// follower's collections the leader does not have dropped (unless `skipCreateDrop` or
+/// `restrictCollections`). `leader` is a client of the leader's `_system` database; the result lists
+/// the collections of every database, and `lastLogTick` is the snapshot's tick for all of them.
+pub async fn initial_sync_global<F: Follower + Clone>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+) -> ArangoResult<SyncResult> {
+    let started = Instant::now();
+    progress.message(format!(
+        "fetching leader state information from {}",
+        leader.endpoint()
+    ));
+    let (batch, _state) = leader.create_batch(BATCH_TTL).await?;
+    let batch_id = batch.id.clone();
+    let keeper = {
+        let (l, id) = (leader.clone(), batch_id.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(BATCH_TTL / 2)).await;
+                let _ = l.extend_batch(&id, BATCH_TTL).await;
+            }
+        })
+    };
+    let mut result = SyncResult {
+        last_log_tick: batch.last_tick.0,
+        ..SyncResult::default()
+    };
+    let outcome = run_global(follower, leader, config, progress, &batch_id, &mut result).await;
+    keeper.abort();
+    let leader_gone = matches!(&outcome, Err(e) if e.error_num == codes::REPLICATION_NO_RESPONSE);
+    if !leader_gone {
+        let _ = leader.delete_batch(&batch_id).await;
+    }
+    let databases = outcome?;
+    follower.flush().await?;
+    result.elapsed = started.elapsed();
+    progress.message(format!(
+        "initial sync of {databases} databases finished: {} collections, {} documents fetched, {} \
+         written, {} removed, leader tick {}",
+        result.collections.len(),
+        result.documents_fetched,
+        result.applied.written(),
+        result.applied.removed,
+        result.last_log_tick
+    ));
+    Ok(result)
+}
+
+/// The databases of a server-level sync, one after the other; returns how many there were.
+async fn run_global<F: Follower + Clone>(
+    follower: &F,
+    leader: &LeaderClient,
+    config: &ApplierConfig,
+    progress: &dyn Progress,
+    batch: &str,
+    result: &mut SyncResult,
+) -> ArangoResult<usize> {
+    progress.message("fetching the leader's inventory of all databases".into());
+    let names = leader
+        .database_names(batch, config.include_system, config.include_foxx_queues)
+        .await?;
+    for local in follower.database_names().await? {
+        if local != "_system" && !names.contains(&local) {
+            progress.message(format!(
+                "dropping database '{local}', which the leader does not have"
+            ));
+            follower.drop_database(&local).await?;
+        }
+    }
+    for db in &names {
+        if !follower.database_exists(db).await? {
+            progress.message(format!("creating database '{db}'"));
+            follower.create_database(db).await?;
+        }
+        let mut c = config.clone();
+        c.database = db.clone();
+        let mut r = SyncResult::default();
+        progress.message(format!("synchronizing database '{db}'"));
+        run(follower, &leader.for_database(db), &c, progress, batch, &mut r).await?;
+        if !config.skip_create_drop && config.restrict_collections.is_empty() {
+            for l in follower.collections(db).await? {
+                if !l.is_system && !r.collections.iter().any(|(_, n)| *n == l.name) {
+                    progress.message(format!(
+                        "dropping collection '{}' of database '{db}', which the leader does not have",
+                        l.name
+                    ));
+                    follower.drop_collection(db, &l.name).await?;
+                }
+            }
+        }
+        result.collections.extend(r.collections);
+        result.documents_fetched += r.documents_fetched;
+        result.bytes_fetched += r.bytes_fetched;
+        result.applied.add(r.applied);
+        result.leader_wait += r.leader_wait;
+    }
+    Ok(names.len())
+}
+
 fn invalid(what: &str) -> ArangoError {
     ArangoError::with_message(
         codes::REPLICATION_INVALID_RESPONSE,

@@ -120,6 +120,13 @@ impl LeaderClient {
         &self.database
     }
 
+    /// The same connection and credentials, for another of the leader's databases.
+    pub fn for_database(&self, db: &str) -> LeaderClient {
+        let mut c = self.clone();
+        c.database = db.to_string();
+        c
+    }
+
     fn url(&self, path: &str) -> String {
         Connection::db_path(&self.database, path)
     }
@@ -515,6 +522,40 @@ impl LeaderClient {
             }
         }
         serde_json::from_value(v).map_err(|e| self.invalid(&format!("inventory: {e}")))
+    }
+
+    /// The names of the leader's databases in a snapshot (`GET inventory?global=true`, asked in
+    /// `_system`), `_system` first.
+    pub async fn database_names(
+        &self,
+        batch: &str,
+        include_system: bool,
+        include_foxx_queues: bool,
+    ) -> ArangoResult<Vec<String>> {
+        let r = self
+            .ok(
+                Method::GET,
+                &format!(
+                    "/_api/replication/inventory?serverId={}&batchId={batch}&global=true&includeSystem={include_system}&includeFoxxQueues={include_foxx_queues}",
+                    self.own_server_id
+                ),
+                None,
+                &[],
+            )
+            .await?;
+        let inv: crate::replication::wire::GlobalInventory =
+            self.parse("/_api/replication/inventory", &r.body)?;
+        let mut names = Vec::new();
+        for (key, entry) in &inv.databases {
+            // each entry names its database; the key is the name too on every leader we know
+            let name = entry.get("name").and_then(Value::as_str).unwrap_or(key);
+            if name.is_empty() {
+                return Err(self.invalid("database name is missing in global inventory"));
+            }
+            names.push(name.to_string());
+        }
+        names.sort_by(|a, b| (a != "_system", a).cmp(&(b != "_system", b)));
+        Ok(names)
     }
 
     /// One chunk of a collection dump (`collection` is the leader's globallyUniqueId or id).

@@ -1147,6 +1147,40 @@ impl Follower for RemoteFollower {
         }
     }
 
+    async fn database_names(&self) -> ArangoResult<Vec<String>> {
+        let v = self
+            .json(Method::GET, "_system", "/_api/database", None)
+            .await?;
+        Ok(v.get("result")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn create_database(&self, db: &str) -> ArangoResult<()> {
+        let body = serde_json::to_vec(&serde_json::json!({ "name": db }))
+            .map_err(|e| ArangoError::internal(e.to_string()))?;
+        self.json(Method::POST, "_system", "/_api/database", Some(body.into()))
+            .await?;
+        Ok(())
+    }
+
+    async fn drop_database(&self, db: &str) -> ArangoResult<()> {
+        self.json(
+            Method::DELETE,
+            "_system",
+            &format!("/_api/database/{}", encode(db)),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn collections(&self, db: &str) -> ArangoResult<Vec<LocalCollection>> {
         let list = self.list(db).await?;
         let mut out = Vec::new();

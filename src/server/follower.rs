@@ -257,6 +257,30 @@ impl Follower for LocalFollower {
         Ok(self.st.store.catalog().database(db).is_ok())
     }
 
+    async fn database_names(&self) -> ArangoResult<Vec<String>> {
+        Ok(self.st.store.catalog().database_names())
+    }
+
+    async fn create_database(&self, db: &str) -> ArangoResult<()> {
+        let (st, db) = (self.st.clone(), db.to_string());
+        blocking(move || {
+            st.store.create_database(&db)?;
+            crate::server::databases::ensure_system_collections(&st.store, &db)
+        })
+        .await
+    }
+
+    async fn drop_database(&self, db: &str) -> ArangoResult<()> {
+        if db == crate::store::names::SYSTEM_DATABASE {
+            return Err(ArangoError::with_message(
+                codes::FORBIDDEN,
+                "the _system database cannot be dropped",
+            ));
+        }
+        let (st, db) = (self.st.clone(), db.to_string());
+        blocking(move || st.store.drop_database(&db)).await
+    }
+
     async fn collections(&self, db: &str) -> ArangoResult<Vec<LocalCollection>> {
         let (st, db) = (self.st.clone(), db.to_string());
         blocking(move || {
