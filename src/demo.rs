@@ -136,6 +136,12 @@ fn seed_leader(leader: &Endpoint) -> ArangoResult<()> {
         &format!("/_db/_system/_api/user/{DEMO_USER}/database/_system"),
         serde_json::json!({"grant": "rw"}),
     )?;
+    // every database, also those created later: the server-level page replicates them all as this user
+    send(
+        Method::PUT,
+        &format!("/_db/_system/_api/user/{DEMO_USER}/database/*"),
+        serde_json::json!({"grant": "rw"}),
+    )?;
     let created = send(
         Method::POST,
         "/_db/_system/_api/collection",

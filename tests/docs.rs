@@ -140,6 +140,39 @@ fn syncing_collections_runs_verbatim() {
 
 /// The files are the pages' JavaScript blocks, byte for byte — checked when `ARANGOREPL_DOC_PAGES`
 /// names a directory holding the pages (`per-database-setup.md`, `syncing-collections.md`).
+/// The server-level page's snippets that run without a server-level applier (which tails: not yet):
+/// `globalApplier.stop()`, `syncGlobal` blocking and async, `globalApplier.state()`.
+#[test]
+fn server_level_sync_snippets_run_verbatim() {
+    let page = snippets("server-level-setup");
+    let pick = |prefix: &str| {
+        page.iter()
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .unwrap()
+            .clone()
+    };
+    let files = vec![
+        support("server-level-before.js"),
+        pick("03-"),
+        pick("04-"),
+        pick("05-"),
+        pick("08-"),
+        support("check-server-level-sync.js"),
+    ];
+    let out = demo(&files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("follower databases: [\"_system\",\"tenant\"]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("follower databases after: [\"_system\",\"tenant2\"]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tenant2 items: 1"), "{stdout}");
+}
+
 #[test]
 fn snippets_are_the_pages_blocks() {
     let Some(pages) = std::env::var_os("ARANGOREPL_DOC_PAGES").map(PathBuf::from) else {
@@ -154,6 +187,7 @@ fn snippets_are_the_pages_blocks() {
     for (page, dir) in [
         ("per-database-setup.md", "per-database-setup"),
         ("syncing-collections.md", "syncing-collections"),
+        ("server-level-setup.md", "server-level-setup"),
     ] {
         let md = std::fs::read_to_string(pages.join(page)).unwrap();
         let blocks: Vec<&str> = md

@@ -675,9 +675,13 @@ fn server_level_sync_copies_every_database_and_drops_what_the_leader_lacks() {
     insert_many(&la, "_system", "inSystem", vec![json!({"_key": "s"})]);
     // the follower: a database the leader does not have, and in a shared one a collection of its own
     // and other documents
-    assert_eq!(fa.post("/_api/database", json!({"name": "stale"})).status, 201);
     assert_eq!(
-        fa.post("/_api/database", json!({"name": "tenant-a"})).status,
+        fa.post("/_api/database", json!({"name": "stale"})).status,
+        201
+    );
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "tenant-a"}))
+            .status,
         201
     );
     fa.post("/_db/tenant-a/_api/collection", json!({"name": "extra"}));
@@ -743,7 +747,10 @@ fn server_level_sync_copies_every_database_and_drops_what_the_leader_lacks() {
     let r = put("_system", config);
     assert_error(&r, 400, 1411);
     assert!(
-        r.body["errorMessage"].as_str().unwrap().contains("'tenant-c'"),
+        r.body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("'tenant-c'"),
         "{}",
         r.body
     );

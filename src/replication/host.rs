@@ -410,8 +410,17 @@ pub async fn command<H: Host>(
                 "global inventory can only be created from within _system database",
             ));
         }
-        return match command {
-            "sync" => sync_global(h, appliers, body).await,
+        return match (command, method) {
+            ("sync", _) => sync_global(h, appliers, body).await,
+            // no server-level applier tails yet: its state is that of its last sync, and a stop has
+            // nothing to stop
+            ("applier-state", "GET") | ("applier-stop", _) => {
+                let slot = appliers.global_slot();
+                Ok(json!({
+                    "state": slot.ctl.state().state_json(),
+                    "server": h.server_json(),
+                }))
+            }
             _ => Err(ArangoError::with_message(
                 codes::NOT_IMPLEMENTED,
                 "the server-level replication applier (globalApplier, setupReplicationGlobal) is not \
@@ -430,7 +439,11 @@ pub async fn command<H: Host>(
             format!(
                 "cannot {} the replication applier of database '{db}': the server-level (global) \
                  replication is synchronizing every database",
-                if command == "sync" { "run a sync for" } else { "start" }
+                if command == "sync" {
+                    "run a sync for"
+                } else {
+                    "start"
+                }
             ),
         ));
     }
@@ -611,7 +624,6 @@ async fn state_response<H: Host>(st: &H, slot: &Slot, db: &str) -> ArangoResult<
     state_json(st, slot, db).await
 }
 
-/// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
 /// `PUT sync?global=true` (in `_system`): the initial sync of every database, as `syncGlobal` asks.
 /// Refused while a database's own applier runs or syncs (their changes would be overwritten).
 async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> ArangoResult<Value> {
@@ -699,6 +711,7 @@ async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> Arango
     Ok(res.to_json())
 }
 
+/// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
 async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> ArangoResult<Value> {
     let (config, _) = body_config(db, body)?;
     let busy = {

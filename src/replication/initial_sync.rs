@@ -221,7 +221,15 @@ async fn run_global<F: Follower + Clone>(
         c.database = db.clone();
         let mut r = SyncResult::default();
         progress.message(format!("synchronizing database '{db}'"));
-        run(follower, &leader.for_database(db), &c, progress, batch, &mut r).await?;
+        run(
+            follower,
+            &leader.for_database(db),
+            &c,
+            progress,
+            batch,
+            &mut r,
+        )
+        .await?;
         if !config.skip_create_drop && config.restrict_collections.is_empty() {
             for l in follower.collections(db).await? {
                 if !l.is_system && !r.collections.iter().any(|(_, n)| *n == l.name) {

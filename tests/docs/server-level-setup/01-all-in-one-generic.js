@@ -1,0 +1,1 @@
+require("@arangodb/replication").setupReplicationGlobal(configuration);

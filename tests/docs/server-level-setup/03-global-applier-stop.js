@@ -1,0 +1,2 @@
+db._useDatabase("_system");
+require("@arangodb/replication").globalApplier.stop();
