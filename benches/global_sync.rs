@@ -50,8 +50,8 @@ fn main() {
     let dbs = env_usize("BENCH_DBS", 100);
     let per = env_usize("BENCH_DOCS_PER_DB", 10_000);
     let total = dbs * per;
-    let (_leader, lep, _ld) = start_server(&[]);
-    let (_big_leader, bep, _bd) = start_server(&[]);
+    let (leader, lep, _ld) = start_server(&[]);
+    let (big_leader, bep, _bd) = start_server(&[]);
     let t = Instant::now();
     std::thread::scope(|s| {
         for w in 0..2 {
@@ -92,9 +92,10 @@ fn main() {
         vm(ppid, "VmHWM:")
     );
     let _ = pf.kill();
+    let _ = pf.wait();
 
     // server-level sync of the many small databases into another empty follower
-    let (mut gf, gep, _gd) = start_server(&[]);
+    let (gf, gep, _gd) = start_server(&[]);
     let mut c = Client::new(&gep);
     let (gpid, cpu0) = (gf.id(), cpu_secs(gf.id()));
     let t = Instant::now();
@@ -114,5 +115,8 @@ fn main() {
         "server-level / per-database rate: {:.2} (target >= 0.8)",
         rate / single_rate
     );
-    let _ = gf.kill();
+    for mut p in [gf, leader, big_leader] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
 }
