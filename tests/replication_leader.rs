@@ -740,6 +740,9 @@ fn tailing_filters_databases_system_collections_and_dropped_collections() {
     let (all, _) = tail_all(&api, start, "&global=true");
     assert!(all.iter().any(|m| m["type"] == 1100 && m["db"] == "other"));
     assert!(all.iter().any(|m| m["db"] == "other" && m["type"] == 2300));
+    let created = all.iter().find(|m| m["type"] == 1100).unwrap();
+    assert_eq!(created["data"]["name"], "other", "{created}");
+    assert!(created["data"]["id"].is_string(), "{created}");
     assert_error(
         &api.req(
             Method::PUT,
@@ -757,6 +760,16 @@ fn tailing_filters_databases_system_collections_and_dropped_collections() {
             .all(|m| m["type"] == 2001 || m["data"]["name"] == "keep" || m["data"]["_key"] == "a")
     );
     assert_error(&tail(&api, "collection=nope"), 404, 1203);
+    // a dropped database: its marker in the global tail, after everything of it
+    let before_drop: u64 = tick_of(&api.get("/_api/wal/lastTick").body["tick"]);
+    assert_eq!(api.delete("/_api/database/other").status, 200);
+    let (after, _) = tail_all(&api, before_drop, "&global=true");
+    let dropped: Vec<&Value> = after.iter().filter(|m| m["type"] == 1101).collect();
+    assert_eq!(dropped.len(), 1, "{after:?}");
+    assert_eq!(dropped[0]["db"], "other");
+    assert!(tick_of(&dropped[0]["tick"]) > before_drop);
+    let (plain_after, _) = tail_all(&api, before_drop, "");
+    assert!(plain_after.iter().all(|m| m["type"] != 1101), "{plain_after:?}");
 }
 
 #[test]
