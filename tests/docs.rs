@@ -140,8 +140,9 @@ fn syncing_collections_runs_verbatim() {
 
 /// The files are the pages' JavaScript blocks, byte for byte — checked when `ARANGOREPL_DOC_PAGES`
 /// names a directory holding the pages (`per-database-setup.md`, `syncing-collections.md`).
-/// The server-level page's snippets that run without a server-level applier (which tails: not yet):
-/// `globalApplier.stop()`, `syncGlobal` blocking and async, `globalApplier.state()`.
+/// The server-level page's snippets that run without a server-level applier that tails (not yet):
+/// `globalApplier.stop()`, `syncGlobal` blocking and async, `globalApplier.properties(...)` and
+/// `globalApplier.state()`.
 #[test]
 fn server_level_sync_snippets_run_verbatim() {
     let page = snippets("server-level-setup");
@@ -156,6 +157,7 @@ fn server_level_sync_snippets_run_verbatim() {
         pick("03-"),
         pick("04-"),
         pick("05-"),
+        pick("06-"),
         pick("08-"),
         support("check-server-level-sync.js"),
     ];
@@ -171,6 +173,12 @@ fn server_level_sync_snippets_run_verbatim() {
         "{stdout}"
     );
     assert!(stdout.contains("tenant2 items: 1"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "global applier endpoint: tcp://leader.domain.org:8529, password shown: false"
+        ),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -906,3 +906,55 @@ fn forwarding_keeps_bodies_encodings_and_headers() {
     let r = pa.get("/_api/version");
     assert_error(&r, 503, 503);
 }
+
+/// Through the proxy, the server-level sync copies every leader database into the real server (databases
+/// created through its `/_api/database`), and the server-level applier's configuration is kept in the
+/// upstream's `_system` without its password.
+#[test]
+fn server_level_sync_and_configuration_through_the_proxy() {
+    let (leader, upstream, proxy) = trio();
+    let (la, ua, pa) = (Api::new(&leader), Api::new(&upstream), Api::new(&proxy));
+    assert_eq!(
+        la.post("/_api/database", json!({"name": "tenant"})).status,
+        201
+    );
+    la.post("/_db/tenant/_api/collection", json!({"name": "orders"}));
+    let r = la.post(
+        "/_db/tenant/_api/document/orders",
+        json!([{"_key": "a", "n": 1}, {"_key": "b", "n": 2}]),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let config = json!({"endpoint": leader.url.replace("http://", "tcp://"), "username": "root",
+                        "password": "pw", "includeSystem": false});
+    let r = pa.req(
+        Method::PUT,
+        "/_api/replication/sync?global=true",
+        Some(&config.to_string()),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let count = ua.get("/_db/tenant/_api/collection/orders/count");
+    assert_eq!(count.body["count"], 2, "{}", count.body);
+
+    let put = pa.req(
+        Method::PUT,
+        "/_api/replication/applier-config?global=true",
+        Some(&config.to_string()),
+        &[],
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert!(!put.body.to_string().contains("\"pw\""), "{}", put.body);
+    let got = pa.get("/_api/replication/applier-config?global=true");
+    assert_eq!(got.body, put.body);
+    // kept in the upstream's _system, without the password
+    let kept = ua.get("/_api/document/_arangorepl/global-applier");
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    assert!(!kept.body.to_string().contains("\"pw\""), "{}", kept.body);
+    // the database's own configuration is another one
+    assert!(
+        pa.get("/_api/replication/applier-config")
+            .body
+            .get("endpoint")
+            .is_none()
+    );
+}

@@ -769,7 +769,10 @@ fn tailing_filters_databases_system_collections_and_dropped_collections() {
     assert_eq!(dropped[0]["db"], "other");
     assert!(tick_of(&dropped[0]["tick"]) > before_drop);
     let (plain_after, _) = tail_all(&api, before_drop, "");
-    assert!(plain_after.iter().all(|m| m["type"] != 1101), "{plain_after:?}");
+    assert!(
+        plain_after.iter().all(|m| m["type"] != 1101),
+        "{plain_after:?}"
+    );
 }
 
 #[test]

@@ -434,8 +434,66 @@ fn applier_configuration_is_validated_merged_and_keeps_secrets() {
         600,
     );
     assert_eq!(fa.get("/_api/replication/applier-config").body, put2.body);
+    // the server-level applier's configuration is its own, kept beside the database's
+    let global_defaults = fa.get("/_api/replication/applier-config?global=true");
+    assert_eq!(global_defaults.status, 200, "{}", global_defaults.body);
+    assert!(global_defaults.body.get("endpoint").is_none());
+    assert!(global_defaults.body.get("database").is_none());
+    let gput = fa.req(
+        Method::PUT,
+        "/_api/replication/applier-config?global=true",
+        Some(
+            &json!({"endpoint": "tcp://127.0.0.1:2", "username": "everything", "password": "gl0bal!",
+                    "autoStart": true, "includeSystem": false})
+            .to_string(),
+        ),
+        &[],
+    );
+    assert_eq!(gput.status, 200, "{}", gput.body);
+    assert!(!gput.body.to_string().contains("gl0bal"));
+    assert!(
+        gput.body.get("database").is_none(),
+        "no database of its own: {}",
+        gput.body
+    );
+    assert_eq!(gput.body["username"], "everything");
+    assert_eq!(
+        fa.get("/_api/replication/applier-config").body["username"],
+        "replicator"
+    );
     assert_error(
-        &fa.get("/_api/replication/applier-config?global=true"),
+        &fa.req(
+            Method::PUT,
+            "/_api/replication/applier-config?global=true",
+            Some(r#"{"chunkSize": "x"}"#),
+            &[],
+        ),
+        400,
+        1410,
+    );
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "other"})).status,
+        201
+    );
+    assert_error(
+        &fa.get("/_db/other/_api/replication/applier-config?global=true"),
+        403,
+        11,
+    );
+    let gstate = fa.get("/_api/replication/applier-state?global=true");
+    assert_eq!(
+        gstate.body["endpoint"], "tcp://127.0.0.1:2",
+        "{}",
+        gstate.body
+    );
+    assert_eq!(gstate.body["state"]["running"], false);
+    assert_error(
+        &fa.req(
+            Method::PUT,
+            "/_api/replication/applier-start?global=true",
+            None,
+            &[],
+        ),
         501,
         9,
     );
@@ -445,6 +503,20 @@ fn applier_configuration_is_validated_merged_and_keeps_secrets() {
     f.terminate();
     let f2 = Server::start_in(dir.path(), &[]);
     let fa2 = Api::new(&f2);
+    assert_eq!(fa2.get("/_api/replication/applier-config").body, put2.body);
+    assert_eq!(
+        fa2.get("/_api/replication/applier-config?global=true").body,
+        gput.body
+    );
+    // forgetting the server-level applier leaves the database's alone
+    let forgot = fa2.delete("/_api/replication/applier-state?global=true");
+    assert_eq!(forgot.status, 200, "{}", forgot.body);
+    assert!(
+        fa2.get("/_api/replication/applier-config?global=true")
+            .body
+            .get("endpoint")
+            .is_none()
+    );
     assert_eq!(fa2.get("/_api/replication/applier-config").body, put2.body);
     let st = fa2.get("/_api/replication/applier-state").body.to_string();
     assert!(!st.contains("s3cret"));

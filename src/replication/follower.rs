@@ -84,6 +84,10 @@ pub struct ChangesFailed {
     pub error: ArangoError,
 }
 
+/// The record name under which a follower keeps the server-level applier's configuration and state
+/// (`load_applier`/`save_applier`). No database is called so: database names cannot contain `/`.
+pub const GLOBAL_APPLIER: &str = "/global";
+
 /// The follower's side of replication. Every method is a unit of its own: when it returns `Ok`, its
 /// change is applied (atomically for document batches).
 pub trait Follower: Send + Sync + 'static {

@@ -9,7 +9,7 @@ use crate::error::{ArangoError, ArangoResult, codes};
 use crate::metrics::Registry;
 use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
 use crate::replication::config::ApplierConfig;
-use crate::replication::follower::Follower;
+use crate::replication::follower::{Follower, GLOBAL_APPLIER};
 use crate::replication::leader_client::LeaderClient;
 use crate::replication::state::{ApplierState, Phase};
 use serde_json::{Value, json};
@@ -364,6 +364,8 @@ async fn load_config<H: Host>(h: &H, slot: &Slot, db: &str) -> ArangoResult<Appl
     }
     let f = h.follower();
     let record = crate::replication::follower::Follower::load_applier(&f, db).await?;
+    // the server-level applier's record has no database of its own
+    let db = if db == GLOBAL_APPLIER { "" } else { db };
     config_of(slot, record.as_ref(), db)
 }
 
@@ -410,22 +412,51 @@ pub async fn command<H: Host>(
                 "global inventory can only be created from within _system database",
             ));
         }
+        let slot = appliers.global_slot();
         return match (command, method) {
             ("sync", _) => sync_global(h, appliers, body).await,
+            ("applier-config", "GET") => {
+                let c = load_config(h, &slot, GLOBAL_APPLIER).await?;
+                Ok(c.to_public_json())
+            }
+            ("applier-config", _) => {
+                let v = body_json(body)?;
+                let _g = slot.control.lock().await;
+                if slot.running() {
+                    return Err(running_error());
+                }
+                let mut c = load_config(h, &slot, GLOBAL_APPLIER).await?;
+                // the server-level applier has no database of its own
+                c.merge(&v, "")?;
+                if v.get("endpoint").is_some() && c.endpoint.is_empty() {
+                    return Err(ArangoError::with_message(
+                        codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+                        "invalid value for <endpoint>: it must not be empty",
+                    ));
+                }
+                save_config(h, &slot, GLOBAL_APPLIER, &c).await?;
+                Ok(c.to_public_json())
+            }
             // no server-level applier tails yet: its state is that of its last sync, and a stop has
             // nothing to stop
             ("applier-state", "GET") | ("applier-stop", _) => {
-                let slot = appliers.global_slot();
-                Ok(json!({
-                    "state": slot.ctl.state().state_json(),
-                    "server": h.server_json(),
-                }))
+                state_json(h, &slot, GLOBAL_APPLIER).await
+            }
+            ("applier-state", _) => {
+                let _g = slot.control.lock().await;
+                if slot.busy.load(Ordering::Acquire) {
+                    return Err(running_error());
+                }
+                slot.stop().await;
+                forget(h, &slot, GLOBAL_APPLIER).await?;
+                state_json(h, &slot, GLOBAL_APPLIER).await
             }
             _ => Err(ArangoError::with_message(
                 codes::NOT_IMPLEMENTED,
-                "the server-level replication applier (globalApplier, setupReplicationGlobal) is not \
-                 supported by arangorepl yet: syncGlobal copies every database; configure one applier \
-                 per database to go on tailing",
+                "the server-level replication applier does not tail yet in arangorepl \
+                 (globalApplier.start, setupReplicationGlobal): syncGlobal copies every database, and \
+                 globalApplier.properties keeps its configuration; configure one applier per database \
+                 to go on tailing",
             )),
         };
     }

@@ -40,6 +40,17 @@ use std::time::Duration;
 pub const POSITION_COLLECTION: &str = "_arangorepl";
 /// The record's document key.
 const POSITION_KEY: &str = "applier";
+/// The server-level applier's record, in `_system`.
+const GLOBAL_POSITION_KEY: &str = "global-applier";
+
+/// Where an applier record lives on the target: its database and document key.
+fn record_place(db: &str) -> (&str, &'static str) {
+    if db == crate::replication::follower::GLOBAL_APPLIER {
+        ("_system", GLOBAL_POSITION_KEY)
+    } else {
+        (db, POSITION_KEY)
+    }
+}
 /// The key of the collection aliases (see [`Inner::aliases`]).
 const ALIASES_KEY: &str = "names";
 /// Requests outside a transaction are tried this often while the target is down or busy (about 30 s in
@@ -1445,11 +1456,12 @@ impl Follower for RemoteFollower {
     }
 
     async fn load_applier(&self, db: &str) -> ArangoResult<Option<Value>> {
+        let (target_db, key) = record_place(db);
         let r = self
             .send(
                 Method::GET,
-                db,
-                &format!("/_api/document/{POSITION_COLLECTION}/{POSITION_KEY}"),
+                target_db,
+                &format!("/_api/document/{POSITION_COLLECTION}/{key}"),
                 None,
                 None,
                 true,
@@ -1479,6 +1491,7 @@ impl Follower for RemoteFollower {
 
     async fn save_applier(&self, db: &str, record: Option<Value>) -> ArangoResult<()> {
         let file = config_file(&self.0.configs, db);
+        let (target_db, key) = record_place(db);
         match record {
             None => {
                 let _ = std::fs::remove_file(&file);
@@ -1486,8 +1499,8 @@ impl Follower for RemoteFollower {
                 let r = self
                     .send(
                         Method::DELETE,
-                        db,
-                        &format!("/_api/document/{POSITION_COLLECTION}/{POSITION_KEY}"),
+                        target_db,
+                        &format!("/_api/document/{POSITION_COLLECTION}/{key}"),
                         None,
                         None,
                         true,
@@ -1500,12 +1513,12 @@ impl Follower for RemoteFollower {
             }
             Some(rec) => {
                 self.keep_config(db, &rec)?;
-                self.ensure_position_collection(db).await?;
+                self.ensure_position_collection(target_db).await?;
                 let mut doc = without_secrets(&rec);
-                doc["_key"] = json!(POSITION_KEY);
+                doc["_key"] = json!(key);
                 self.json(
                     Method::POST,
-                    db,
+                    target_db,
                     &format!("/_api/document/{POSITION_COLLECTION}?overwriteMode=replace&waitForSync=true"),
                     Some(Bytes::from(doc.to_string())),
                 )

@@ -23,6 +23,8 @@ waitFor("the async sync to end", function () {
   return replication.globalApplier.state().state.phase === "inactive";
 });
 print("follower databases: " + JSON.stringify(db._databases().sort()));
+var props = replication.globalApplier.properties();
+print("global applier endpoint: " + props.endpoint + ", password shown: " + (JSON.stringify(props).indexOf("mypasswd") !== -1));
 
 arango.reconnect("tcp://leader.domain.org:8529", "_system", "root", "");
 db._createDatabase("tenant2");
