@@ -827,3 +827,167 @@ fn server_level_sync_copies_every_database_and_drops_what_the_leader_lacks() {
         r.body
     );
 }
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn databases(a: &Api) -> Vec<String> {
+    let mut v: Vec<String> = a.get("/_api/database").body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Random changes to a server's databases: databases and collections created and dropped, documents
+/// inserted (with a unique index), replaced and removed.
+fn scramble(a: &Api, rng: &mut Rng, ops: usize, tag: &str) {
+    for _ in 0..ops {
+        let dbs: Vec<String> = databases(a);
+        let db = dbs[rng.below(dbs.len() as u64) as usize].clone();
+        let colls: Vec<String> = collection_names(a, &db)
+            .into_iter()
+            .filter(|c| !c.starts_with('_'))
+            .collect();
+        let d = format!("/_db/{}", enc(&db));
+        match rng.below(10) {
+            0 => {
+                let name = format!("db{}-{tag}", rng.below(6));
+                a.post("/_api/database", json!({"name": name}));
+            }
+            1 if db != "_system" && rng.below(3) == 0 => {
+                a.delete(&format!("/_api/database/{}", enc(&db)));
+            }
+            2 => {
+                let name = format!("c{}", rng.below(5));
+                if a.post(&format!("{d}/_api/collection"), json!({"name": name}))
+                    .status
+                    < 300
+                {
+                    a.post(
+                        &format!("{d}/_api/index?collection={name}"),
+                        json!({"type": "persistent", "fields": ["u"], "unique": true, "sparse": true}),
+                    );
+                }
+            }
+            3 if !colls.is_empty() && rng.below(2) == 0 => {
+                let c = &colls[rng.below(colls.len() as u64) as usize];
+                a.delete(&format!("{d}/_api/collection/{c}"));
+            }
+            _ if !colls.is_empty() => {
+                let c = &colls[rng.below(colls.len() as u64) as usize];
+                let n = 1 + rng.below(200);
+                let docs: Vec<Value> = (0..n)
+                    .map(|_| {
+                        let k = rng.below(400);
+                        // unique values that collide now and then, and differ between the servers
+                        json!({"_key": format!("k{k}"), "v": rng.below(1000), "tag": tag,
+                               "u": if rng.below(4) == 0 { json!(format!("u{}", rng.below(300))) } else { Value::Null }})
+                    })
+                    .collect();
+                match rng.below(3) {
+                    0 => {
+                        let keys: Vec<Value> = docs.iter().map(|d| d["_key"].clone()).collect();
+                        a.req(
+                            Method::DELETE,
+                            &format!("{d}/_api/document/{c}"),
+                            Some(&Value::Array(keys).to_string()),
+                            &[],
+                        );
+                    }
+                    _ => {
+                        a.post(
+                            &format!("{d}/_api/document/{c}?overwriteMode=replace"),
+                            Value::Array(docs),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Randomized server-level syncs: the leader and the follower both change at random between rounds
+/// (the follower's own changes must go), full and incremental syncs alternate, and one round kills the
+/// follower in the middle of its sync; after each sync every database is equal on both.
+#[test]
+fn randomized_server_level_syncs_leave_every_database_equal() {
+    let seeds: Vec<u64> = std::env::var("GLOBAL_SYNC_SEEDS")
+        .ok()
+        .and_then(|s| {
+            let (a, b) = s.split_once("..")?;
+            Some((a.parse().ok()?..=b.parse().ok()?).collect())
+        })
+        .unwrap_or_else(|| vec![1, 2]);
+    // what the comparisons covered, so that a generator gone quiet does not pass unnoticed
+    let (mut other_dbs, mut collections) = (0, 0);
+    for seed in seeds {
+        let l = Server::start(&[]);
+        let la = Api::new(&l);
+        let mut f = Server::start(&[]);
+        let dir = f.keep_dir().unwrap();
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let config = |incremental: bool| {
+            json!({"endpoint": endpoint(&l), "username": "root", "password": "pw",
+                   "includeSystem": false, "incremental": incremental, "chunkSize": 16384})
+        };
+        for round in 0..5 {
+            scramble(&la, &mut rng, 40, "leader");
+            scramble(&Api::new(&f), &mut rng, 15, "follower");
+            let fa = Api::new(&f);
+            if round == 2 {
+                // killed while it syncs: the next sync puts everything right
+                let job = fa.req(
+                    Method::PUT,
+                    "/_api/replication/sync?global=true",
+                    Some(&config(false).to_string()),
+                    &[("x-arango-async", "store")],
+                );
+                assert_eq!(job.status, 202);
+                std::thread::sleep(Duration::from_millis(20 + rng.below(80)));
+                f.kill9();
+                f = Server::start_in(dir.path(), &[]);
+            }
+            let fa = Api::new(&f);
+            let incremental = rng.below(2) == 0;
+            let r = fa.req(
+                Method::PUT,
+                "/_api/replication/sync?global=true",
+                Some(&config(incremental).to_string()),
+                &[],
+            );
+            assert_eq!(r.status, 200, "seed {seed} round {round}: {}", r.body);
+            assert_eq!(databases(&la), databases(&fa), "seed {seed} round {round}");
+            for db in databases(&la) {
+                let pic = picture(&la, &db);
+                assert_eq!(
+                    pic,
+                    picture(&fa, &db),
+                    "seed {seed} round {round} (incremental {incremental}): database {db}"
+                );
+                other_dbs += usize::from(db != "_system");
+                collections += pic.len();
+            }
+        }
+    }
+    assert!(
+        other_dbs >= 5 && collections >= 20,
+        "the random changes covered too little: {other_dbs} databases besides _system, {collections} collections compared"
+    );
+}
