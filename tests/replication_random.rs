@@ -10,32 +10,11 @@ mod common;
 
 use common::api::Api;
 use common::repl::*;
+use common::rng::Rng;
 use common::server::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        if v.is_empty() {
-            None
-        } else {
-            Some(&v[self.below(v.len() as u64) as usize])
-        }
-    }
-}
 
 fn doc(rng: &mut Rng, key: &str) -> Value {
     json!({"_key": key, "v": rng.next() % 1000, "s": "z".repeat((rng.below(5) * 20) as usize),

@@ -6,6 +6,7 @@ mod common;
 
 use common::api::{Api, Resp, assert_error};
 use common::repl::*;
+use common::rng::Rng;
 use common::server::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -826,21 +827,6 @@ fn server_level_sync_copies_every_database_and_drops_what_the_leader_lacks() {
         "{}",
         r.body
     );
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 fn databases(a: &Api) -> Vec<String> {

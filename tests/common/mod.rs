@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod repl;
+pub mod rng;
 pub mod server;
 
 use arangorepl::store::{
