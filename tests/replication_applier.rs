@@ -603,3 +603,62 @@ fn an_apply_error_stops_the_applier_unless_ignored() {
         }
     }
 }
+
+/// A dropped database takes its applier with it: the applier stops, and a database created later under
+/// the same name starts with the default configuration (no endpoint, no credentials kept anywhere).
+#[test]
+fn a_dropped_database_takes_its_applier_and_configuration_with_it() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    for a in [&la, &fa] {
+        assert_eq!(
+            a.post("/_api/database", json!({"name": "gone"})).status,
+            201
+        );
+    }
+    la.post("/_db/gone/_api/collection", json!({"name": "c"}));
+    let r = make_follower(&fa, "gone", &l, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("the applier to run", 10, || {
+        state(&fa, "gone")["state"]["running"] == true
+    });
+    assert_eq!(fa.delete("/_api/database/gone").status, 200);
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "gone"})).status,
+        201
+    );
+    let config = fa.get("/_db/gone/_api/replication/applier-config");
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
+    assert!(config.body.get("username").is_none(), "{}", config.body);
+    let st = state(&fa, "gone");
+    assert_eq!(st["state"]["running"], false, "{st}");
+    // nothing to start from: the old position went with the database
+    let r = applier(&fa, "gone", "applier-start");
+    assert!(r.status >= 400, "{}", r.body);
+
+    // the same through a server-level sync that drops a database the leader does not have
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "mine"})).status,
+        201
+    );
+    let r = fa.put(
+        "/_db/mine/_api/replication/applier-config",
+        json!({"endpoint": endpoint(&l), "username": "root", "password": "pw"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = fa.req(
+        Method::PUT,
+        "/_api/replication/sync?global=true",
+        Some(&json!({"endpoint": endpoint(&l), "username": "root", "password": "pw", "includeSystem": false}).to_string()),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        fa.post("/_api/database", json!({"name": "mine"})).status,
+        201
+    );
+    let config = fa.get("/_db/mine/_api/replication/applier-config");
+    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
+}

@@ -133,6 +133,17 @@ impl Appliers {
         }
     }
 
+    /// A database is gone: its applier stops, and its slot goes with the configuration it cached, so a
+    /// database created later under that name starts with defaults (the follower dropped the stored
+    /// record with the database).
+    pub async fn database_dropped(&self, db: &str) {
+        let slot = lock(&self.slots).remove(db);
+        if let Some(s) = slot {
+            let _g = s.control.lock().await;
+            s.stop().await;
+        }
+    }
+
     /// The server-level applier's slot.
     pub fn global_slot(&self) -> Arc<Slot> {
         lock(&self.global)
@@ -738,8 +749,19 @@ async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> Arango
     });
     let res = task
         .await
-        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))??;
-    Ok(res.to_json())
+        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))?;
+    // the databases the sync dropped take their appliers' cached configurations with them
+    if let Ok(live) = h.databases().await {
+        let gone: Vec<String> = lock(&appliers.slots)
+            .keys()
+            .filter(|d| !live.contains(d))
+            .cloned()
+            .collect();
+        for d in gone {
+            appliers.database_dropped(&d).await;
+        }
+    }
+    Ok(res?.to_json())
 }
 
 /// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).

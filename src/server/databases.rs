@@ -149,6 +149,9 @@ pub async fn drop(
     only_in_system(&ctx)?;
     ctx.require_superuser()?;
     let st2 = st.clone();
+    let dropped = name.clone();
     blocking(move || st2.store.drop_database(&name)).await?;
+    // its applier stops and forgets what it cached, as the store forgot its record
+    st.appliers.database_dropped(&dropped).await;
     Ok(result(StatusCode::OK, Value::Bool(true)))
 }
