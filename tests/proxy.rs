@@ -958,3 +958,33 @@ fn server_level_sync_and_configuration_through_the_proxy() {
             .is_none()
     );
 }
+
+/// A database dropped through the proxy takes its applier and the configuration the proxy kept for it
+/// (with its password): created again, it starts with defaults.
+#[test]
+fn a_database_dropped_through_the_proxy_takes_its_applier_with_it() {
+    let (leader, _upstream, proxy) = trio();
+    let (la, pa) = (Api::new(&leader), Api::new(&proxy));
+    for a in [&la, &pa] {
+        assert_eq!(
+            a.post("/_api/database", json!({"name": "gone"})).status,
+            201
+        );
+    }
+    la.post("/_db/gone/_api/collection", json!({"name": "c"}));
+    let r = make_follower(&pa, "gone", &leader, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("the applier to run", 10, || {
+        pa.get("/_db/gone/_api/replication/applier-state").body["state"]["running"] == true
+    });
+    assert_eq!(pa.delete("/_api/database/gone").status, 200);
+    assert_eq!(
+        pa.post("/_api/database", json!({"name": "gone"})).status,
+        201
+    );
+    let config = pa.get("/_db/gone/_api/replication/applier-config");
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
+    let st = pa.get("/_db/gone/_api/replication/applier-state");
+    assert_eq!(st.body["state"]["running"], false, "{}", st.body);
+}

@@ -669,8 +669,26 @@ async fn route(st: &Arc<ProxyState>, req: Request) -> Response {
             Err(e) => error_response(&e),
         };
     }
+    // a database dropped upstream takes its applier with it, as on `arangorepl serve`
+    let dropped = (db == "_system" && req.method() == axum::http::Method::DELETE)
+        .then(|| rest.strip_prefix("/_api/database/"))
+        .flatten()
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+        .map(|n| {
+            percent_encoding::percent_decode_str(n)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
     match st.forward(req).await {
-        Ok(r) => r,
+        Ok(r) => {
+            if let Some(name) = dropped
+                && r.status().is_success()
+            {
+                st.appliers.database_dropped(&name).await;
+                st.follower.database_dropped(&name);
+            }
+            r
+        }
         Err(e) => error_response(&e),
     }
 }

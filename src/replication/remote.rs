@@ -661,6 +661,13 @@ impl RemoteFollower {
     }
 
     /// Keeps the configuration (with its secrets) on this machine, when it changed.
+    /// A database the target dropped: the configuration kept here for its applier (with its
+    /// password) goes too, so that a database created later under that name starts with defaults.
+    pub fn database_dropped(&self, db: &str) {
+        let _ = std::fs::remove_file(config_file(&self.0.configs, db));
+        lock(&self.0.written).remove(db);
+    }
+
     fn keep_config(&self, db: &str, record: &Value) -> ArangoResult<()> {
         let Some(config) = record.get("config") else {
             return Ok(());
@@ -1189,6 +1196,7 @@ impl Follower for RemoteFollower {
             None,
         )
         .await?;
+        self.database_dropped(db);
         Ok(())
     }
 
