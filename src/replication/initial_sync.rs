@@ -59,6 +59,19 @@ impl SyncResult {
 }
 
 impl SyncResult {
+    /// The progress message of a finished sync of `what` (`database 'x'`, `12 databases`).
+    fn finished(&self, what: &str) -> String {
+        format!(
+            "initial sync of {what} finished: {} collections, {} documents fetched, {} written, {} \
+             removed, leader tick {}",
+            self.collections.len(),
+            self.documents_fetched,
+            self.applied.written(),
+            self.applied.removed,
+            self.last_log_tick
+        )
+    }
+
     /// The `sync` response (spec §2.4).
     pub fn to_json(&self) -> Value {
         serde_json::json!({
@@ -96,46 +109,61 @@ pub async fn initial_sync<F: Follower + Clone>(
             format!("database not found: '{db}' does not exist on the follower"),
         ));
     }
-    progress.message(format!(
-        "fetching leader state information from {}",
-        leader.endpoint()
-    ));
-    let (batch, _state) = leader.create_batch(BATCH_TTL).await?;
-    let batch_id = batch.id.clone();
-    // keep the batch alive while the sync runs
-    let keeper = {
-        let (l, id) = (leader.clone(), batch_id.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(BATCH_TTL / 2)).await;
-                let _ = l.extend_batch(&id, BATCH_TTL).await;
-            }
-        })
-    };
+    let batch = HeldBatch::start(leader, progress).await?;
     let mut result = SyncResult {
-        last_log_tick: batch.last_tick.0,
+        last_log_tick: batch.last_tick,
         ..SyncResult::default()
     };
-    let outcome = run(follower, leader, config, progress, &batch_id, &mut result).await;
-    keeper.abort();
-    // end the batch, also after a failure (but not when the leader is gone)
-    let leader_gone = matches!(&outcome, Err(e) if e.error_num == codes::REPLICATION_NO_RESPONSE);
-    if !leader_gone {
-        let _ = leader.delete_batch(&batch_id).await;
-    }
+    let outcome = run(follower, leader, config, progress, &batch.id, &mut result).await;
+    batch.end(leader, &outcome).await;
     outcome?;
     follower.flush().await?;
     result.elapsed = started.elapsed();
-    progress.message(format!(
-        "initial sync of database '{db}' finished: {} collections, {} documents fetched, {} written, {} \
-         removed, leader tick {}",
-        result.collections.len(),
-        result.documents_fetched,
-        result.applied.written(),
-        result.applied.removed,
-        result.last_log_tick
-    ));
+    progress.message(result.finished(&format!("database '{db}'")));
     Ok(result)
+}
+
+/// A leader batch (snapshot) kept alive while a sync reads from it.
+struct HeldBatch {
+    id: String,
+    /// The snapshot's tick: tailing continues after it.
+    last_tick: u64,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+impl HeldBatch {
+    async fn start(leader: &LeaderClient, progress: &dyn Progress) -> ArangoResult<HeldBatch> {
+        progress.message(format!(
+            "fetching leader state information from {}",
+            leader.endpoint()
+        ));
+        let (batch, _state) = leader.create_batch(BATCH_TTL).await?;
+        // keep the batch alive while the sync runs
+        let keeper = {
+            let (l, id) = (leader.clone(), batch.id.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(BATCH_TTL / 2)).await;
+                    let _ = l.extend_batch(&id, BATCH_TTL).await;
+                }
+            })
+        };
+        Ok(HeldBatch {
+            id: batch.id,
+            last_tick: batch.last_tick.0,
+            keeper,
+        })
+    }
+
+    /// Ends the batch, also after a failure (but not when the leader is gone).
+    async fn end<T>(self, leader: &LeaderClient, outcome: &ArangoResult<T>) {
+        self.keeper.abort();
+        let leader_gone =
+            matches!(outcome, Err(e) if e.error_num == codes::REPLICATION_NO_RESPONSE);
+        if !leader_gone {
+            let _ = leader.delete_batch(&self.id).await;
+        }
+    }
 }
 
 /// Runs the initial sync of every database of the leader into `follower` (server-level, `sync` with
@@ -151,43 +179,17 @@ pub async fn initial_sync_global<F: Follower + Clone>(
     progress: &dyn Progress,
 ) -> ArangoResult<SyncResult> {
     let started = Instant::now();
-    progress.message(format!(
-        "fetching leader state information from {}",
-        leader.endpoint()
-    ));
-    let (batch, _state) = leader.create_batch(BATCH_TTL).await?;
-    let batch_id = batch.id.clone();
-    let keeper = {
-        let (l, id) = (leader.clone(), batch_id.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(BATCH_TTL / 2)).await;
-                let _ = l.extend_batch(&id, BATCH_TTL).await;
-            }
-        })
-    };
+    let batch = HeldBatch::start(leader, progress).await?;
     let mut result = SyncResult {
-        last_log_tick: batch.last_tick.0,
+        last_log_tick: batch.last_tick,
         ..SyncResult::default()
     };
-    let outcome = run_global(follower, leader, config, progress, &batch_id, &mut result).await;
-    keeper.abort();
-    let leader_gone = matches!(&outcome, Err(e) if e.error_num == codes::REPLICATION_NO_RESPONSE);
-    if !leader_gone {
-        let _ = leader.delete_batch(&batch_id).await;
-    }
+    let outcome = run_global(follower, leader, config, progress, &batch.id, &mut result).await;
+    batch.end(leader, &outcome).await;
     let databases = outcome?;
     follower.flush().await?;
     result.elapsed = started.elapsed();
-    progress.message(format!(
-        "initial sync of {databases} databases finished: {} collections, {} documents fetched, {} \
-         written, {} removed, leader tick {}",
-        result.collections.len(),
-        result.documents_fetched,
-        result.applied.written(),
-        result.applied.removed,
-        result.last_log_tick
-    ));
+    progress.message(result.finished(&format!("{databases} databases")));
     Ok(result)
 }
 
