@@ -10,6 +10,7 @@ use crate::metrics::Registry;
 use crate::replication::applier::{Control, Start, reported_sync, run as run_applier};
 use crate::replication::config::ApplierConfig;
 use crate::replication::follower::{Follower, GLOBAL_APPLIER};
+use crate::replication::initial_sync::SyncResult;
 use crate::replication::leader_client::LeaderClient;
 use crate::replication::state::{ApplierState, Phase};
 use serde_json::{Value, json};
@@ -666,6 +667,72 @@ async fn state_response<H: Host>(st: &H, slot: &Slot, db: &str) -> ArangoResult<
     state_json(st, slot, db).await
 }
 
+/// Claims `slot` for a one-shot sync (`what` names it in the refusal of a second one). Decided under the
+/// control lock, so a sync and an applier start cannot both go ahead; `refuse` adds refusals of its own
+/// under that lock.
+async fn claim_for_sync(
+    slot: &Arc<Slot>,
+    what: &str,
+    refuse: impl FnOnce() -> ArangoResult<()>,
+) -> ArangoResult<Busy> {
+    let _g = slot.control.lock().await;
+    if slot.running() {
+        return Err(running_error());
+    }
+    refuse()?;
+    if slot
+        .busy
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(ArangoError::with_message(
+            codes::LOCKED,
+            format!("another {what} is running"),
+        ));
+    }
+    Ok(Busy(slot.clone()))
+}
+
+/// Runs a claimed one-shot sync on a task of its own (a client that hangs up does not cut it short),
+/// the slot's state telling of it: phase, the leader's request counters, and a failure's error and
+/// progress (`db`: the database it reports for, empty for the server-level one; `who`: the sync's name
+/// in the log).
+async fn run_one_shot<Fut>(
+    busy: Busy,
+    leader: LeaderClient,
+    db: String,
+    who: String,
+    sync: impl FnOnce(Arc<Control>, LeaderClient) -> Fut + Send + 'static,
+) -> ArangoResult<SyncResult>
+where
+    Fut: Future<Output = ArangoResult<SyncResult>> + Send + 'static,
+{
+    let task = tokio::spawn(async move {
+        let ctl = busy.0.ctl.clone();
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Initial;
+            s.last_error = None;
+        }
+        let r = sync(ctl.clone(), leader.clone()).await;
+        {
+            let mut s = ctl.state();
+            s.phase = Phase::Inactive;
+            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
+            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
+        }
+        if let Err(e) = &r {
+            ctl.state().set_error(e.clone());
+            ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
+            tracing::warn!("{who} failed: {}", e.message);
+        }
+        drop(busy);
+        r
+    });
+    task.await
+        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))?
+}
+
 /// `PUT sync?global=true` (in `_system`): the initial sync of every database, as `syncGlobal` asks.
 /// Refused while a database's own applier runs or syncs (their changes would be overwritten).
 async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> ArangoResult<Value> {
@@ -673,83 +740,49 @@ async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> Arango
     // the leader's databases are asked for in `_system`, each database's data in that database
     config.database = "_system".into();
     let slot = appliers.global_slot();
-    let busy = {
-        let _g = slot.control.lock().await;
-        if slot.running() {
-            return Err(running_error());
-        }
+    let busy = claim_for_sync(&slot, "server-level initial sync", || {
         let active = appliers.active_databases();
-        if !active.is_empty() {
-            return Err(ArangoError::with_message(
-                codes::REPLICATION_RUNNING,
-                format!(
-                    "cannot synchronize every database: the replication applier of database(s) {} \
-                     is running or synchronizing; stop it first (applier.stop() in that database)",
-                    active
-                        .iter()
-                        .map(|d| format!("'{d}'"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+        if active.is_empty() {
+            return Ok(());
         }
-        if slot
-            .busy
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(ArangoError::with_message(
-                codes::LOCKED,
-                "another server-level initial sync is running",
-            ));
-        }
-        Busy(slot.clone())
-    };
+        Err(ArangoError::with_message(
+            codes::REPLICATION_RUNNING,
+            format!(
+                "cannot synchronize every database: the replication applier of database(s) {} \
+                 is running or synchronizing; stop it first (applier.stop() in that database)",
+                active
+                    .iter()
+                    .map(|d| format!("'{d}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    })
+    .await?;
     let follower = h.follower();
     let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
         .with_metrics(slot.ctl.metrics.clone());
-    let task = tokio::spawn(async move {
-        let _busy = busy;
-        let ctl = slot.ctl.clone();
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Initial;
-            s.last_error = None;
-        }
+    let who = "server-level initial sync".to_string();
+    let res = run_one_shot(busy, leader, String::new(), who, move |ctl, leader| async move {
         let report = {
-            let (ctl, verbose) = (ctl.clone(), config.verbose);
+            let verbose = config.verbose;
             move |text: String| ctl.progress("", verbose, text)
         };
-        let r = crate::replication::initial_sync::initial_sync_global(
+        let res = crate::replication::initial_sync::initial_sync_global(
             &follower, &leader, &config, &report,
         )
-        .await;
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Inactive;
-            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
-            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
-        }
-        match &r {
-            Ok(res) => tracing::info!(
-                "server-level initial sync from {}: {} collections, {} documents in {:.1} s, up to tick {}",
-                config.endpoint,
-                res.collections.len(),
-                res.documents_fetched,
-                res.elapsed.as_secs_f64(),
-                res.last_log_tick
-            ),
-            Err(e) => {
-                ctl.state().set_error(e.clone());
-                ctl.progress("", false, format!("initial sync failed: {}", e.message));
-                tracing::warn!("server-level initial sync failed: {}", e.message);
-            }
-        }
-        r
-    });
-    let res = task
-        .await
-        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))?;
+        .await?;
+        tracing::info!(
+            "server-level initial sync from {}: {} collections, {} documents in {:.1} s, up to tick {}",
+            config.endpoint,
+            res.collections.len(),
+            res.documents_fetched,
+            res.elapsed.as_secs_f64(),
+            res.last_log_tick
+        );
+        Ok(res)
+    })
+    .await;
     // the databases the sync dropped take their appliers' cached configurations with them
     if let Ok(live) = h.databases().await {
         let gone: Vec<String> = lock(&appliers.slots)
@@ -767,53 +800,18 @@ async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> Arango
 /// `PUT sync`: a one-shot initial sync with the body's configuration (on defaults, not the stored one).
 async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> ArangoResult<Value> {
     let (config, _) = body_config(db, body)?;
-    let busy = {
-        // decided under the control lock, so a sync and an applier start cannot both go ahead
-        let _g = slot.control.lock().await;
-        if slot.running() {
-            return Err(running_error());
-        }
-        if slot
-            .busy
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(ArangoError::with_message(
-                codes::LOCKED,
-                "another initial sync of this database is running",
-            ));
-        }
-        Busy(slot.clone())
-    };
+    let busy = claim_for_sync(&slot, "initial sync of this database", || Ok(())).await?;
     let follower = st.follower();
     let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
         .with_metrics(slot.ctl.metrics.clone());
-    let db = db.to_string();
-    // the sync runs on its own task: a client that hangs up does not cut it short
-    let task = tokio::spawn(async move {
-        let _busy = busy;
-        let ctl = slot.ctl.clone();
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Initial;
-            s.last_error = None;
-        }
-        let r = reported_sync(&follower, &leader, &config, &ctl).await;
-        {
-            let mut s = ctl.state();
-            s.phase = Phase::Inactive;
-            s.total_requests += leader.stats.requests.load(Ordering::Relaxed);
-            s.total_failed_connects += leader.stats.failed_connects.load(Ordering::Relaxed);
-        }
-        if let Err(e) = &r {
-            ctl.state().set_error(e.clone());
-            ctl.progress(&db, false, format!("initial sync failed: {}", e.message));
-            tracing::warn!("initial sync of database '{db}' failed: {}", e.message);
-        }
-        r
-    });
-    let res = task
-        .await
-        .map_err(|e| ArangoError::internal(format!("sync task failed: {e}")))??;
+    let who = format!("initial sync of database '{db}'");
+    let res = run_one_shot(
+        busy,
+        leader,
+        db.to_string(),
+        who,
+        move |ctl, leader| async move { reported_sync(&follower, &leader, &config, &ctl).await },
+    )
+    .await?;
     Ok(res.to_json())
 }
