@@ -6,7 +6,10 @@
 mod common;
 
 use common::api::{Api, assert_error};
-use common::repl::{enc, endpoint, insert_many, make_follower, picture, wait_converged, wait_for};
+use common::repl::{
+    drop_a_followed_database, enc, endpoint, insert_many, make_follower, picture, wait_converged,
+    wait_for,
+};
 use common::server::Server;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -926,22 +929,12 @@ fn server_level_sync_and_configuration_through_the_proxy() {
     assert!(r.status < 300, "{}", r.body);
     let config = json!({"endpoint": leader.url.replace("http://", "tcp://"), "username": "root",
                         "password": "pw", "includeSystem": false});
-    let r = pa.req(
-        Method::PUT,
-        "/_api/replication/sync?global=true",
-        Some(&config.to_string()),
-        &[],
-    );
+    let r = pa.put("/_api/replication/sync?global=true", config.clone());
     assert_eq!(r.status, 200, "{}", r.body);
     let count = ua.get("/_db/tenant/_api/collection/orders/count");
     assert_eq!(count.body["count"], 2, "{}", count.body);
 
-    let put = pa.req(
-        Method::PUT,
-        "/_api/replication/applier-config?global=true",
-        Some(&config.to_string()),
-        &[],
-    );
+    let put = pa.put("/_api/replication/applier-config?global=true", config);
     assert_eq!(put.status, 200, "{}", put.body);
     assert!(!put.body.to_string().contains("\"pw\""), "{}", put.body);
     let got = pa.get("/_api/replication/applier-config?global=true");
@@ -965,26 +958,5 @@ fn server_level_sync_and_configuration_through_the_proxy() {
 fn a_database_dropped_through_the_proxy_takes_its_applier_with_it() {
     let (leader, _upstream, proxy) = trio();
     let (la, pa) = (Api::new(&leader), Api::new(&proxy));
-    for a in [&la, &pa] {
-        assert_eq!(
-            a.post("/_api/database", json!({"name": "gone"})).status,
-            201
-        );
-    }
-    la.post("/_db/gone/_api/collection", json!({"name": "c"}));
-    let r = make_follower(&pa, "gone", &leader, json!({}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    wait_for("the applier to run", 10, || {
-        pa.get("/_db/gone/_api/replication/applier-state").body["state"]["running"] == true
-    });
-    assert_eq!(pa.delete("/_api/database/gone").status, 200);
-    assert_eq!(
-        pa.post("/_api/database", json!({"name": "gone"})).status,
-        201
-    );
-    let config = pa.get("/_db/gone/_api/replication/applier-config");
-    assert_eq!(config.status, 200, "{}", config.body);
-    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
-    let st = pa.get("/_db/gone/_api/replication/applier-state");
-    assert_eq!(st.body["state"]["running"], false, "{}", st.body);
+    drop_a_followed_database(&la, &pa, &leader, "gone");
 }

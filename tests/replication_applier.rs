@@ -611,29 +611,7 @@ fn a_dropped_database_takes_its_applier_and_configuration_with_it() {
     let l = Server::start(&[]);
     let f = Server::start(&[]);
     let (la, fa) = (Api::new(&l), Api::new(&f));
-    for a in [&la, &fa] {
-        assert_eq!(
-            a.post("/_api/database", json!({"name": "gone"})).status,
-            201
-        );
-    }
-    la.post("/_db/gone/_api/collection", json!({"name": "c"}));
-    let r = make_follower(&fa, "gone", &l, json!({}));
-    assert_eq!(r.status, 200, "{}", r.body);
-    wait_for("the applier to run", 10, || {
-        state(&fa, "gone")["state"]["running"] == true
-    });
-    assert_eq!(fa.delete("/_api/database/gone").status, 200);
-    assert_eq!(
-        fa.post("/_api/database", json!({"name": "gone"})).status,
-        201
-    );
-    let config = fa.get("/_db/gone/_api/replication/applier-config");
-    assert_eq!(config.status, 200, "{}", config.body);
-    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
-    assert!(config.body.get("username").is_none(), "{}", config.body);
-    let st = state(&fa, "gone");
-    assert_eq!(st["state"]["running"], false, "{st}");
+    drop_a_followed_database(&la, &fa, &l, "gone");
     // nothing to start from: the old position went with the database
     let r = applier(&fa, "gone", "applier-start");
     assert!(r.status >= 400, "{}", r.body);

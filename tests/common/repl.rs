@@ -87,6 +87,18 @@ pub fn fingerprint(api: &Api, db: &str, coll: &str) -> Value {
     })
 }
 
+/// The server's databases, sorted.
+pub fn databases(api: &Api) -> Vec<String> {
+    let mut v: Vec<String> = api.get("/_api/database").body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
 pub fn collection_names(api: &Api, db: &str) -> Vec<String> {
     let r = api.get(&format!("/_db/{}/_api/collection", enc(db)));
     let mut v: Vec<String> = r.body["result"]
@@ -200,4 +212,33 @@ pub fn last_sync(fa: &Api, db: &str) -> (u64, u64) {
             .unwrap_or_else(|| panic!("no count before '{what}' in {msg}"))
     };
     (number_before(" written"), number_before(" removed"))
+}
+
+/// Database `db`, created on the leader (with a collection) and on the follower `fa`, followed with
+/// make-follower; then dropped on the follower while its applier runs, and created again: it must start
+/// with the default configuration (no endpoint, no username) and no applier running.
+pub fn drop_a_followed_database(la: &Api, fa: &Api, leader: &Server, db: &str) {
+    for a in [la, fa] {
+        assert_eq!(a.post("/_api/database", json!({"name": db})).status, 201);
+    }
+    la.post(
+        &format!("/_db/{}/_api/collection", enc(db)),
+        json!({"name": "c"}),
+    );
+    let r = make_follower(fa, db, leader, json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("the applier to run", 10, || {
+        state(fa, db)["state"]["running"] == true
+    });
+    assert_eq!(
+        fa.delete(&format!("/_api/database/{}", enc(db))).status,
+        200
+    );
+    assert_eq!(fa.post("/_api/database", json!({"name": db})).status, 201);
+    let config = fa.get(&format!("/_db/{}/_api/replication/applier-config", enc(db)));
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert!(config.body.get("endpoint").is_none(), "{}", config.body);
+    assert!(config.body.get("username").is_none(), "{}", config.body);
+    let st = state(fa, db);
+    assert_eq!(st["state"]["running"], false, "{st}");
 }
