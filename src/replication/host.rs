@@ -431,38 +431,14 @@ pub async fn command<H: Host>(
                 let c = load_config(h, &slot, GLOBAL_APPLIER).await?;
                 Ok(c.to_public_json())
             }
-            ("applier-config", _) => {
-                let v = body_json(body)?;
-                let _g = slot.control.lock().await;
-                if slot.running() {
-                    return Err(running_error());
-                }
-                let mut c = load_config(h, &slot, GLOBAL_APPLIER).await?;
-                // the server-level applier has no database of its own
-                c.merge(&v, "")?;
-                if v.get("endpoint").is_some() && c.endpoint.is_empty() {
-                    return Err(ArangoError::with_message(
-                        codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-                        "invalid value for <endpoint>: it must not be empty",
-                    ));
-                }
-                save_config(h, &slot, GLOBAL_APPLIER, &c).await?;
-                Ok(c.to_public_json())
-            }
+            // the server-level applier has no database of its own
+            ("applier-config", _) => put_config(h, &slot, GLOBAL_APPLIER, "", body).await,
             // no server-level applier tails yet: its state is that of its last sync, and a stop has
             // nothing to stop
             ("applier-state", "GET") | ("applier-stop", _) => {
                 state_json(h, &slot, GLOBAL_APPLIER).await
             }
-            ("applier-state", _) => {
-                let _g = slot.control.lock().await;
-                if slot.busy.load(Ordering::Acquire) {
-                    return Err(running_error());
-                }
-                slot.stop().await;
-                forget(h, &slot, GLOBAL_APPLIER).await?;
-                state_json(h, &slot, GLOBAL_APPLIER).await
-            }
+            ("applier-state", _) => forget_applier(h, &slot, GLOBAL_APPLIER).await,
             _ => Err(ArangoError::with_message(
                 codes::NOT_IMPLEMENTED,
                 "the server-level replication applier does not tail yet in arangorepl \
@@ -497,36 +473,9 @@ pub async fn command<H: Host>(
             let c = load_config(st, &slot, db).await?;
             Ok(c.to_public_json())
         }
-        ("applier-config", _) => {
-            let v = body_json(body)?;
-            let _g = slot.control.lock().await;
-            // a one-shot sync uses its own configuration: only a running applier refuses changes
-            if slot.running() {
-                return Err(running_error());
-            }
-            let mut c = load_config(st, &slot, db).await?;
-            c.merge(&v, db)?;
-            if v.get("endpoint").is_some() && c.endpoint.is_empty() {
-                return Err(ArangoError::with_message(
-                    codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
-                    "invalid value for <endpoint>: it must not be empty",
-                ));
-            }
-            save_config(st, &slot, db, &c).await?;
-            Ok(c.to_public_json())
-        }
+        ("applier-config", _) => put_config(st, &slot, db, db, body).await,
         ("applier-state", "GET") => state_response(st, &slot, db).await,
-        ("applier-state", _) => {
-            // forget: stop, then the stored configuration and state go, the configuration is back to
-            // defaults
-            let _g = slot.control.lock().await;
-            if slot.busy.load(Ordering::Acquire) {
-                return Err(running_error());
-            }
-            slot.stop().await;
-            forget(st, &slot, db).await?;
-            state_response(st, &slot, db).await
-        }
+        ("applier-state", _) => forget_applier(st, &slot, db).await,
         ("applier-state-all", _) => {
             if db != "_system" {
                 return Err(ArangoError::with_message(
@@ -580,6 +529,45 @@ pub async fn command<H: Host>(
         ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body).await,
         _ => sync(st, slot, db, body).await,
     }
+}
+
+/// `PUT applier-config` for the applier kept under `record` (`request_db`: the database the request
+/// went to, empty for the server-level applier): the body merged into the stored configuration. A
+/// one-shot sync uses its own configuration: only a running applier refuses changes.
+async fn put_config<H: Host>(
+    h: &H,
+    slot: &Slot,
+    record: &str,
+    request_db: &str,
+    body: &[u8],
+) -> ArangoResult<Value> {
+    let v = body_json(body)?;
+    let _g = slot.control.lock().await;
+    if slot.running() {
+        return Err(running_error());
+    }
+    let mut c = load_config(h, slot, record).await?;
+    c.merge(&v, request_db)?;
+    if v.get("endpoint").is_some() && c.endpoint.is_empty() {
+        return Err(ArangoError::with_message(
+            codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
+            "invalid value for <endpoint>: it must not be empty",
+        ));
+    }
+    save_config(h, slot, record, &c).await?;
+    Ok(c.to_public_json())
+}
+
+/// `DELETE applier-state` for the applier kept under `record`: stop, then the stored configuration and
+/// state go, the configuration is back to defaults. Refused while a one-shot sync runs.
+async fn forget_applier<H: Host>(h: &H, slot: &Slot, record: &str) -> ArangoResult<Value> {
+    let _g = slot.control.lock().await;
+    if slot.busy.load(Ordering::Acquire) {
+        return Err(running_error());
+    }
+    slot.stop().await;
+    forget(h, slot, record).await?;
+    state_json(h, slot, record).await
 }
 
 /// Deletes the stored configuration and state; the configuration is back to defaults.
