@@ -1313,7 +1313,7 @@ fn changes_streamed_in_batches_apply_as_one_transaction_or_not_at_all() {
         .apply_changes_streamed(
             "_system",
             false,
-            Some(br#"{"n":1}"#.to_vec()),
+            Some(("_system".to_string(), br#"{"n":1}"#.to_vec())),
             (0..3).map(|b| Ok(batch(b * 100..b * 100 + 100))),
         )
         .unwrap();
@@ -1346,7 +1346,7 @@ fn changes_streamed_in_batches_apply_as_one_transaction_or_not_at_all() {
         .apply_changes_streamed(
             "_system",
             false,
-            Some(br#"{"n":2}"#.to_vec()),
+            Some(("_system".to_string(), br#"{"n":2}"#.to_vec())),
             vec![Ok(batch(300..400)), Ok(second), Ok(batch(460..470))].into_iter(),
         )
         .unwrap_err();
@@ -1358,7 +1358,7 @@ fn changes_streamed_in_batches_apply_as_one_transaction_or_not_at_all() {
         .apply_changes_streamed(
             "_system",
             false,
-            Some(br#"{"n":3}"#.to_vec()),
+            Some(("_system".to_string(), br#"{"n":3}"#.to_vec())),
             vec![
                 Ok(batch(500..600)),
                 Ok(batch(600..700)),

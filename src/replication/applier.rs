@@ -14,8 +14,10 @@
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::config::{ApplierConfig, RestrictType};
 use crate::replication::filter::excluded;
-use crate::replication::follower::{Applied, ChangesFailed, Follower, TailChange};
-use crate::replication::initial_sync::{SyncResult, initial_sync};
+use crate::replication::follower::{
+    Applied, ChangesFailed, Follower, GLOBAL_APPLIER, TailChange, global_position_record,
+};
+use crate::replication::initial_sync::{SyncResult, initial_sync, initial_sync_global};
 use crate::replication::leader_client::{LeaderClient, TailChunk};
 use crate::replication::state::{ApplierState, PersistedState, Phase};
 use crate::replication::wire::{TailMarker, line_ranges};
@@ -38,6 +40,9 @@ const LONG_POLL: Duration = Duration::from_secs(20);
 const SHORT_RUN: Duration = Duration::from_secs(120);
 /// Offending markers are quoted in error messages up to this many bytes.
 const QUOTE_BYTES: usize = 1024;
+/// How often the server-level applier stores its server-wide position while changes flow (each
+/// database's own position is stored with its changes; this one only shortens a restart's re-read).
+const SERVER_POSITION_EVERY: Duration = Duration::from_secs(1);
 
 /// The live control of one applier: its state (what `applier-state` shows) and its stop signal.
 pub struct Control {
@@ -51,6 +56,8 @@ pub struct Control {
     latency: std::sync::OnceLock<::metrics::Histogram>,
     /// A private CA for `ssl://` leaders (`--replication.ssl-cafile`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Databases the server-level applier dropped, for its host to forget their appliers.
+    dropped: Mutex<Vec<String>>,
 }
 
 impl Default for Control {
@@ -74,7 +81,13 @@ impl Control {
             registry,
             latency: std::sync::OnceLock::new(),
             ca_file,
+            dropped: Mutex::default(),
         }
+    }
+
+    /// The databases the server-level applier dropped since the last call.
+    pub fn take_dropped(&self) -> Vec<String> {
+        std::mem::take(&mut *self.dropped.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Seconds from a change's commit on the leader to its apply here, for every change applied (see
@@ -125,11 +138,7 @@ impl Control {
 
     /// Records a progress message, logged at INFO with `verbose`.
     pub fn progress(&self, db: &str, verbose: bool, text: String) {
-        let who = if db.is_empty() {
-            "server-level replication applier".to_string()
-        } else {
-            format!("replication applier for database '{db}'")
-        };
+        let who = who(db);
         if verbose {
             tracing::info!("{who}: {text}");
         } else {
@@ -139,23 +148,47 @@ impl Control {
     }
 }
 
+/// Who an applier is in log lines and errors (`db` empty: the server-level one).
+pub fn who(db: &str) -> String {
+    if db.is_empty() {
+        "server-level replication applier".to_string()
+    } else {
+        format!("replication applier for database '{db}'")
+    }
+}
+
 /// An initial sync that reports to `ctl` as it goes (progress, with the leader's consecutive failed
-/// connects): the applier's and the one-shot `sync`'s. Its documents are not counted in the state's
-/// `totalDocuments`/`totalRemovals`, which count tailed markers only (as ArangoDB's).
+/// connects): the applier's and the one-shot `sync`'s — of `config.database`, or with `global` of every
+/// database (`leader` then a client of the leader's `_system`). Its documents are not counted in the
+/// state's `totalDocuments`/`totalRemovals`, which count tailed markers only (as ArangoDB's).
 pub async fn reported_sync<F: Follower + Clone>(
     follower: &F,
     leader: &LeaderClient,
     config: &ApplierConfig,
     ctl: &Arc<Control>,
+    global: bool,
 ) -> ArangoResult<SyncResult> {
     let report = {
-        let (ctl, db, verbose) = (ctl.clone(), config.database.clone(), config.verbose);
+        let db = if global { "" } else { &config.database };
+        let (ctl, db, verbose) = (ctl.clone(), db.to_string(), config.verbose);
         let stats = leader.stats.clone();
         move |text: String| {
             ctl.state().failed_connects = stats.consecutive_failures.load(Ordering::Relaxed);
             ctl.progress(&db, verbose, text)
         }
     };
+    if global {
+        let res = initial_sync_global(follower, leader, config, &report).await?;
+        tracing::info!(
+            "server-level initial sync from {}: {} collections, {} documents in {:.1} s, up to tick {}",
+            config.endpoint,
+            res.collections.len(),
+            res.documents_fetched,
+            res.elapsed.as_secs_f64(),
+            res.last_log_tick
+        );
+        return Ok(res);
+    }
     let res = initial_sync(follower, leader, config, &report).await?;
     tracing::info!(
         "initial sync of database '{}' from {}: {} documents in {:.1} s, up to tick {}",
@@ -188,11 +221,13 @@ pub fn record(config: &ApplierConfig, state: Option<&PersistedState>) -> Value {
     r
 }
 
-/// Stores `tick` as the position to tail from (`applier-start?from=<tick>`) before the applier runs:
-/// a stop before anything arrives still leaves a position, and a later start without a tick resumes
-/// there. The leader's server id is left open; the first handshake records it.
+/// Stores `tick` as the position to tail from (`applier-start?from=<tick>`) before the applier runs,
+/// in the applier record `record_name` (a database's, or [`GLOBAL_APPLIER`]): a stop before anything
+/// arrives still leaves a position, and a later start without a tick resumes there. The leader's
+/// server id is left open; the first handshake records it.
 pub async fn store_start_tick<F: Follower>(
     follower: &F,
+    record_name: &str,
     config: &ApplierConfig,
     tick: u64,
 ) -> ArangoResult<()> {
@@ -202,8 +237,13 @@ pub async fn store_start_tick<F: Follower>(
         last_applied_continuous_tick: Tick(tick),
         safe_resume_tick: Tick(tick),
     };
+    let db = if record_name == GLOBAL_APPLIER {
+        "_system"
+    } else {
+        record_name
+    };
     follower
-        .apply_changes(&config.database, Vec::new(), record(config, Some(&state)))
+        .apply_changes(db, Vec::new(), record_name, record(config, Some(&state)))
         .await
         .map(|_| ())
         .map_err(|f| f.error)
@@ -240,18 +280,27 @@ fn is_retryable(e: &ArangoError) -> bool {
 }
 
 /// Runs the applier until it is stopped or fails; the outcome is in `ctl`'s state (phase `inactive`,
-/// `lastError`, progress `applier shut down`).
+/// `lastError`, progress `applier shut down`). With `global` it is the server-level applier: it tails
+/// the log of every database (`config.database` is then `_system`, where it asks).
 pub async fn run<F: Follower + Clone>(
     follower: F,
     config: ApplierConfig,
     ctl: Arc<Control>,
     start: Start,
+    global: bool,
 ) {
-    let db = config.database.clone();
+    let db = if global {
+        String::new()
+    } else {
+        config.database.clone()
+    };
     let outcome = match LeaderClient::with_ca(&config, follower.server_id(), ctl.ca_file.as_deref())
     {
         Ok(leader) => {
-            let leader = leader.with_metrics(ctl.metrics.clone());
+            let mut leader = leader.with_metrics(ctl.metrics.clone());
+            if global {
+                leader = leader.global();
+            }
             let mut a = Applier {
                 follower,
                 leader,
@@ -261,6 +310,12 @@ pub async fn run<F: Follower + Clone>(
                 base_failed: 0,
                 failed_answers: Default::default(),
                 names: HashMap::new(),
+                global,
+                db_ticks: HashMap::new(),
+                server_saved: Instant::now(),
+                unsaved: None,
+                saved: None,
+                epochs: HashMap::new(),
             };
             {
                 let s = ctl.state();
@@ -277,13 +332,10 @@ pub async fn run<F: Follower + Clone>(
         Ok(()) => {
             drop(s);
             ctl.progress(&db, false, "applier shut down".into());
-            tracing::info!("replication applier for database '{db}' stopped");
+            tracing::info!("{} stopped", who(&db));
         }
         Err(e) => {
-            tracing::warn!(
-                "replication applier for database '{db}' stopped: {}",
-                e.message
-            );
+            tracing::warn!("{} stopped: {}", who(&db), e.message);
             s.set_error(e);
             drop(s);
             ctl.progress(&db, false, "applier shut down".into());
@@ -302,6 +354,21 @@ struct Applier<F> {
     failed_answers: std::sync::atomic::AtomicU64,
     /// Collection names by `globallyUniqueId`, for `restrictCollections` (spec §5.10).
     names: HashMap<String, String>,
+    /// The server-level applier (every database's changes, and databases created and dropped).
+    global: bool,
+    /// Server-level: the tick up to which each database had its changes applied when the run began
+    /// (stored with them); a restart from the server-wide position skips what a database already has.
+    db_ticks: HashMap<String, u64>,
+    /// Server-level: when the server-wide position was last stored.
+    server_saved: Instant,
+    /// Server-level: a position applied but not stored as the server-wide one yet.
+    unsaved: Option<Position>,
+    /// Server-level: the server-wide position last stored.
+    saved: Option<PersistedState>,
+    /// Server-level: per database, the tick of the last create or drop marker the applier began to
+    /// apply, stored (as `epochs`) in the server-wide record before the database is touched. A restart
+    /// skips that database's older markers: they were of a database dropped since, or made way for.
+    epochs: HashMap<String, u64>,
 }
 
 /// Where tailing stands (spec §5.4).
@@ -327,12 +394,49 @@ impl Position {
     }
 }
 
+/// What the server-level applier does to a database itself (markers 1100 and 1101).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DbAction {
+    /// Create it, dropping one of that name first.
+    Create,
+    Drop,
+}
+
+/// Changes of one database, applied in one atomic step with an applier record.
+struct Group {
+    db: String,
+    /// Server-level: what happens to the database before its changes, and the marker that says so.
+    action: Option<(DbAction, Range<usize>)>,
+    changes: Vec<TailChange>,
+    /// Each change's marker in the body.
+    lines: Vec<Range<usize>>,
+    /// The tick of its last change (server-level: the database's position after it).
+    tick: u64,
+    /// The applier record stored with it, and its name (set when the chunk is parsed to its end).
+    record: Option<(String, Value)>,
+    /// The tick the stored record says was applied (how a retry tells whether it committed).
+    applied_tick: u64,
+}
+
+impl Group {
+    fn new(db: &str) -> Self {
+        Group {
+            db: db.to_string(),
+            action: None,
+            changes: Vec::new(),
+            lines: Vec::new(),
+            tick: 0,
+            record: None,
+            applied_tick: 0,
+        }
+    }
+}
+
 /// A `wal/tail` body turned into changes (see `Applier::parse_chunk`).
 struct Parsed {
     body: Bytes,
-    changes: Vec<TailChange>,
-    /// Each change's marker in `body`.
-    lines: Vec<Range<usize>>,
+    /// In order; a database applier's chunk is one group.
+    groups: Vec<Group>,
     n_changes: usize,
     markers: u64,
     documents: u64,
@@ -348,9 +452,9 @@ struct Parsed {
     parse_time: Duration,
 }
 
-/// A parsed chunk being applied on a task of its own.
+/// A parsed chunk being applied on a task of its own (a failure says in which group).
 struct InFlight {
-    task: tokio::task::JoinHandle<Result<Applied, ChangesFailed>>,
+    task: tokio::task::JoinHandle<Result<Applied, (usize, ChangesFailed)>>,
     parsed: Parsed,
     /// The position after it.
     pos: Position,
@@ -361,6 +465,8 @@ struct InFlight {
 
 /// One leader transaction being received.
 struct OpenTrx {
+    /// Its database (a transaction lives in one).
+    db: String,
     changes: Vec<TailChange>,
     lines: Vec<Range<usize>>,
 }
@@ -407,13 +513,54 @@ fn stopped() -> ArangoError {
 }
 
 impl<F: Follower + Clone> Applier<F> {
+    /// The database it asks the leader in (`_system` for the server-level applier).
     fn db(&self) -> &str {
         &self.config.database
     }
 
+    /// The database it replicates, empty for the server-level applier (log lines, progress).
+    fn scope(&self) -> &str {
+        if self.global { "" } else { self.db() }
+    }
+
+    /// Its record: configuration and (with `state`) position; the server-level applier's has no
+    /// database of its own, and carries the databases' epochs.
+    fn record(&self, state: Option<&PersistedState>) -> Value {
+        if !self.global {
+            return record(&self.config, state);
+        }
+        let mut c = self.config.clone();
+        c.database.clear();
+        let mut r = record(&c, state);
+        if !self.epochs.is_empty() {
+            let epochs: serde_json::Map<String, Value> = self
+                .epochs
+                .iter()
+                .map(|(d, t)| (d.clone(), json!(t.to_string())))
+                .collect();
+            r["epochs"] = Value::Object(epochs);
+        }
+        r
+    }
+
+    /// Server-level: the server-wide position `state` is stored; epochs it has passed are forgotten.
+    fn server_stored(&mut self, state: PersistedState) {
+        let safe = state.safe_resume_tick.0;
+        self.epochs.retain(|_, t| *t > safe);
+        self.saved = Some(state);
+    }
+
+    /// Where its configuration and position are kept.
+    fn record_name(&self) -> &str {
+        if self.global {
+            GLOBAL_APPLIER
+        } else {
+            self.db()
+        }
+    }
+
     fn progress(&self, text: String) {
-        self.ctl
-            .progress(&self.config.database, self.config.verbose, text);
+        self.ctl.progress(self.scope(), self.config.verbose, text);
     }
 
     /// Copies the leader client's counters into the state.
@@ -496,8 +643,8 @@ impl<F: Follower + Clone> Applier<F> {
                 ));
             }
             tracing::warn!(
-                "replication applier for database '{}': {} — starting a resync (autoResync)",
-                self.db(),
+                "{}: {} — starting a resync (autoResync)",
+                who(self.scope()),
                 e.message
             );
             self.ctl.state().total_resyncs += 1;
@@ -509,8 +656,12 @@ impl<F: Follower + Clone> Applier<F> {
     async fn sync(&mut self) -> ArangoResult<u64> {
         self.ctl.state().phase = Phase::Initial;
         let ctl = self.ctl.clone();
+        if self.global {
+            // positions of an earlier run would skip changes of the new one
+            self.forget_database_positions().await?;
+        }
         let res = tokio::select! {
-            r = reported_sync(&self.follower, &self.leader, &self.config, &ctl) => r,
+            r = reported_sync(&self.follower, &self.leader, &self.config, &ctl, self.global) => r,
             _ = ctl.stopped() => Err(stopped()),
         };
         self.count_requests();
@@ -521,8 +672,36 @@ impl<F: Follower + Clone> Applier<F> {
 
     async fn save_record(&self, state: Option<&PersistedState>) -> ArangoResult<()> {
         self.follower
-            .save_applier(self.db(), Some(record(&self.config, state)))
+            .save_applier(self.record_name(), Some(self.record(state)))
             .await
+    }
+
+    /// Server-level: removes the position kept in each database (a new run starts from a sync or a
+    /// given tick).
+    async fn forget_database_positions(&mut self) -> ArangoResult<()> {
+        self.db_ticks.clear();
+        for db in self.follower.database_names().await? {
+            let name = global_position_record(&db);
+            if self.follower.load_applier(&name).await?.is_some() {
+                self.follower.save_applier(&name, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Server-level: reads the position kept in each database.
+    async fn load_database_positions(&mut self) -> ArangoResult<()> {
+        self.db_ticks.clear();
+        for db in self.follower.database_names().await? {
+            let rec = self
+                .follower
+                .load_applier(&global_position_record(&db))
+                .await?;
+            if let Some(s) = stored_state(rec.as_ref()) {
+                self.db_ticks.insert(db, s.last_applied_continuous_tick.0);
+            }
+        }
+        Ok(())
     }
 
     /// Waits after a failed request to the leader (spec §5.5); fails once the retries are used up.
@@ -603,16 +782,16 @@ impl<F: Follower + Clone> Applier<F> {
             ));
         }
         tracing::warn!(
-            "replication applier for database '{}': {msg}. Continuing, as requireFromPresent is false: changes may be missing",
-            self.db()
+            "{}: {msg}. Continuing, as requireFromPresent is false: changes may be missing",
+            who(self.scope())
         );
         Ok(())
     }
 
     /// Where to begin (spec §5.4).
-    async fn position(&self, start: Start) -> ArangoResult<Position> {
+    async fn position(&mut self, start: Start) -> ArangoResult<Position> {
         let leader_id = self.handshake().await?;
-        let record = self.follower.load_applier(self.db()).await?;
+        let record = self.follower.load_applier(self.record_name()).await?;
         let stored = stored_state(record.as_ref());
         if let Some(s) = &stored {
             let mine: u64 = s.server_id.parse().unwrap_or(0);
@@ -650,6 +829,23 @@ impl<F: Follower + Clone> Applier<F> {
                 "no start tick: this applier has no stored position to resume from. Run an initial sync \
                  first (make-follower, or sync and then applier-start with from=<lastLogTick>)",
             ));
+        }
+        if self.global {
+            self.saved = stored.clone();
+            self.epochs.clear();
+            match start {
+                Start::Resume => {
+                    if let Some(Value::Object(e)) = record.as_ref().and_then(|r| r.get("epochs")) {
+                        for (db, t) in e {
+                            if let Some(t) = t.as_str().and_then(|t| t.parse().ok()) {
+                                self.epochs.insert(db.clone(), t);
+                            }
+                        }
+                    }
+                    self.load_database_positions().await?
+                }
+                _ => self.forget_database_positions().await?,
+            }
         }
         p.safe = safe;
         let mut fetch = safe;
@@ -696,9 +892,11 @@ impl<F: Follower + Clone> Applier<F> {
     async fn tail(&mut self, start: Start) -> ArangoResult<()> {
         let mut inflight = None;
         let res = self.tail_loop(start, &mut inflight).await;
-        // an apply sent off is booked before the applier stops
+        // an apply sent off is booked before the applier stops, and (server-level) the server-wide
+        // position stored
         let settled = self.settle(&mut inflight).await;
-        res.and(settled)
+        let saved = self.persist_unsaved().await;
+        res.and(settled).and(saved)
     }
 
     async fn tail_loop(
@@ -875,6 +1073,11 @@ impl<F: Follower + Clone> Applier<F> {
             }
             if markers == 0 && p.applied != applied_before {
                 self.persist(&p).await?;
+            } else if markers == 0 && self.global && (self.unsaved.is_some() || inflight.is_some())
+            {
+                // the leader has nothing more: a good moment to store the server-wide position
+                self.settle(inflight).await?;
+                self.persist_unsaved().await?;
             }
             if worked || check_more {
                 inactive_cycles = 0;
@@ -920,32 +1123,45 @@ impl<F: Follower + Clone> Applier<F> {
     }
 
     /// Stores the position alone (nothing to apply).
-    async fn persist(&self, p: &Position) -> ArangoResult<()> {
-        let rec = record(&self.config, Some(&p.persisted()));
+    async fn persist(&mut self, p: &Position) -> ArangoResult<()> {
+        let rec = self.record(Some(&p.persisted()));
         self.follower
-            .apply_changes(self.db(), Vec::new(), rec)
+            .apply_changes(self.db(), Vec::new(), self.record_name(), rec)
             .await
             .map_err(|f| f.error)?;
         self.set_ticks(p);
+        if self.global {
+            self.server_saved = Instant::now();
+            self.unsaved = None;
+            self.server_stored(p.persisted());
+        }
         Ok(())
     }
 
-    /// The name of the collection a marker is about, for `restrictCollections`.
-    async fn collection_name(&mut self, cuid: &str) -> Option<String> {
+    /// Server-level: stores the server-wide position if one applied is not stored yet.
+    async fn persist_unsaved(&mut self) -> ArangoResult<()> {
+        match self.unsaved.take() {
+            Some(p) => self.persist(&p).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The name of the collection of database `db` a marker is about, for `restrictCollections`.
+    async fn collection_name(&mut self, db: &str, cuid: &str) -> Option<String> {
         if let Some(n) = self.names.get(cuid) {
             return Some(n.clone());
         }
         // local collections share their guid with the leader's; the leader's inventory knows the rest
-        if let Ok(local) = self.follower.collections(self.db()).await {
+        if let Ok(local) = self.follower.collections(db).await {
             for c in local {
                 self.names.insert(c.globally_unique_id, c.name);
             }
         }
+        let leader = self.leader.for_database(db);
         if !self.names.contains_key(cuid)
-            && let Ok((batch, _)) = self.leader.create_batch(300).await
+            && let Ok((batch, _)) = leader.create_batch(300).await
         {
-            if let Ok(inv) = self
-                .leader
+            if let Ok(inv) = leader
                 .inventory(&batch.id, true, self.config.include_foxx_queues)
                 .await
             {
@@ -958,13 +1174,14 @@ impl<F: Follower + Clone> Applier<F> {
                     }
                 }
             }
-            let _ = self.leader.delete_batch(&batch.id).await;
+            let _ = leader.delete_batch(&batch.id).await;
         }
         self.names.get(cuid).cloned()
     }
 
-    /// Whether the follower's own filter leaves a marker of this collection out (spec §5.10).
-    async fn skip(&mut self, cuid: &str, name_in_marker: Option<&str>) -> bool {
+    /// Whether the follower's own filter leaves a marker of this collection of database `db` out
+    /// (spec §5.10).
+    async fn skip(&mut self, db: &str, cuid: &str, name_in_marker: Option<&str>) -> bool {
         let c = &self.config;
         if c.restrict_collections.is_empty()
             || (c.restrict_type == RestrictType::None && c.include_system)
@@ -973,7 +1190,7 @@ impl<F: Follower + Clone> Applier<F> {
         }
         let name = match name_in_marker {
             Some(n) => Some(n.to_string()),
-            None => self.collection_name(cuid).await,
+            None => self.collection_name(db, cuid).await,
         };
         let Some(name) = name else { return false };
         let c = &self.config;
@@ -983,8 +1200,9 @@ impl<F: Follower + Clone> Applier<F> {
     }
 
     /// Turns one `wal/tail` body into the changes to apply (the transactions it completes, the changes
-    /// outside transactions) and moves the position past its markers. `learned_ms` is when the request
-    /// that brought it went out (the lag of leaders whose ticks carry no time).
+    /// outside transactions), in groups of one database each with the applier record to store with
+    /// them, and moves the position past its markers. `learned_ms` is when the request that brought it
+    /// went out (the lag of leaders whose ticks carry no time).
     async fn parse_chunk(
         &mut self,
         body: &Bytes,
@@ -995,8 +1213,10 @@ impl<F: Follower + Clone> Applier<F> {
         let started = Instant::now();
         let mut ticks = Vec::new();
         let mut documents_only = true;
-        let mut changes: Vec<TailChange> = Vec::new();
-        let mut lines: Vec<Range<usize>> = Vec::new();
+        let mut groups: Vec<Group> = Vec::new();
+        if !self.global {
+            groups.push(Group::new(self.db()));
+        }
         let (mut markers, mut documents, mut removals, mut excluded_ops) = (0u64, 0u64, 0u64, 0u64);
         for range in line_ranges(body) {
             let line = &body[range.clone()];
@@ -1030,13 +1250,55 @@ impl<F: Follower + Clone> Applier<F> {
             let in_trx = |tid: u64| tid != 0;
             let mut skipped = false;
             let marker_db = m.db.as_deref().or(m.database.as_deref());
+            // the database the change is for: the applier's own, or (server-level) the marker's
+            let db: String = match (self.global, marker_db) {
+                (false, _) => self.db().to_string(),
+                (true, Some(d)) if !d.is_empty() => d.to_string(),
+                (true, _) if matches!(m.mtype, 1100 | 1101) => String::new(),
+                (true, _) => {
+                    return Err(self.marker_error(
+                        ArangoError::with_message(
+                            codes::REPLICATION_INVALID_RESPONSE,
+                            "a marker of the server-level log names no database",
+                        ),
+                        line,
+                    ));
+                }
+            };
             let change: Option<TailChange> = match m.mtype {
-                // a per-database applier does not create or drop databases; views are not kept
+                1100 | 1101 if self.global => {
+                    // the database's name is in the marker's data, or its `db`
+                    let d = data().map_err(|e| self.marker_error(e, line))?;
+                    let name = d
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| db.clone());
+                    if name.is_empty() || name == "_system" {
+                        skipped = true;
+                    } else if self.applied_before(&name, tick) {
+                        // a restart's re-read: done before, or overtaken by a later create or drop
+                    } else {
+                        let action = if m.mtype == 1100 {
+                            DbAction::Create
+                        } else {
+                            DbAction::Drop
+                        };
+                        let mut g = Group::new(&name);
+                        g.action = Some((action, range.clone()));
+                        g.tick = tick;
+                        groups.push(g);
+                        documents_only = false;
+                    }
+                    None
+                }
+                // a database applier does not create or drop databases; views are not kept
                 1100 | 1101 | 2110 | 2111 | 2112 => {
                     skipped = true;
                     None
                 }
-                _ if marker_db.is_some_and(|d| d != self.db())
+                _ if !self.global
+                    && marker_db.is_some_and(|d| d != self.db())
                     && !matches!(m.mtype, 2200..=2202) =>
                 {
                     skipped = true;
@@ -1046,6 +1308,7 @@ impl<F: Follower + Clone> Applier<F> {
                     open.insert(
                         tid,
                         OpenTrx {
+                            db: db.clone(),
                             changes: Vec::new(),
                             lines: Vec::new(),
                         },
@@ -1054,8 +1317,12 @@ impl<F: Follower + Clone> Applier<F> {
                 }
                 2201 => match open.remove(&tid) {
                     Some(t) => {
-                        changes.extend(t.changes);
-                        lines.extend(t.lines);
+                        // a restart's re-read: the database has the transaction already
+                        if !self.applied_before(&t.db, tick) {
+                            for (c, r) in t.changes.into_iter().zip(t.lines) {
+                                push_change(&mut groups, &t.db, c, r, tick);
+                            }
+                        }
                         None
                     }
                     None => return Err(self.marker_error(unexpected_trx(tid), line)),
@@ -1065,7 +1332,7 @@ impl<F: Follower + Clone> Applier<F> {
                     None => return Err(self.marker_error(unexpected_trx(tid), line)),
                 },
                 2300..=2302 => {
-                    if self.skip(cuid, None).await {
+                    if self.skip(&db, cuid, None).await {
                         skipped = true;
                         None
                     } else if m.mtype == 2302 {
@@ -1109,7 +1376,7 @@ impl<F: Follower + Clone> Applier<F> {
                     {
                         self.names.insert(g.to_string(), n.clone());
                     }
-                    if self.config.skip_create_drop || self.skip(cuid, name.as_deref()).await {
+                    if self.config.skip_create_drop || self.skip(&db, cuid, name.as_deref()).await {
                         skipped = true;
                         None
                     } else {
@@ -1117,7 +1384,7 @@ impl<F: Follower + Clone> Applier<F> {
                     }
                 }
                 2001 => {
-                    if self.config.skip_create_drop || self.skip(cuid, None).await {
+                    if self.config.skip_create_drop || self.skip(&db, cuid, None).await {
                         skipped = true;
                         None
                     } else {
@@ -1133,7 +1400,7 @@ impl<F: Follower + Clone> Applier<F> {
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string();
-                    if self.config.skip_create_drop || self.skip(cuid, None).await {
+                    if self.config.skip_create_drop || self.skip(&db, cuid, None).await {
                         skipped = true;
                         None
                     } else {
@@ -1154,7 +1421,7 @@ impl<F: Follower + Clone> Applier<F> {
                             line,
                         ));
                     }
-                    if self.skip(cuid, None).await {
+                    if self.skip(&db, cuid, None).await {
                         skipped = true;
                         None
                     } else {
@@ -1196,9 +1463,8 @@ impl<F: Follower + Clone> Applier<F> {
                         }
                         None => return Err(self.marker_error(unexpected_trx(tid), line)),
                     }
-                } else {
-                    changes.push(c);
-                    lines.push(range);
+                } else if !self.applied_before(&db, tick) {
+                    push_change(&mut groups, &db, c, range, tick);
                 }
             }
             // the position after this marker (spec §5.4 step 8)
@@ -1213,6 +1479,7 @@ impl<F: Follower + Clone> Applier<F> {
                 p.safe = p.processed;
             }
         }
+        self.seal(&mut groups, p, markers);
         // while this chunk is applied, the lag counts from its first new change's commit
         let since = ticks.first().map(|&first| {
             let now = unix_ms();
@@ -1220,9 +1487,8 @@ impl<F: Follower + Clone> Applier<F> {
         });
         Ok(Parsed {
             body: body.clone(),
-            n_changes: changes.len(),
-            changes,
-            lines,
+            n_changes: groups.iter().map(|g| g.changes.len()).sum(),
+            groups,
             markers,
             documents,
             removals,
@@ -1234,6 +1500,58 @@ impl<F: Follower + Clone> Applier<F> {
         })
     }
 
+    /// Server-level: whether the marker of database `db` at `tick` is one a restart skips: the database
+    /// had it applied before this run began, or the marker is older than the database's last create or
+    /// drop that began to be applied (it was of a database dropped since, or made way for).
+    fn applied_before(&self, db: &str, tick: u64) -> bool {
+        self.global
+            && (self.db_ticks.get(db).is_some_and(|&t| tick <= t)
+                || self.epochs.get(db).is_some_and(|&t| tick < t))
+    }
+
+    /// Gives a parsed chunk's groups the applier records to store with them (`p`: the position after
+    /// the chunk). A database applier stores its position with its changes. The server-level one
+    /// stores each database's own position with that database's changes, and the server-wide
+    /// position after them, at most every [`SERVER_POSITION_EVERY`] (and with every database created
+    /// or dropped); a restart from an older one skips what each database already has.
+    fn seal(&mut self, groups: &mut Vec<Group>, p: &Position, markers: u64) {
+        if !self.global {
+            for g in groups.iter_mut() {
+                g.record = Some((g.db.clone(), self.record(Some(&p.persisted()))));
+                g.applied_tick = p.applied;
+            }
+            return;
+        }
+        for g in groups.iter_mut() {
+            if matches!(g.action, Some((DbAction::Drop, _))) {
+                // the database is gone, and its position with it
+                continue;
+            }
+            let state = PersistedState {
+                server_id: p.leader_id.clone(),
+                last_processed_continuous_tick: Tick(g.tick),
+                last_applied_continuous_tick: Tick(g.tick),
+                safe_resume_tick: Tick(g.tick),
+            };
+            g.record = Some((global_position_record(&g.db), json!({ "state": state })));
+            g.applied_tick = g.tick;
+        }
+        if markers == 0 {
+            return;
+        }
+        let actions = groups.iter().any(|g| g.action.is_some());
+        if actions || self.server_saved.elapsed() >= SERVER_POSITION_EVERY {
+            let mut g = Group::new("_system");
+            g.record = Some((
+                GLOBAL_APPLIER.to_string(),
+                self.record(Some(&p.persisted())),
+            ));
+            g.applied_tick = p.applied;
+            groups.push(g);
+            self.server_saved = Instant::now();
+        }
+    }
+
     /// The lag counts from `since` (a parsed chunk's first new change's commit) until it is applied.
     fn note_pending(&self, since: Option<f64>) {
         if let Some(since) = since {
@@ -1242,57 +1560,67 @@ impl<F: Follower + Clone> Applier<F> {
         }
     }
 
-    /// Applies a parsed chunk (with `p`, the position after it) on this task, retrying or leaving out
-    /// changes as the configuration says; returns how many markers it held.
+    /// Applies a parsed chunk (with `p`, the position after it) on this task, group by group,
+    /// retrying or leaving out changes as the configuration says; returns how many markers it held.
     async fn apply_parsed(&mut self, mut parsed: Parsed, p: &Position) -> ArangoResult<u64> {
         let started = Instant::now();
-        let mut changes = std::mem::take(&mut parsed.changes);
         let mut ignore = self.config.ignore_errors;
-        let mut retries = 0u64;
-        let may_retry = self.follower.may_be_unavailable();
-        loop {
-            let rec = record(&self.config, Some(&p.persisted()));
-            // a copy is kept only when an error may be ignored, or the follower may be unavailable for a
-            // while, and the rest applied again
-            let batch = if ignore > 0 || may_retry {
-                changes.clone()
-            } else {
-                std::mem::take(&mut changes)
+        for gi in 0..parsed.groups.len() {
+            self.apply_action(&parsed, gi).await?;
+            let g = &mut parsed.groups[gi];
+            let Some((name, rec)) = g.record.clone() else {
+                continue;
             };
-            let applied = self.follower.apply_changes(self.db(), batch, rec).await;
-            if let Some(n) = self.follower.take_notice() {
-                self.progress(n);
-            }
-            match applied {
-                Ok(_) => break,
-                Err(f) if may_retry && f.index.is_none() && is_retryable(&f.error) => {
-                    // the follower is down or restarted: once it answers again, the position it holds
-                    // tells whether this chunk committed before the failure
-                    self.retry_after(&mut retries, "applying changes on the follower", f.error)
-                        .await?;
-                    if let Ok(rec) = self.follower.load_applier(self.db()).await
-                        && stored_state(rec.as_ref())
-                            .is_some_and(|s| s.last_applied_continuous_tick.0 == p.applied)
-                    {
-                        break;
-                    }
+            let (db, applied_tick) = (g.db.clone(), g.applied_tick);
+            let mut changes = std::mem::take(&mut g.changes);
+            let mut retries = 0u64;
+            let may_retry = self.follower.may_be_unavailable();
+            loop {
+                // a copy is kept only when an error may be ignored, or the follower may be unavailable
+                // for a while, and the rest applied again
+                let batch = if ignore > 0 || may_retry {
+                    changes.clone()
+                } else {
+                    std::mem::take(&mut changes)
+                };
+                let applied = self
+                    .follower
+                    .apply_changes(&db, batch, &name, rec.clone())
+                    .await;
+                if let Some(n) = self.follower.take_notice() {
+                    self.progress(n);
                 }
-                Err(f) => {
-                    let index = f.index;
-                    let e = self.apply_error(&parsed, f);
-                    match index {
-                        Some(i) if ignore > 0 => {
-                            ignore -= 1;
-                            tracing::warn!(
-                                "replication applier for database '{}': ignoring an error ({} more may be ignored): {}",
-                                self.db(),
-                                ignore,
-                                e.message
-                            );
-                            changes.remove(i);
-                            parsed.lines.remove(i);
+                match applied {
+                    Ok(_) => break,
+                    Err(f) if may_retry && f.index.is_none() && is_retryable(&f.error) => {
+                        // the follower is down or restarted: once it answers again, the position it
+                        // holds tells whether this group committed before the failure
+                        self.retry_after(&mut retries, "applying changes on the follower", f.error)
+                            .await?;
+                        if let Ok(stored) = self.follower.load_applier(&name).await
+                            && stored_state(stored.as_ref())
+                                .is_some_and(|s| s.last_applied_continuous_tick.0 == applied_tick)
+                        {
+                            break;
                         }
-                        _ => return Err(e),
+                    }
+                    Err(f) => {
+                        let index = f.index;
+                        let e = self.apply_error(&parsed, gi, f);
+                        match index {
+                            Some(i) if ignore > 0 => {
+                                ignore -= 1;
+                                tracing::warn!(
+                                    "{}: ignoring an error ({} more may be ignored): {}",
+                                    who(self.scope()),
+                                    ignore,
+                                    e.message
+                                );
+                                changes.remove(i);
+                                parsed.groups[gi].lines.remove(i);
+                            }
+                            _ => return Err(e),
+                        }
                     }
                 }
             }
@@ -1302,11 +1630,65 @@ impl<F: Follower + Clone> Applier<F> {
         Ok(n)
     }
 
-    /// An apply's failure, with the offending marker quoted.
-    fn apply_error(&self, parsed: &Parsed, f: ChangesFailed) -> ArangoError {
+    /// Server-level: creates or drops a group's database, as its marker says (a database of that name
+    /// makes way for a created one; a missing one is fine for a drop).
+    async fn apply_action(&mut self, parsed: &Parsed, gi: usize) -> ArangoResult<()> {
+        let g = &parsed.groups[gi];
+        let Some((action, line)) = g.action.clone() else {
+            return Ok(());
+        };
+        // the epoch is stored before the database is touched: a restart after the drop (or the
+        // re-creation) must not apply the old database's markers to what is there now
+        self.epochs.insert(g.db.clone(), g.tick);
+        let rec = self.record(self.saved.as_ref());
+        let mut retries = 0u64;
+        loop {
+            let r = async {
+                self.follower
+                    .save_applier(GLOBAL_APPLIER, Some(rec.clone()))
+                    .await?;
+                let exists = self.follower.database_exists(&g.db).await?;
+                if exists {
+                    self.follower.drop_database(&g.db).await?;
+                }
+                if action == DbAction::Create {
+                    self.follower.create_database(&g.db).await?;
+                }
+                Ok::<_, ArangoError>(exists)
+            }
+            .await;
+            match r {
+                Ok(existed) => {
+                    if existed {
+                        self.ctl
+                            .dropped
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(g.db.clone());
+                    }
+                    let what = match (action, existed) {
+                        (DbAction::Create, false) => "created database",
+                        (DbAction::Create, true) => "created database (anew)",
+                        (DbAction::Drop, true) => "dropped database",
+                        (DbAction::Drop, false) => "database to drop was gone already:",
+                    };
+                    self.progress(format!("{what} '{}'", g.db));
+                    return Ok(());
+                }
+                Err(e) if self.follower.may_be_unavailable() && is_retryable(&e) => {
+                    self.retry_after(&mut retries, "changing databases on the follower", e)
+                        .await?
+                }
+                Err(e) => return Err(self.marker_error(e, &parsed.body[line])),
+            }
+        }
+    }
+
+    /// An apply's failure in group `gi`, with the offending marker quoted.
+    fn apply_error(&self, parsed: &Parsed, gi: usize, f: ChangesFailed) -> ArangoError {
         let line = f
             .index
-            .and_then(|i| parsed.lines.get(i))
+            .and_then(|i| parsed.groups.get(gi)?.lines.get(i))
             .map(|r| &parsed.body[r.clone()]);
         match line {
             Some(l) => self.marker_error(f.error, l),
@@ -1315,7 +1697,7 @@ impl<F: Follower + Clone> Applier<F> {
     }
 
     /// Counts an applied chunk (`p`: the position after it) and shows its position in the state.
-    fn applied(&self, parsed: &Parsed, p: &Position, apply_time: Duration) {
+    fn applied(&mut self, parsed: &Parsed, p: &Position, apply_time: Duration) {
         let elapsed = parsed.parse_time + apply_time;
         self.record_latency(&parsed.ticks);
         let Parsed {
@@ -1340,10 +1722,23 @@ impl<F: Follower + Clone> Applier<F> {
             s.apply_count += 1;
         }
         self.set_ticks(p);
+        if self.global {
+            let stored = parsed.groups.iter().find_map(|g| match &g.record {
+                Some((name, rec)) if name == GLOBAL_APPLIER => stored_state(Some(rec)),
+                _ => None,
+            });
+            self.unsaved = match stored {
+                Some(state) => {
+                    self.server_stored(state);
+                    None
+                }
+                None => Some(p.clone()),
+            };
+        }
         if self.config.verbose {
             tracing::info!(
-                "replication applier for database '{}': applied {} changes of {markers} markers up to tick {} in {:.1} ms",
-                self.db(),
+                "{}: applied {} changes of {markers} markers up to tick {} in {:.1} ms",
+                who(self.scope()),
                 parsed.n_changes,
                 p.applied,
                 elapsed.as_secs_f64() * 1000.0
@@ -1360,11 +1755,33 @@ impl<F: Follower + Clone> Applier<F> {
         check_more: bool,
         learned_ms: f64,
     ) -> InFlight {
-        let (follower, db) = (self.follower.clone(), self.db().to_string());
-        let changes = std::mem::take(&mut parsed.changes);
-        let rec = record(&self.config, Some(&p.persisted()));
+        let follower = self.follower.clone();
+        // (database, changes, record and its name) of each group
+        type Work = (String, Vec<TailChange>, Option<(String, Value)>);
+        let groups: Vec<Work> = parsed
+            .groups
+            .iter_mut()
+            .map(|g| {
+                (
+                    g.db.clone(),
+                    std::mem::take(&mut g.changes),
+                    g.record.clone(),
+                )
+            })
+            .collect();
         InFlight {
-            task: tokio::spawn(async move { follower.apply_changes(&db, changes, rec).await }),
+            task: tokio::spawn(async move {
+                let mut applied = Applied::default();
+                for (gi, (db, changes, rec)) in groups.into_iter().enumerate() {
+                    let Some((name, rec)) = rec else { continue };
+                    let a = follower
+                        .apply_changes(&db, changes, &name, rec)
+                        .await
+                        .map_err(|f| (gi, f))?;
+                    applied.add(a);
+                }
+                Ok(applied)
+            }),
             parsed,
             pos: p.clone(),
             check_more,
@@ -1385,14 +1802,14 @@ impl<F: Follower + Clone> Applier<F> {
     fn finished(
         &mut self,
         f: InFlight,
-        done: Result<Result<Applied, ChangesFailed>, tokio::task::JoinError>,
+        done: Result<Result<Applied, (usize, ChangesFailed)>, tokio::task::JoinError>,
     ) -> ArangoResult<()> {
         if let Some(n) = self.follower.take_notice() {
             self.progress(n);
         }
         match done {
             Ok(Ok(_)) => {}
-            Ok(Err(failed)) => return Err(self.apply_error(&f.parsed, failed)),
+            Ok(Err((gi, failed))) => return Err(self.apply_error(&f.parsed, gi, failed)),
             Err(e) => {
                 return Err(ArangoError::internal(format!(
                     "applying changes failed: {e}"
@@ -1445,6 +1862,21 @@ impl<F: Follower + Clone> Applier<F> {
             format!("{}, offending marker: {quoted}", e.message),
         )
     }
+}
+
+/// Adds a change of database `db` (at `tick`) to the last group if it is that database's (and not its
+/// drop), else to a new one.
+fn push_change(groups: &mut Vec<Group>, db: &str, c: TailChange, line: Range<usize>, tick: u64) {
+    let g = match groups.last_mut() {
+        Some(g) if g.db == db && !matches!(g.action, Some((DbAction::Drop, _))) => g,
+        _ => {
+            groups.push(Group::new(db));
+            groups.last_mut().expect("a group")
+        }
+    };
+    g.changes.push(c);
+    g.lines.push(line);
+    g.tick = g.tick.max(tick);
 }
 
 fn unexpected_trx(tid: u64) -> ArangoError {

@@ -88,6 +88,13 @@ pub struct ChangesFailed {
 /// (`load_applier`/`save_applier`). No database is called so: database names cannot contain `/`.
 pub const GLOBAL_APPLIER: &str = "/global";
 
+/// The record name under which the server-level applier keeps, in database `db`, the tick up to which
+/// it applied that database's changes: stored with those changes, in the same atomic step, so that a
+/// restart from the server-wide position skips what this database already has.
+pub fn global_position_record(db: &str) -> String {
+    format!("{GLOBAL_APPLIER}/{db}")
+}
+
 /// The follower's side of replication. Every method is a unit of its own: when it returns `Ok`, its
 /// change is applied (atomically for document batches).
 pub trait Follower: Send + Sync + 'static {
@@ -227,12 +234,14 @@ pub trait Follower: Send + Sync + 'static {
     ) -> impl Future<Output = ArangoResult<()>> + Send;
 
     /// Applies changes from the leader's log in order, all or nothing, and stores the applier record
-    /// `record` (configuration and progress) in the same atomic step — so a crash can never separate what
+    /// `record` (configuration and progress) under `record_name` (`db`, [`GLOBAL_APPLIER`] or
+    /// [`global_position_record`]`(db)`) in the same atomic step — so a crash can never separate what
     /// was applied from the progress that says so.
     fn apply_changes(
         &self,
         db: &str,
         changes: Vec<TailChange>,
+        record_name: &str,
         record: Value,
     ) -> impl Future<Output = Result<Applied, ChangesFailed>> + Send;
 }

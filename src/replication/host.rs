@@ -180,6 +180,14 @@ impl Appliers {
     }
 
     pub fn slot(&self, db: &str) -> Arc<Slot> {
+        // databases the server-level applier dropped take their appliers' cached configurations along
+        let global = lock(&self.global).clone();
+        if let Some(g) = global {
+            let mut slots = lock(&self.slots);
+            for d in g.ctl.take_dropped() {
+                slots.remove(&d);
+            }
+        }
         lock(&self.slots)
             .entry(db.to_string())
             .or_insert_with(|| {
@@ -250,7 +258,8 @@ impl Appliers {
 
     /// Stops every running applier (server shutdown).
     pub async fn stop_all(&self) {
-        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        let mut slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        slots.extend(lock(&self.global).clone());
         for s in slots {
             s.stop().await;
         }
@@ -274,9 +283,11 @@ fn running_error() -> ArangoError {
 /// position replaces the record without it.
 const SYNC_PENDING: &str = "syncPending";
 
-/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2); one whose make-follower
-/// was cut short by a shutdown or crash runs its initial sync again.
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2): the server-level one and
+/// each database's; one whose make-follower was cut short by a shutdown or crash runs its initial sync
+/// again.
 pub async fn auto_start<H: Host>(h: &H, appliers: &Appliers) {
+    auto_start_one(h, &appliers.global_slot(), GLOBAL_APPLIER).await;
     let dbs = match h.databases().await {
         Ok(d) => d,
         Err(e) => {
@@ -285,41 +296,49 @@ pub async fn auto_start<H: Host>(h: &H, appliers: &Appliers) {
         }
     };
     for db in dbs {
-        let slot = appliers.slot(&db);
-        let f = h.follower();
-        // one read of the record: the configuration, and whether make-follower's sync was cut short
-        let loaded = async {
-            let record = crate::replication::follower::Follower::load_applier(&f, &db).await?;
-            let config = config_of(&slot, record.as_ref(), &db)?;
-            let pending = record.is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
-            Ok::<_, ArangoError>((config, pending))
-        };
-        let (config, pending) = match loaded.await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!("cannot read the applier configuration of database '{db}': {e}");
-                continue;
-            }
-        };
-        if !config.auto_start || config.endpoint.is_empty() {
-            continue;
-        }
-        // a make-follower whose initial sync never finished (the server went down) starts over
-        let start = if pending { Start::Sync } else { Start::Resume };
-        let _g = slot.control.lock().await;
-        match start_applier(h, &slot, config, start) {
-            Ok(()) => tracing::info!("replication applier for database '{db}' started (autoStart)"),
-            Err(e) => tracing::warn!("cannot start the applier of database '{db}': {}", e.message),
-        }
+        auto_start_one(h, &appliers.slot(&db), &db).await;
     }
 }
 
-/// Launches the applier task; the caller holds `slot.control`.
+/// Starts the applier kept under `record` (a database's, or [`GLOBAL_APPLIER`]) if its configuration
+/// says `autoStart`.
+async fn auto_start_one<H: Host>(h: &H, slot: &Arc<Slot>, record: &str) {
+    let global = record == GLOBAL_APPLIER;
+    let who = crate::replication::applier::who(if global { "" } else { record });
+    let f = h.follower();
+    // one read of the record: the configuration, and whether make-follower's sync was cut short
+    let loaded = async {
+        let stored = crate::replication::follower::Follower::load_applier(&f, record).await?;
+        let config = config_of(slot, stored.as_ref(), if global { "" } else { record })?;
+        let pending = stored.is_some_and(|r| r.get(SYNC_PENDING) == Some(&Value::Bool(true)));
+        Ok::<_, ArangoError>((config, pending))
+    };
+    let (config, pending) = match loaded.await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("cannot read the configuration of the {who}: {e}");
+            return;
+        }
+    };
+    if !config.auto_start || config.endpoint.is_empty() {
+        return;
+    }
+    // a make-follower whose initial sync never finished (the server went down) starts over
+    let start = if pending { Start::Sync } else { Start::Resume };
+    let _g = slot.control.lock().await;
+    match start_applier(h, slot, config, start, global) {
+        Ok(()) => tracing::info!("{who} started (autoStart)"),
+        Err(e) => tracing::warn!("cannot start the {who}: {}", e.message),
+    }
+}
+
+/// Launches the applier task (with `global`, the server-level one); the caller holds `slot.control`.
 fn start_applier<H: Host>(
     h: &H,
     slot: &Arc<Slot>,
-    config: ApplierConfig,
+    mut config: ApplierConfig,
     start: Start,
+    global: bool,
 ) -> ArangoResult<()> {
     if slot.busy.load(Ordering::Acquire) {
         return Err(ArangoError::with_message(
@@ -333,7 +352,10 @@ fn start_applier<H: Host>(
             "no endpoint configured",
         ));
     }
-    if config.database.is_empty() {
+    if global {
+        // it asks the leader in `_system`
+        config.database = "_system".into();
+    } else if config.database.is_empty() {
         return Err(ArangoError::with_message(
             codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
             "no database configured",
@@ -354,7 +376,7 @@ fn start_applier<H: Host>(
         s.failed_connects = 0;
     }
     slot.ctl.progress(
-        &config.database,
+        if global { "" } else { &config.database },
         config.verbose,
         if start == Start::Sync {
             "applier started: initial synchronization".to_string()
@@ -364,7 +386,7 @@ fn start_applier<H: Host>(
     );
     let follower = h.follower();
     let ctl = slot.ctl.clone();
-    let task = tokio::spawn(run_applier(follower, config, ctl, start));
+    let task = tokio::spawn(run_applier(follower, config, ctl, start, global));
     *lock(&slot.task) = Some(task);
     Ok(())
 }
@@ -425,6 +447,7 @@ pub async fn command<H: Host>(
             ));
         }
         let slot = appliers.global_slot();
+        let refuse = || refuse_while_databases_replicate(appliers);
         return match (command, method) {
             ("sync", _) => sync_global(h, appliers, body).await,
             ("applier-config", "GET") => {
@@ -433,18 +456,16 @@ pub async fn command<H: Host>(
             }
             // the server-level applier has no database of its own
             ("applier-config", _) => put_config(h, &slot, GLOBAL_APPLIER, "", body).await,
-            // no server-level applier tails yet: its state is that of its last sync, and a stop has
-            // nothing to stop
-            ("applier-state", "GET") | ("applier-stop", _) => {
-                state_json(h, &slot, GLOBAL_APPLIER).await
-            }
+            ("applier-state", "GET") => state_json(h, &slot, GLOBAL_APPLIER).await,
             ("applier-state", _) => forget_applier(h, &slot, GLOBAL_APPLIER).await,
+            ("applier-start", _) => start_command(h, &slot, GLOBAL_APPLIER, from, refuse).await,
+            ("applier-stop", _) => stop_command(h, &slot, GLOBAL_APPLIER).await,
+            ("make-follower" | "make-slave", _) => {
+                make_follower(h, &slot, GLOBAL_APPLIER, body, refuse).await
+            }
             _ => Err(ArangoError::with_message(
-                codes::NOT_IMPLEMENTED,
-                "the server-level replication applier does not tail yet in arangorepl \
-                 (globalApplier.start, setupReplicationGlobal): syncGlobal copies every database, and \
-                 globalApplier.properties keeps its configuration; configure one applier per database \
-                 to go on tailing",
+                codes::HTTP_BAD_PARAMETER,
+                format!("'{command}' has no server-level form (global=true)"),
             )),
         };
     }
@@ -457,7 +478,8 @@ pub async fn command<H: Host>(
             codes::REPLICATION_RUNNING,
             format!(
                 "cannot {} the replication applier of database '{db}': the server-level (global) \
-                 replication is synchronizing every database",
+                 replication applier is running or synchronizing every database; stop it first \
+                 (globalApplier.stop() in _system)",
                 if command == "sync" {
                     "run a sync for"
                 } else {
@@ -490,45 +512,83 @@ pub async fn command<H: Host>(
             }
             Ok(Value::Object(all))
         }
-        ("applier-start", _) => {
-            if from == Some(0) {
-                return Err(ArangoError::with_message(
-                    codes::HTTP_BAD_PARAMETER,
-                    "invalid value for parameter 'from': expecting a tick greater than 0",
-                ));
-            }
-            // A one-shot sync in progress (e.g. `sync({async: true})` just before) is waited for: the
-            // applier then tails from where the caller asked, after the sync's data is in.
-            loop {
-                let _g = slot.control.lock().await;
-                if slot.busy.load(Ordering::Acquire) {
-                    drop(_g);
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-                let c = load_config(st, &slot, db).await?;
-                // a running applier goes on as it is; otherwise the start tick is stored first
-                if let Some(tick) = from
-                    && !slot.running()
-                    && !c.endpoint.is_empty()
-                    && !c.database.is_empty()
-                {
-                    let f = h.follower();
-                    crate::replication::applier::store_start_tick(&f, &c, tick).await?;
-                }
-                start_applier(st, &slot, c, from.map_or(Start::Resume, Start::From))?;
-                break;
-            }
-            state_response(st, &slot, db).await
-        }
-        ("applier-stop", _) => {
-            let _g = slot.control.lock().await;
-            slot.stop().await;
-            state_response(st, &slot, db).await
-        }
-        ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body).await,
+        ("applier-start", _) => start_command(st, &slot, db, from, || Ok(())).await,
+        ("applier-stop", _) => stop_command(st, &slot, db).await,
+        ("make-follower" | "make-slave", _) => make_follower(st, &slot, db, body, || Ok(())).await,
         _ => sync(st, slot, db, body).await,
     }
+}
+
+/// The refusal of a server-level sync or applier while a database's own applier runs or syncs (their
+/// changes would be overwritten, or applied twice).
+fn refuse_while_databases_replicate(appliers: &Appliers) -> ArangoResult<()> {
+    let active = appliers.active_databases();
+    if active.is_empty() {
+        return Ok(());
+    }
+    Err(ArangoError::with_message(
+        codes::REPLICATION_RUNNING,
+        format!(
+            "cannot replicate every database: the replication applier of database(s) {} is running or \
+             synchronizing; stop it first (applier.stop() in that database)",
+            active
+                .iter()
+                .map(|d| format!("'{d}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+/// `PUT applier-start` of the applier kept under `record` (a database's, or [`GLOBAL_APPLIER`]), from
+/// `from` or its stored position; `refuse` adds refusals of its own, decided under the control lock.
+async fn start_command<H: Host>(
+    h: &H,
+    slot: &Arc<Slot>,
+    record: &str,
+    from: Option<u64>,
+    refuse: impl Fn() -> ArangoResult<()>,
+) -> ArangoResult<Value> {
+    if from == Some(0) {
+        return Err(ArangoError::with_message(
+            codes::HTTP_BAD_PARAMETER,
+            "invalid value for parameter 'from': expecting a tick greater than 0",
+        ));
+    }
+    let global = record == GLOBAL_APPLIER;
+    // A one-shot sync in progress (e.g. `sync({async: true})` just before) is waited for: the
+    // applier then tails from where the caller asked, after the sync's data is in.
+    loop {
+        let _g = slot.control.lock().await;
+        if slot.busy.load(Ordering::Acquire) {
+            drop(_g);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        }
+        let c = load_config(h, slot, record).await?;
+        if !slot.running() {
+            refuse()?;
+        }
+        // a running applier goes on as it is; otherwise the start tick is stored first
+        if let Some(tick) = from
+            && !slot.running()
+            && !c.endpoint.is_empty()
+            && (global || !c.database.is_empty())
+        {
+            let f = h.follower();
+            crate::replication::applier::store_start_tick(&f, record, &c, tick).await?;
+        }
+        start_applier(h, slot, c, from.map_or(Start::Resume, Start::From), global)?;
+        break;
+    }
+    state_json(h, slot, record).await
+}
+
+/// `PUT applier-stop` of the applier kept under `record`.
+async fn stop_command<H: Host>(h: &H, slot: &Arc<Slot>, record: &str) -> ArangoResult<Value> {
+    let _g = slot.control.lock().await;
+    slot.stop().await;
+    state_json(h, slot, record).await
 }
 
 /// `PUT applier-config` for the applier kept under `record` (`request_db`: the database the request
@@ -593,16 +653,20 @@ fn body_config(db: &str, body: &[u8]) -> ArangoResult<(ApplierConfig, Value)> {
     Ok((config, v))
 }
 
-/// `PUT make-follower`: stop and forget, store the configuration (with `autoStart` unless the body says
-/// otherwise), then initial sync and tailing in the background. Answers once the initial sync is over,
-/// with the applier state (its `lastError` tells of a failed sync).
+/// `PUT make-follower` of the applier kept under `db` (a database's, or [`GLOBAL_APPLIER`]): stop and
+/// forget, store the configuration (with `autoStart` unless the body says otherwise), then initial sync
+/// and tailing in the background. Answers once the initial sync is over, with the applier state (its
+/// `lastError` tells of a failed sync). `refuse` adds refusals of its own, under the control lock.
 async fn make_follower<H: Host>(
     st: &H,
     slot: &Arc<Slot>,
     db: &str,
     body: &[u8],
+    refuse: impl Fn() -> ArangoResult<()>,
 ) -> ArangoResult<Value> {
-    let (mut config, v) = body_config(db, body)?;
+    let global = db == GLOBAL_APPLIER;
+    // the server-level applier's configuration has no database of its own
+    let (mut config, v) = body_config(if global { "" } else { db }, body)?;
     config.skip_create_drop = false;
     if v.get("autoStart").is_none() {
         config.auto_start = true;
@@ -615,6 +679,7 @@ async fn make_follower<H: Host>(
                 "cannot set up replication while an initial sync is running",
             ));
         }
+        refuse()?;
         slot.stop().await;
         forget(st, slot, db).await?;
         let f = st.follower();
@@ -622,7 +687,7 @@ async fn make_follower<H: Host>(
         rec[SYNC_PENDING] = Value::Bool(true);
         crate::replication::follower::Follower::save_applier(&f, db, Some(rec)).await?;
         *lock(&slot.config) = Some(config.clone());
-        start_applier(st, slot, config, Start::Sync)?;
+        start_applier(st, slot, config, Start::Sync, global)?;
     }
     loop {
         let initial = slot.ctl.state().phase == Phase::Initial;
@@ -729,48 +794,24 @@ async fn sync_global<H: Host>(h: &H, appliers: &Appliers, body: &[u8]) -> Arango
     config.database = "_system".into();
     let slot = appliers.global_slot();
     let busy = claim_for_sync(&slot, "server-level initial sync", || {
-        let active = appliers.active_databases();
-        if active.is_empty() {
-            return Ok(());
-        }
-        Err(ArangoError::with_message(
-            codes::REPLICATION_RUNNING,
-            format!(
-                "cannot synchronize every database: the replication applier of database(s) {} \
-                 is running or synchronizing; stop it first (applier.stop() in that database)",
-                active
-                    .iter()
-                    .map(|d| format!("'{d}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ))
+        refuse_while_databases_replicate(appliers)
     })
     .await?;
     let follower = h.follower();
     let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
         .with_metrics(slot.ctl.metrics.clone());
     let who = "server-level initial sync".to_string();
-    let res = run_one_shot(busy, leader, String::new(), who, move |ctl, leader| async move {
-        let report = {
-            let verbose = config.verbose;
-            move |text: String| ctl.progress("", verbose, text)
-        };
-        let res = crate::replication::initial_sync::initial_sync_global(
-            &follower, &leader, &config, &report,
+    let res =
+        run_one_shot(
+            busy,
+            leader,
+            String::new(),
+            who,
+            move |ctl, leader| async move {
+                reported_sync(&follower, &leader, &config, &ctl, true).await
+            },
         )
-        .await?;
-        tracing::info!(
-            "server-level initial sync from {}: {} collections, {} documents in {:.1} s, up to tick {}",
-            config.endpoint,
-            res.collections.len(),
-            res.documents_fetched,
-            res.elapsed.as_secs_f64(),
-            res.last_log_tick
-        );
-        Ok(res)
-    })
-    .await;
+        .await;
     // the databases the sync dropped take their appliers' cached configurations with them
     if let Ok(live) = h.databases().await {
         let gone: Vec<String> = lock(&appliers.slots)
@@ -793,13 +834,16 @@ async fn sync<H: Host>(st: &H, slot: Arc<Slot>, db: &str, body: &[u8]) -> Arango
     let leader = LeaderClient::with_ca(&config, follower.server_id(), slot.ctl.ca_file.as_deref())?
         .with_metrics(slot.ctl.metrics.clone());
     let who = format!("initial sync of database '{db}'");
-    let res = run_one_shot(
-        busy,
-        leader,
-        db.to_string(),
-        who,
-        move |ctl, leader| async move { reported_sync(&follower, &leader, &config, &ctl).await },
-    )
-    .await?;
+    let res =
+        run_one_shot(
+            busy,
+            leader,
+            db.to_string(),
+            who,
+            move |ctl, leader| async move {
+                reported_sync(&follower, &leader, &config, &ctl, false).await
+            },
+        )
+        .await?;
     Ok(res.to_json())
 }

@@ -56,6 +56,8 @@ pub struct LeaderClient {
     retry_wait: Duration,
     job_wait: Duration,
     request_timeout: Duration,
+    /// Tails and asks for open transactions of every database (`global=true`, from `_system`).
+    global: bool,
     pub stats: Arc<ClientStats>,
     /// ArangoDB's replication counters of the server hosting this client (no-ops by default).
     pub metrics: crate::metrics::Replication,
@@ -101,6 +103,7 @@ impl LeaderClient {
             retry_wait: Duration::from_secs_f64(config.connection_retry_wait_time),
             job_wait: Duration::from_secs_f64(config.initial_sync_max_wait_time),
             request_timeout: opts.request_timeout,
+            global: false,
             stats: Arc::default(),
             metrics: crate::metrics::Replication::default(),
         })
@@ -110,6 +113,18 @@ impl LeaderClient {
     pub fn with_metrics(mut self, m: crate::metrics::Replication) -> Self {
         self.metrics = m;
         self
+    }
+
+    /// The same client tailing the log of every database (the server-level applier's; `database` must
+    /// be `_system`).
+    pub fn global(mut self) -> Self {
+        self.global = true;
+        self
+    }
+
+    /// `&global=true` for a server-level client.
+    fn global_param(&self) -> &'static str {
+        if self.global { "&global=true" } else { "" }
     }
 
     pub fn endpoint(&self) -> &str {
@@ -124,6 +139,7 @@ impl LeaderClient {
     pub fn for_database(&self, db: &str) -> LeaderClient {
         let mut c = self.clone();
         c.database = db.to_string();
+        c.global = false;
         c
     }
 
@@ -288,8 +304,9 @@ impl LeaderClient {
     /// included tick (always 0 with RocksDB and arangorepl leaders).
     pub async fn open_transactions(&self, from: u64, to: u64) -> ArangoResult<(bool, u64)> {
         let path = format!(
-            "/_api/wal/open-transactions?serverId={}&from={from}&to={to}",
-            self.own_server_id
+            "/_api/wal/open-transactions?serverId={}&from={from}&to={to}{}",
+            self.own_server_id,
+            self.global_param()
         );
         let r = self
             .attempt(Method::GET, &self.url(&path), None, &[], None)
@@ -327,8 +344,9 @@ impl LeaderClient {
         long_poll: Option<Duration>,
     ) -> ArangoResult<TailChunk> {
         let mut path = format!(
-            "/_api/wal/tail?chunkSize={chunk_size}&from={from}&lastScanned={last_scanned}&serverId={}&includeSystem={include_system}&includeFoxxQueues={include_foxx_queues}",
-            self.own_server_id
+            "/_api/wal/tail?chunkSize={chunk_size}&from={from}&lastScanned={last_scanned}&serverId={}&includeSystem={include_system}&includeFoxxQueues={include_foxx_queues}{}",
+            self.own_server_id,
+            self.global_param()
         );
         let mut timeout = None;
         if let Some(d) = long_poll {

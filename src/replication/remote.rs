@@ -21,7 +21,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::config::ApplierConfig;
 use crate::replication::follower::{
-    Applied, ChangesFailed, Documents, Follower, LocalCollection, TailChange,
+    Applied, ChangesFailed, Documents, Follower, GLOBAL_APPLIER, LocalCollection, TailChange,
 };
 use crate::replication::initial_sync::KEYS_CHUNK;
 use crate::replication::keys::RangeBuilder;
@@ -42,13 +42,20 @@ pub const POSITION_COLLECTION: &str = "_arangorepl";
 const POSITION_KEY: &str = "applier";
 /// The server-level applier's record, in `_system`.
 const GLOBAL_POSITION_KEY: &str = "global-applier";
+/// The server-level applier's position in one database (see [`global_position_record`]).
+const GLOBAL_DB_POSITION_KEY: &str = "global-position";
 
 /// Where an applier record lives on the target: its database and document key.
-fn record_place(db: &str) -> (&str, &'static str) {
-    if db == crate::replication::follower::GLOBAL_APPLIER {
+fn record_place(name: &str) -> (&str, &'static str) {
+    if name == GLOBAL_APPLIER {
         ("_system", GLOBAL_POSITION_KEY)
+    } else if let Some(db) = name
+        .strip_prefix(GLOBAL_APPLIER)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        (db, GLOBAL_DB_POSITION_KEY)
     } else {
-        (db, POSITION_KEY)
+        (name, POSITION_KEY)
     }
 }
 /// The key of the collection aliases (see [`Inner::aliases`]).
@@ -890,12 +897,13 @@ impl RemoteFollower {
         Ok(())
     }
 
-    /// Runs document operations (and, with `record`, the position) in one stream transaction.
+    /// Runs document operations (and, with `record`, the position: its document key and value) in one
+    /// stream transaction.
     async fn transaction(
         &self,
         db: &str,
         ops: Vec<(usize, String, DocOp)>,
-        record: Option<&Value>,
+        record: Option<(&str, &Value)>,
     ) -> Result<Applied, ChangesFailed> {
         let fail = |index: Option<usize>, error: ArangoError| ChangesFailed { index, error };
         let mut write: Vec<String> = Vec::new();
@@ -951,9 +959,9 @@ impl RemoteFollower {
                 }
                 i = j;
             }
-            if let Some(rec) = record {
+            if let Some((key, rec)) = record {
                 let mut doc = without_secrets(rec);
-                doc["_key"] = json!(POSITION_KEY);
+                doc["_key"] = json!(key);
                 let path = format!(
                     "/_api/document/{POSITION_COLLECTION}?overwriteMode=replace&waitForSync=false"
                 );
@@ -1540,10 +1548,22 @@ impl Follower for RemoteFollower {
         &self,
         db: &str,
         changes: Vec<TailChange>,
+        record_name: &str,
         record: Value,
     ) -> Result<Applied, ChangesFailed> {
         let fail = |index: Option<usize>, error: ArangoError| ChangesFailed { index, error };
-        self.keep_config(db, &record).map_err(|e| fail(None, e))?;
+        let (record_db, key) = record_place(record_name);
+        if record_db != db {
+            // a stream transaction holds one database
+            return Err(fail(
+                None,
+                ArangoError::internal(format!(
+                    "the applier record '{record_name}' cannot be stored with changes of database '{db}'"
+                )),
+            ));
+        }
+        self.keep_config(record_name, &record)
+            .map_err(|e| fail(None, e))?;
         self.ensure_position_collection(db)
             .await
             .map_err(|e| fail(None, e))?;
@@ -1576,7 +1596,7 @@ impl Follower for RemoteFollower {
                 }
             }
         }
-        applied.add(self.transaction(db, ops, Some(&record)).await?);
+        applied.add(self.transaction(db, ops, Some((key, &record))).await?);
         Ok(applied)
     }
 }

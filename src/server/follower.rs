@@ -4,6 +4,7 @@
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::replication::follower::{
     Applied, ChangesFailed, Documents, Follower, LocalCollection, TailChange,
+    global_position_record,
 };
 use crate::replication::keys::RangeBuilder;
 use crate::replication::wire::KeyRange;
@@ -278,7 +279,14 @@ impl Follower for LocalFollower {
             ));
         }
         let (st, db) = (self.st.clone(), db.to_string());
-        blocking(move || st.store.drop_database(&db)).await
+        blocking(move || {
+            st.store.drop_database(&db)?;
+            // the server-level applier's position in it goes too (harmless if left: a database
+            // created later under that name has only newer ticks)
+            st.store
+                .set_applier_record(&global_position_record(&db), None)
+        })
+        .await
     }
 
     async fn collections(&self, db: &str) -> ArangoResult<Vec<LocalCollection>> {
@@ -496,9 +504,13 @@ impl Follower for LocalFollower {
         &self,
         db: &str,
         changes: Vec<TailChange>,
+        record_name: &str,
         record: Value,
     ) -> Result<Applied, ChangesFailed> {
-        let bytes = serde_json::to_vec(&record).unwrap_or_default();
+        let bytes = (
+            record_name.to_string(),
+            serde_json::to_vec(&record).unwrap_or_default(),
+        );
         let small = changes.len() <= INLINE_CHANGES;
         let catalog_change = changes
             .iter()

@@ -1023,8 +1023,8 @@ impl Store {
     }
 
     /// Applies a follower's changes from its leader's log — documents and catalog changes, in order — in
-    /// one atomic, logged transaction, together with the applier record `record` (when given), so that
-    /// what was applied and how far the applier got can never disagree. On failure nothing is applied
+    /// one atomic, logged transaction, together with the applier record `record` (when given: its name
+    /// and JSON), so that what was applied and how far the applier got can never disagree. On failure nothing is applied
     /// and the error comes with the index of the change that failed (if one did). Durable at return
     /// only when a catalog change was among them; otherwise on disk within a second (not the configured
     /// sync interval: a follower that loses them in a crash resumes from the position stored with them,
@@ -1033,7 +1033,7 @@ impl Store {
         &self,
         db: &str,
         changes: Vec<Change>,
-        record: Option<Vec<u8>>,
+        record: Option<(String, Vec<u8>)>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
         let catalog_change = changes.iter().any(|c| !c.is_document());
         let (pending, failed_at) =
@@ -1046,7 +1046,7 @@ impl Store {
         &self,
         db: &str,
         changes: Vec<Change>,
-        record: Option<Vec<u8>>,
+        record: Option<(String, Vec<u8>)>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
         let catalog_change = changes.iter().any(|c| !c.is_document());
         let (pending, failed_at) =
@@ -1066,7 +1066,7 @@ impl Store {
         &self,
         db: &str,
         catalog_change: bool,
-        record: Option<Vec<u8>>,
+        record: Option<(String, Vec<u8>)>,
         batches: impl Iterator<Item = Result<Vec<Change>, (usize, ArangoError)>>,
     ) -> Result<ReplicaStats, (Option<usize>, ArangoError)> {
         // two batches in flight: one being applied, one ready
@@ -1103,7 +1103,7 @@ impl Store {
         db: &str,
         source: Source,
         catalog_change: bool,
-        record: Option<Vec<u8>>,
+        record: Option<(String, Vec<u8>)>,
         blocking: bool,
     ) -> (Pending<ReplicaStats>, Arc<AtomicU64>) {
         let failed_at = Arc::new(AtomicU64::new(u64::MAX));
@@ -1136,8 +1136,8 @@ impl Store {
                 }
             }
             ctx.flush_markers(None)?;
-            if let Some(r) = &record {
-                ctx.put_applier(&db, Some(r))?;
+            if let Some((name, r)) = &record {
+                ctx.put_applier(name, Some(r))?;
             }
             Ok(st)
         });

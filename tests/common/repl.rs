@@ -242,3 +242,88 @@ pub fn drop_a_followed_database(la: &Api, fa: &Api, leader: &Server, db: &str) {
     let st = state(fa, db);
     assert_eq!(st["state"]["running"], false, "{st}");
 }
+
+/// `PUT /_db/_system/_api/replication/<cmd>?global=true` (the server-level applier) with `body`.
+pub fn global(f: &Api, cmd: &str, body: Value) -> Resp {
+    f.req(
+        Method::PUT,
+        &format!("/_db/_system/_api/replication/{cmd}?global=true"),
+        Some(&body.to_string()),
+        &[],
+    )
+}
+
+/// The server-level applier's configuration for `leader` (root credentials, quick retries and
+/// polling), `extra` on top.
+pub fn global_config(leader: &Server, extra: Value) -> Value {
+    let mut body = json!({"endpoint": endpoint(leader), "username": "root", "password": "pw",
+                          "connectionRetryWaitTime": 0.25, "idleMinWaitTime": 0.25,
+                          "idleMaxWaitTime": 0.5});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// The server-level applier's state.
+pub fn global_state(f: &Api) -> Value {
+    f.get("/_db/_system/_api/replication/applier-state?global=true")
+        .body
+}
+
+/// Every database of the server with everything that must match between leader and follower (a
+/// database dropped while it is looked at shows as gone).
+pub fn server_picture(api: &Api) -> Vec<(String, Vec<(String, Value)>)> {
+    databases(api)
+        .into_iter()
+        .map(|db| {
+            let listed = api.get(&format!("/_db/{}/_api/collection", enc(&db)));
+            let Some(colls) = listed.body["result"].as_array() else {
+                return (db, vec![("(gone)".to_string(), Value::Null)]);
+            };
+            let mut names: Vec<String> = colls
+                .iter()
+                .filter_map(|c| c["name"].as_str())
+                .filter(|n| !n.starts_with('_'))
+                .map(str::to_string)
+                .collect();
+            names.sort();
+            let p = names
+                .into_iter()
+                .map(|n| {
+                    let fp = fingerprint(api, &db, &n);
+                    (n, fp)
+                })
+                .collect();
+            (db, p)
+        })
+        .collect()
+}
+
+/// Waits until the follower shows every database the leader shows, with the same collections and
+/// contents; panics after `secs` with what differs and the server-level applier's state.
+pub fn wait_server_converged(la: &Api, fa: &Api, secs: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let (l, f) = (server_picture(la), server_picture(fa));
+        if l == f {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let only = |a: &[(String, Vec<(String, Value)>)],
+                        b: &[(String, Vec<(String, Value)>)]| {
+                a.iter()
+                    .filter(|x| !b.contains(x))
+                    .map(|(d, v)| format!("{d}: {v:?}"))
+                    .collect::<Vec<_>>()
+            };
+            panic!(
+                "follower did not converge\nonly on the leader:   {:?}\nonly on the follower: {:?}\nstate {}",
+                only(&l, &f),
+                only(&f, &l),
+                global_state(fa)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
