@@ -7,8 +7,8 @@ mod common;
 
 use common::api::{Api, assert_error};
 use common::repl::{
-    drop_a_followed_database, enc, endpoint, insert_many, make_follower, picture, wait_converged,
-    wait_for,
+    drop_a_followed_database, enc, endpoint, global, global_config, global_state, insert_many,
+    make_follower, picture, wait_converged, wait_for, wait_server_converged,
 };
 use common::server::Server;
 use reqwest::Method;
@@ -959,4 +959,64 @@ fn a_database_dropped_through_the_proxy_takes_its_applier_with_it() {
     let (leader, _upstream, proxy) = trio();
     let (la, pa) = (Api::new(&leader), Api::new(&proxy));
     drop_a_followed_database(&la, &pa, &leader, "gone");
+}
+
+/// The server-level applier through the proxy: `setupReplicationGlobal`'s request, databases created
+/// and dropped on the leader created and dropped in the upstream through `/_api/database`, every
+/// database's changes applied, and the proxy killed twice while the leader writes: the upstream ends
+/// with every database as the leader has it, and the applier started again by itself (autoStart).
+#[test]
+fn the_server_level_applier_through_the_proxy_follows_every_database() {
+    let leader = Server::start(&[]);
+    let upstream = Server::start(COMPAT);
+    let (pdir, mut proxy, port) = restartable_proxy(&upstream);
+    let (la, ua) = (Api::new(&leader), Api::new(&upstream));
+    let create = |db: &str| {
+        assert_eq!(la.post("/_api/database", json!({"name": db})).status, 201);
+        let r = la.post(
+            &format!("/_db/{}/_api/collection", enc(db)),
+            json!({"name": "orders"}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    create("tenant-a");
+    let r = global(
+        &Api::new(&proxy),
+        "make-follower",
+        global_config(&leader, json!({})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["state"]["running"], true, "{}", r.body);
+    wait_server_converged(&la, &ua, 30);
+    for round in 0..3 {
+        let db = format!("tenant-{round}");
+        create(&db);
+        insert_many(
+            &la,
+            &db,
+            "orders",
+            (0..300).map(|i| json!({"_key": format!("o{i}"), "round": round})).collect(),
+        );
+        insert_many(
+            &la,
+            "tenant-a",
+            "orders",
+            (0..50).map(|i| json!({"_key": format!("r{round}-{i}")})).collect(),
+        );
+        if round == 1 {
+            assert_eq!(la.delete("/_api/database/tenant-0").status, 200);
+        }
+        proxy.kill9();
+        std::thread::sleep(std::time::Duration::from_millis(100 + 200 * round));
+        proxy = Server::proxy_at(pdir.path(), port, &upstream, &[]);
+    }
+    wait_server_converged(&la, &ua, 60);
+    let s = global_state(&Api::new(&proxy))["state"].clone();
+    assert_eq!(s["running"], true, "{s}");
+    assert_eq!(s["lastError"]["errorNum"], 0, "{s}");
+    // each database keeps the server-level position with its data; the password stays in the proxy
+    let pos = ua.get("/_db/tenant-a/_api/document/_arangorepl/global-position");
+    assert_eq!(pos.status, 200, "{}", pos.body);
+    let kept = ua.get("/_api/document/_arangorepl/global-applier");
+    assert!(!kept.body.to_string().contains("\"pw\""), "{}", kept.body);
 }

@@ -702,11 +702,13 @@ impl RemoteFollower {
                     .strip_prefix("applier-")
                     .and_then(|r| r.strip_suffix(".json"))
                 {
-                    out.push(
-                        percent_encoding::percent_decode_str(enc)
-                            .decode_utf8_lossy()
-                            .into_owned(),
-                    );
+                    let name = percent_encoding::percent_decode_str(enc)
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    // the server-level applier's is no database's
+                    if !name.starts_with(GLOBAL_APPLIER) {
+                        out.push(name);
+                    }
                 }
             }
         }
