@@ -17,6 +17,9 @@ use std::time::Duration;
 /// The documentation's names: the leader, the follower, and the user the snippets log in with.
 pub const LEADER_HOST: (&str, u16) = ("leader.domain.org", 8529);
 pub const FOLLOWER_HOST: (&str, u16) = ("follower.domain.org", 8530);
+/// The leader of the server-level page's snippets (`tcp://127.0.0.1:8529`, root without a password):
+/// in the demo, the demo's leader too.
+pub const PAGE_LEADER: (&str, u16) = ("127.0.0.1", 8529);
 /// With `--follower proxy`: the server behind the proxy, where the data lands.
 pub const UPSTREAM_HOST: (&str, u16) = ("upstream.domain.org", 8531);
 pub const DEMO_USER: &str = "myuser";
@@ -226,6 +229,8 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>, kind: FollowerKind) 
     // (autoStart) at once, and its first connect must reach the leader, not the real host name.
     let servers = start(dirs.root().join("leader"), None).and_then(|l| {
         add_host_alias(LEADER_HOST, ("127.0.0.1", port_of(&l.endpoint)));
+        // the server-level page's leader is ArangoDB's default address
+        add_host_alias(PAGE_LEADER, ("127.0.0.1", port_of(&l.endpoint)));
         let (f, upstream) = start_follower(dirs.root(), kind)?;
         add_host_alias(FOLLOWER_HOST, ("127.0.0.1", port_of(&f.endpoint)));
         Ok((l, (f, upstream)))
@@ -249,8 +254,8 @@ pub fn run(mut args: ShellArgs, directory: Option<PathBuf>, kind: FollowerKind) 
     let extras = Extras {
         intro: vec![
             format!(
-                "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}' with the documentation's password; collection 'test' in _system; {data})",
-                LEADER_HOST.0, LEADER_HOST.1
+                "leader   tcp://{}:{} is 127.0.0.1:{lport} (user '{DEMO_USER}' with the documentation's password; collection 'test' in _system; {data}); so is tcp://{}:{} in this demo",
+                LEADER_HOST.0, LEADER_HOST.1, PAGE_LEADER.0, PAGE_LEADER.1
             ),
             match &upstream {
                 None => format!(

@@ -138,11 +138,9 @@ fn syncing_collections_runs_verbatim() {
     );
 }
 
-/// The files are the pages' JavaScript blocks, byte for byte — checked when `ARANGOREPL_DOC_PAGES`
-/// names a directory holding the pages (`per-database-setup.md`, `syncing-collections.md`).
-/// The server-level page's snippets that run without a server-level applier that tails (not yet):
-/// `globalApplier.stop()`, `syncGlobal` blocking and async, `globalApplier.properties(...)` and
-/// `globalApplier.state()`.
+/// The server-level page's `syncGlobal` snippets between a stop of the server-level applier and a
+/// check of what they copied: a database created on the leader and one dropped there follow with the
+/// next `syncGlobal`.
 #[test]
 fn server_level_sync_snippets_run_verbatim() {
     let page = snippets("server-level-setup");
@@ -181,6 +179,43 @@ fn server_level_sync_snippets_run_verbatim() {
     );
 }
 
+/// The whole server-level page, in order: `setupReplicationGlobal` with the page's configuration and
+/// with its `tcp://127.0.0.1:8529` (the demo's leader in the demo), stop, `syncGlobal` blocking and
+/// async, `globalApplier.properties(...)`, `globalApplier.start("40694126")` (before the leader's first
+/// tick: with the page's `requireFromPresent: false` it goes on from the leader's oldest change) and
+/// `globalApplier.state()`; then a database created on the leader with a collection and documents
+/// appears on the follower, and a dropped one disappears.
+#[test]
+fn server_level_setup_runs_verbatim_and_the_follower_follows_every_database() {
+    let mut files = vec![
+        support("configuration.js"),
+        support("server-level-before.js"),
+    ];
+    files.extend(snippets("server-level-setup"));
+    files.push(support("check-server-level-follows.js"));
+    let out = demo(&files);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for expected in [
+        "global applier running: true, lastError: 0",
+        "follower databases after: [\"_system\",\"tenant3\"]",
+        "tenant3 invoices: 1000",
+        "password shown: false",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing '{expected}':\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(
+        !stdout.contains("mypasswd") && !stderr.contains("mypasswd"),
+        "a password was printed:\n{stdout}\n{stderr}"
+    );
+}
+
+/// The files are the pages' JavaScript blocks, byte for byte — checked when `ARANGOREPL_DOC_PAGES`
+/// names a directory holding the pages (`per-database-setup.md`, `syncing-collections.md`,
+/// `server-level-setup.md`).
 #[test]
 fn snippets_are_the_pages_blocks() {
     let Some(pages) = std::env::var_os("ARANGOREPL_DOC_PAGES").map(PathBuf::from) else {

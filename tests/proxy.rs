@@ -995,13 +995,17 @@ fn the_server_level_applier_through_the_proxy_follows_every_database() {
             &la,
             &db,
             "orders",
-            (0..300).map(|i| json!({"_key": format!("o{i}"), "round": round})).collect(),
+            (0..300)
+                .map(|i| json!({"_key": format!("o{i}"), "round": round}))
+                .collect(),
         );
         insert_many(
             &la,
             "tenant-a",
             "orders",
-            (0..50).map(|i| json!({"_key": format!("r{round}-{i}")})).collect(),
+            (0..50)
+                .map(|i| json!({"_key": format!("r{round}-{i}")}))
+                .collect(),
         );
         if round == 1 {
             assert_eq!(la.delete("/_api/database/tenant-0").status, 200);
