@@ -1083,8 +1083,9 @@ impl<F: Follower + Clone> Applier<F> {
                 inactive_cycles = 0;
                 continue;
             }
-            if chunk.long_poll {
-                // the leader already waited for us
+            if chunk.long_poll || long_poll {
+                // the leader already waited for us, or (an answer to a request sent ahead without the
+                // wait, empty because what it had was filtered out) the next request waits there
                 continue;
             }
             self.settle(inflight).await?;
