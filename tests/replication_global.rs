@@ -60,6 +60,25 @@ fn trx(api: &Api, db: &str, coll: &str, docs: Vec<Value>, removes: &[String]) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
+fn last_tick(api: &Api) -> u64 {
+    api.get("/_api/replication/logger-state").body["state"]["lastLogTick"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Waits until the leader's log no longer holds the tick `gone`.
+fn wait_pruned(la: &Api, gone: u64) {
+    wait_for("the log to be pruned", 30, || {
+        la.get("/_api/wal/range").body["tickMin"]
+            .as_str()
+            .map(|t| t.parse::<u64>().unwrap())
+            .unwrap_or(0)
+            > gone
+    });
+}
+
 #[test]
 fn the_server_level_applier_follows_every_database_created_and_dropped() {
     let l = Server::start(&[]);
@@ -207,6 +226,8 @@ fn the_server_level_applier_follows_every_database_created_and_dropped() {
     let s = global_state(&fa)["state"].clone();
     assert_eq!(s["running"], true, "{s}");
     assert_eq!(s["lastError"]["errorNum"], 0, "{s}");
+    // database 'own' keeps its own applier's autoStart, but the server-level one runs: not both
+    assert_eq!(state(&fa, "own")["state"]["running"], false);
     let last = la.get("/_api/replication/logger-state").body["state"]["lastLogTick"].clone();
     wait_for("the follower's position", 20, || {
         global_state(&fa)["state"]["lastProcessedContinuousTick"] == last
@@ -345,4 +366,145 @@ fn randomized_round(seed: u64) {
         picture.len() > 1 && documents > 0,
         "seed {seed}: {picture:?}"
     );
+}
+
+/// The server-level applier's position pruned from the leader's log: with `requireFromPresent` and
+/// without `autoResync` it stops with 1414; with `autoResync` it syncs every database again (databases
+/// created and dropped meanwhile included) and goes on tailing.
+#[test]
+fn a_pruned_log_stops_the_server_level_applier_or_resyncs_every_database() {
+    let args = ["--replication.log-max-size", "1"];
+    let mut l = Server::start(&args);
+    let ldir = l.keep_dir().unwrap();
+    let port = l.port();
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    create_db(&la, "early");
+    create_collection(&la, "early", "c");
+    let r = global(
+        &fa,
+        "make-follower",
+        global_config(
+            &l,
+            json!({"requireFromPresent": true, "autoResync": false, "autoStart": false}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_server_converged(&la, &fa, 30);
+    let r = global(&fa, "applier-stop", json!({}));
+    assert_eq!(r.body["state"]["running"], false, "{}", r.body);
+    // meanwhile: a database dropped, one created with data, and enough writes to prune the log
+    la.delete("/_api/database/early");
+    create_db(&la, "late");
+    create_collection(&la, "late", "c");
+    let gone = last_tick(&la);
+    for i in 0..6 {
+        insert_many(
+            &la,
+            "late",
+            "c",
+            (0..1000)
+                .map(|k| json!({"_key": format!("b{i}_{k}"), "pad": "x".repeat(60)}))
+                .collect(),
+        );
+    }
+    l.terminate();
+    let l = Server::start_at(ldir.path(), port, &args);
+    let la = Api::new(&l);
+    insert_many(&la, "late", "c", vec![json!({"_key": "z"})]);
+    wait_pruned(&la, gone);
+    let r = global(&fa, "applier-start", json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("1414", 20, || {
+        global_state(&fa)["state"]["lastError"]["errorNum"] == 1414
+    });
+    assert_eq!(global_state(&fa)["state"]["running"], false);
+    assert!(databases(&fa).contains(&"early".to_string()));
+
+    // with autoResync: every database synced again
+    let r = global(&fa, "make-follower", global_config(&l, json!({})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = global(&fa, "applier-stop", json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = fa.req(
+        Method::PUT,
+        "/_db/_system/_api/replication/applier-config?global=true",
+        Some(r#"{"requireFromPresent": true, "autoResync": true, "autoResyncRetries": 2}"#),
+        &[],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    create_db(&la, "later");
+    create_collection(&la, "later", "c");
+    let gone = last_tick(&la);
+    for i in 0..6 {
+        insert_many(
+            &la,
+            "later",
+            "c",
+            (0..1000)
+                .map(|k| json!({"_key": format!("c{i}_{k}"), "pad": "x".repeat(60)}))
+                .collect(),
+        );
+    }
+    la.delete("/_api/database/late");
+    let mut l = l;
+    l.terminate();
+    let l = Server::start_at(ldir.path(), port, &args);
+    let la = Api::new(&l);
+    insert_many(&la, "later", "c", vec![json!({"_key": "z"})]);
+    wait_pruned(&la, gone);
+    let r = global(&fa, "applier-start", json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_server_converged(&la, &fa, 30);
+    let s = global_state(&fa)["state"].clone();
+    assert_eq!(s["totalResyncs"], 1, "{s}");
+    assert_eq!(s["running"], true, "{s}");
+    assert_eq!(s["lastError"]["errorNum"], 0, "{s}");
+    insert_many(&la, "later", "c", vec![json!({"_key": "after-resync"})]);
+    wait_server_converged(&la, &fa, 20);
+}
+
+/// The server-level applier's filters apply in every database: `restrictType`/`restrictCollections`
+/// by collection name, and `includeSystem` with `_users` (a user created on the leader can log in to
+/// the follower).
+#[test]
+fn the_server_level_applier_filters_collections_in_every_database() {
+    let l = Server::start(&[]);
+    let f = Server::start(&[]);
+    let (la, fa) = (Api::new(&l), Api::new(&f));
+    let r = global(
+        &fa,
+        "make-follower",
+        global_config(
+            &l,
+            json!({"restrictType": "exclude", "restrictCollections": ["secret"], "includeSystem": true}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for db in ["one", "two"] {
+        create_db(&la, db);
+        for c in ["shared", "secret"] {
+            create_collection(&la, db, c);
+            insert_many(&la, db, c, vec![json!({"_key": "k"})]);
+        }
+    }
+    let r = la.post(
+        "/_api/user",
+        json!({"user": "tenant-admin", "passwd": "t0p"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    for db in ["one", "two"] {
+        wait_for("the shared collection", 20, || {
+            databases(&fa).contains(&db.to_string())
+                && fa.get(&format!("/_db/{db}/_api/document/shared/k")).status == 200
+        });
+        assert!(!collection_names(&fa, db).contains(&"secret".to_string()));
+    }
+    wait_for("the user on the follower", 20, || {
+        Api::new(&f)
+            .as_user("tenant-admin", "t0p")
+            .get("/_api/version")
+            .status
+            == 200
+    });
 }

@@ -283,11 +283,32 @@ fn running_error() -> ArangoError {
 /// position replaces the record without it.
 const SYNC_PENDING: &str = "syncPending";
 
-/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2): the server-level one and
-/// each database's; one whose make-follower was cut short by a shutdown or crash runs its initial sync
-/// again.
+/// Starts the appliers whose stored configuration has `autoStart` (spec §5.2): the server-level one, or
+/// else each database's (the two never run over the same database); one whose make-follower was cut
+/// short by a shutdown or crash runs its initial sync again.
 pub async fn auto_start<H: Host>(h: &H, appliers: &Appliers) {
-    auto_start_one(h, &appliers.global_slot(), GLOBAL_APPLIER).await;
+    if auto_start_one(h, &appliers.global_slot(), GLOBAL_APPLIER).await {
+        let configured = async {
+            let mut v = Vec::new();
+            for db in h.databases().await.unwrap_or_default() {
+                let slot = appliers.slot(&db);
+                if load_config(h, &slot, &db)
+                    .await
+                    .is_ok_and(|c| c.auto_start && !c.endpoint.is_empty())
+                {
+                    v.push(db);
+                }
+            }
+            v
+        };
+        for db in configured.await {
+            tracing::warn!(
+                "the replication applier of database '{db}' has autoStart, but the server-level \
+                 replication applier runs: it is not started"
+            );
+        }
+        return;
+    }
     let dbs = match h.databases().await {
         Ok(d) => d,
         Err(e) => {
@@ -301,8 +322,8 @@ pub async fn auto_start<H: Host>(h: &H, appliers: &Appliers) {
 }
 
 /// Starts the applier kept under `record` (a database's, or [`GLOBAL_APPLIER`]) if its configuration
-/// says `autoStart`.
-async fn auto_start_one<H: Host>(h: &H, slot: &Arc<Slot>, record: &str) {
+/// says `autoStart`; whether it started.
+async fn auto_start_one<H: Host>(h: &H, slot: &Arc<Slot>, record: &str) -> bool {
     let global = record == GLOBAL_APPLIER;
     let who = crate::replication::applier::who(if global { "" } else { record });
     let f = h.follower();
@@ -317,18 +338,24 @@ async fn auto_start_one<H: Host>(h: &H, slot: &Arc<Slot>, record: &str) {
         Ok(l) => l,
         Err(e) => {
             tracing::warn!("cannot read the configuration of the {who}: {e}");
-            return;
+            return false;
         }
     };
     if !config.auto_start || config.endpoint.is_empty() {
-        return;
+        return false;
     }
     // a make-follower whose initial sync never finished (the server went down) starts over
     let start = if pending { Start::Sync } else { Start::Resume };
     let _g = slot.control.lock().await;
     match start_applier(h, slot, config, start, global) {
-        Ok(()) => tracing::info!("{who} started (autoStart)"),
-        Err(e) => tracing::warn!("cannot start the {who}: {}", e.message),
+        Ok(()) => {
+            tracing::info!("{who} started (autoStart)");
+            true
+        }
+        Err(e) => {
+            tracing::warn!("cannot start the {who}: {}", e.message);
+            false
+        }
     }
 }
 
