@@ -19,6 +19,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Tail chunks (bytes): default, smallest and largest.
@@ -177,25 +178,32 @@ async fn tail(st: &Shared, ctx: &Ctx, method: &Method, p: &Params, body: &Bytes)
         let read = blocking(move || {
             let snap = s.store.snapshot()?;
             // which collections' markers to send, decided on the snapshot's own catalog, so a collection
-            // created after the catalog was read cannot be mistaken for a dropped one
+            // created after the catalog was read cannot be mistaken for a dropped one; looked up as
+            // markers come (a server-level tail need not go through every collection of every database)
             let cat = snap.catalog().clone();
-            let mut keep: HashMap<&[u8], bool> = HashMap::new();
-            let dbs: Vec<String> = match &db {
-                Some(d) => vec![d.clone()],
-                None => cat.database_names(),
-            };
-            for d in &dbs {
-                for c in cat.collections_of(d).unwrap_or_default() {
-                    let wanted = !excluded(&c.name, include_system, foxx)
-                        && only.as_deref().is_none_or(|o| o == c.guid);
-                    keep.insert(c.guid.as_bytes(), wanted);
+            // (a guid is unique across databases)
+            let keep: Mutex<HashMap<Vec<u8>, bool>> = Mutex::default();
+            let wanted = |dbn: &[u8], cuid: &[u8]| -> bool {
+                let mut keep = keep.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(&w) = keep.get(cuid) {
+                    return w;
                 }
-            }
+                let w = match (std::str::from_utf8(dbn), std::str::from_utf8(cuid)) {
+                    (Ok(d), Ok(g)) if !g.is_empty() => cat.collection(d, g).is_ok_and(|c| {
+                        c.guid == g
+                            && !excluded(&c.name, include_system, foxx)
+                            && only.as_deref().is_none_or(|o| o == c.guid)
+                    }),
+                    _ => false,
+                };
+                keep.insert(cuid.to_vec(), w);
+                w
+            };
             let filter = |e: &RawRecord<'_>| match e.mtype {
                 marker::DATABASE_CREATE | marker::DATABASE_DROP => db.is_none(),
                 // drops are sent whatever the collection filters say: the collection is gone
                 marker::COLLECTION_DROP => true,
-                _ => keep.get(e.cuid).copied().unwrap_or(false),
+                _ => wanted(e.db, e.cuid),
             };
             let mut q = LogQuery::after(scan_from)
                 .until(to)
