@@ -635,6 +635,10 @@ async fn put_config<H: Host>(
     }
     let mut c = load_config(h, slot, record).await?;
     c.merge(&v, request_db)?;
+    if record == GLOBAL_APPLIER {
+        // it has no database of its own, whatever the body says
+        c.database.clear();
+    }
     if v.get("endpoint").is_some() && c.endpoint.is_empty() {
         return Err(ArangoError::with_message(
             codes::REPLICATION_INVALID_APPLIER_CONFIGURATION,
@@ -694,6 +698,9 @@ async fn make_follower<H: Host>(
     let global = db == GLOBAL_APPLIER;
     // the server-level applier's configuration has no database of its own
     let (mut config, v) = body_config(if global { "" } else { db }, body)?;
+    if global {
+        config.database.clear();
+    }
     config.skip_create_drop = false;
     if v.get("autoStart").is_none() {
         config.auto_start = true;

@@ -11,10 +11,17 @@ function waitFor(what, check) {
   throw new Error("timed out waiting for " + what + ": " + JSON.stringify(replication.globalApplier.state()));
 }
 function has(name) { return db._databases().indexOf(name) !== -1; }
+// -1 while the database or collection is not there (the page's start from an old tick replays the
+// leader's log, which drops and creates its databases again on the way)
 function count(dbName, coll) {
-  db._useDatabase(dbName);
-  var c = db._collection(coll);
-  var n = c === null ? -1 : c.count();
+  var n = -1;
+  try {
+    db._useDatabase(dbName);
+    var c = db._collection(coll);
+    n = c === null ? -1 : c.count();
+  } catch (e) {
+    n = -1;
+  }
   db._useDatabase("_system");
   return n;
 }
