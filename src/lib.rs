@@ -19,6 +19,7 @@
 /// accept it).
 pub const ARANGODB_VERSION: &str = "3.11.4";
 
+pub mod aql;
 pub mod client;
 pub mod demo;
 pub mod endpoint;

@@ -654,6 +654,144 @@
     }
   }
 
+  // AQL: statements and their cursors (`db._query`, `db._createStatement`)
+  class ArangoStatement {
+    constructor(database, data) {
+      if (data === undefined || data === null) { throwBadParameter('no query specified'); }
+      if (typeof data === 'string') { data = { query: data }; }
+      this._database = database;
+      this._query = data.query;
+      this._bindVars = Object.assign({}, data.bindVars || {});
+      this._count = data.count === true;
+      this._batchSize = data.batchSize;
+      this._options = data.options;
+    }
+    bind(k, v) {
+      if (k !== null && typeof k === 'object') { this._bindVars = Object.assign({}, k); } else { this._bindVars[k] = v; }
+    }
+    getBindVariables() { return this._bindVars; }
+    getQuery() { return this._query; }
+    setQuery(q) { this._query = q; }
+    getCount() { return this._count; }
+    setCount(c) { this._count = c === true; }
+    getBatchSize() { return this._batchSize; }
+    setBatchSize(n) { this._batchSize = n; }
+    parse() { return checkRequestResult(arango.POST('/_api/query', { query: this._query })); }
+    explain(options) {
+      return checkRequestResult(arango.POST('/_api/explain', { query: this._query, bindVars: this._bindVars, options: options || {} }));
+    }
+    execute(cursorOptions, options) {
+      const body = { query: this._query, bindVars: this._bindVars };
+      const co = Object.assign({}, cursorOptions || {});
+      if (this._count || co.count) { body.count = true; }
+      if (co.batchSize !== undefined || this._batchSize !== undefined) { body.batchSize = co.batchSize !== undefined ? co.batchSize : this._batchSize; }
+      if (co.ttl !== undefined) { body.ttl = co.ttl; }
+      const opts = Object.assign({}, this._options || {}, co.options || {}, options || {});
+      for (const k of Object.keys(co)) { if (!['count', 'batchSize', 'ttl', 'options', 'cache', 'memoryLimit'].includes(k)) { opts[k] = co[k]; } }
+      if (Object.keys(opts).length > 0) { body.options = opts; }
+      return new ArangoQueryCursor(this._database, checkRequestResult(arango.POST('/_api/cursor', body)));
+    }
+  }
+
+  class ArangoQueryCursor {
+    constructor(database, data) {
+      this._database = database;
+      this._id = data.id;
+      this._rows = data.result.slice();
+      this._pos = 0;
+      this._hasMore = data.hasMore === true;
+      this._count = data.count;
+      this._extra = data.extra;
+      this._cached = data.cached === true;
+    }
+    _fetch() {
+      const r = checkRequestResult(arango.POST('/_api/cursor/' + enc(this._id), ''));
+      this._rows = this._rows.slice(this._pos).concat(r.result);
+      this._pos = 0;
+      this._hasMore = r.hasMore === true;
+      if (r.extra !== undefined) { this._extra = r.extra; }
+    }
+    hasNext() {
+      if (this._pos < this._rows.length) { return true; }
+      if (this._hasMore) { this._fetch(); return this._pos < this._rows.length; }
+      return false;
+    }
+    next() { return this.hasNext() ? this._rows[this._pos++] : undefined; }
+    toArray() {
+      while (this._hasMore) { this._fetch(); }
+      const out = this._rows.slice(this._pos);
+      this._pos = this._rows.length;
+      return out;
+    }
+    count() { return this._count; }
+    getExtra() { return this._extra; }
+    getCached() { return this._cached; }
+    dispose() {
+      if (this._hasMore && this._id !== undefined) {
+        try { arango.DELETE('/_api/cursor/' + enc(this._id)); } catch (e) { /* gone already */ }
+      }
+      this._hasMore = false;
+    }
+    [Symbol.iterator]() {
+      const self = this;
+      return { next() { return self.hasNext() ? { value: self.next(), done: false } : { value: undefined, done: true }; } };
+    }
+    toString() { return '[object ArangoQueryCursor]'; }
+    _PRINT(context) {
+      let text = '[object ArangoQueryCursor';
+      if (this._id !== undefined && this._hasMore) { text += ' ' + this._id; }
+      text += ', count: ' + (this._count !== undefined ? this._count : this._rows.length - this._pos);
+      text += ', cached: ' + this._cached + ', hasMore: ' + (this._hasMore || this._rows.length - this._pos > 10) + ']';
+      const shown = [];
+      while (shown.length < 10 && this.hasNext()) { shown.push(this.next()); }
+      context.output += text + '\n\n' + stringOfArg(shown, context.colors, context.pretty);
+    }
+  }
+
+  // the aql template tag: {query, bindVars}, values bound as @value0 …, collections as @@value0
+  function aql(strings) {
+    const bindVars = {};
+    let query = strings[0];
+    const names = new Map();
+    for (let i = 1; i < strings.length; i++) {
+      let v = arguments[i];
+      if (v !== null && typeof v === 'object' && v._aqlLiteral === true) {
+        query += v.value + strings[i];
+        continue;
+      }
+      if (v !== null && typeof v === 'object' && typeof v.query === 'string' && v.bindVars !== undefined) {
+        // a nested aql object: its text and its values
+        let q = v.query;
+        for (const k of Object.keys(v.bindVars).sort((a, b) => b.length - a.length)) {
+          const fresh = (k.startsWith('@') ? '@' : '') + 'value' + Object.keys(bindVars).length;
+          bindVars[fresh] = v.bindVars[k];
+          q = q.split('@' + k).join('@' + fresh);
+        }
+        query += q + strings[i];
+        continue;
+      }
+      let isCollection = v instanceof ArangoCollection;
+      if (isCollection) { v = v.name(); }
+      const key = (isCollection ? 'c:' : 'v:') + JSON.stringify(v);
+      let name = names.get(key);
+      if (name === undefined) {
+        name = (isCollection ? '@' : '') + 'value' + Object.keys(bindVars).length;
+        names.set(key, name);
+        bindVars[name] = v;
+      }
+      query += '@' + name + strings[i];
+    }
+    return { query: query, bindVars: bindVars };
+  }
+  aql.literal = function (value) { return { _aqlLiteral: true, value: value === undefined ? '' : String(value) }; };
+  aql.join = function (values, sep) {
+    if (sep === undefined) { sep = ' '; }
+    const strings = [''];
+    for (let i = 1; i < values.length; i++) { strings.push(sep); }
+    strings.push('');
+    return aql.apply(null, [strings].concat(values));
+  };
+
   // ---------------------------------------------------------------------------------------------
   // the database (`db`)
   class ArangoTransactionCollection {
@@ -848,8 +986,39 @@
       checkRequestResult(arango.DELETE('/_api/index/' + s.split('/').map(enc).join('/')));
       return true;
     }
-    _query() { throw arangoError(ERRORS.ERROR_NOT_IMPLEMENTED.code, 'AQL queries (db._query) are not supported by arangorepl: use the collection methods (toArray, byExample, document ...)', 501); }
-    _createStatement() { return this._query(); }
+    // db._query(query, bindVars, cursorOptions, options): query is a string, an aql object, or a whole
+    // {query, bindVars, ...} object (then the other arguments shift)
+    _query(query, bindVars, cursorOptions, options) {
+      let data;
+      if (query !== null && typeof query === 'object' && typeof query.query === 'string') {
+        data = Object.assign({}, query);
+        if (data.bindVars === undefined) { data.bindVars = {}; }
+        options = cursorOptions; cursorOptions = bindVars;
+        if (query.bindVars === undefined && bindVars !== undefined && !('count' in (bindVars || {})) && !('batchSize' in (bindVars || {}))) {
+          data.bindVars = bindVars || {}; cursorOptions = options; options = undefined;
+        }
+      } else if (typeof query === 'string') {
+        data = { query: query, bindVars: bindVars || {} };
+      } else {
+        throwBadParameter('usage: db._query(<query>, <bindVars>, <cursorOptions>, <options>)');
+      }
+      return new ArangoStatement(this, data).execute(cursorOptions, options);
+    }
+    _createStatement(data) { return new ArangoStatement(this, data); }
+    _explain(query, bindVars, options) {
+      const data = typeof query === 'object' && query !== null ? Object.assign({}, query) : { query: query, bindVars: bindVars || {} };
+      if (options !== undefined) { data.options = options; }
+      const r = checkRequestResult(arango.POST('/_api/explain', data));
+      const lines = ['Query String:', ' ' + data.query, '', 'Execution plan:', ' Id   NodeType'];
+      for (const n of r.plan.nodes) {
+        lines.push(' ' + String(n.id).padStart(2) + '   ' + n.type + (n.collection ? ' (' + n.collection + ')' : ''));
+      }
+      print(lines.join('\n'));
+    }
+    _parse(query) {
+      const q = typeof query === 'object' && query !== null ? query.query : query;
+      return checkRequestResult(arango.POST('/_api/query', { query: q }));
+    }
     // ArangoDB runs the action on the server; here it runs in the shell, inside a stream transaction
     // over the declared collections: every request of the action to this database belongs to it, a
     // return commits it and a throw aborts it.
@@ -1031,6 +1200,10 @@
     ArangoDatabase: ArangoDatabase,
     ArangoConnection: ArangoConnection,
     ArangoView: ArangoView,
+    ArangoStatement: ArangoStatement,
+    ArangoQueryCursor: ArangoQueryCursor,
+    aql: aql,
+    query: function () { return db._query(aql.apply(null, arguments)); },
     isValidDocumentKey: function (k) { return typeof k === 'string' && k.length > 0 && k.length <= 254 && KEY_RE.test(k); },
     throwBadParameter: throwBadParameter,
     plainServerVersion: function () { return String(arango.getVersion()).replace(/[-+].*$/, ''); },
@@ -1354,6 +1527,9 @@
   define('root', global);
   define('db', db);
   define('arango', arango);
+  define('aql', aql);
+  define('aqlQuery', aql);
+  define('ArangoStatement', ArangoStatement);
   define('print', print);
   define('printf', printf);
   define('print_plain', printPlain);

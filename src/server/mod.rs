@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod applier;
+mod aql;
 pub mod auth;
 mod collections;
 pub mod databases;
@@ -453,9 +454,12 @@ pub fn app(state: Shared) -> Router {
         .route("/_api/simple/any", put(simple::any_doc))
         .route("/_api/simple/first-example", put(simple::first_example))
         .route("/_api/simple/by-example", put(simple::by_example))
-        .route("/_api/cursor", post(simple::aql_cursor))
-        .route("/_api/explain", post(simple::aql_cursor))
-        .route("/_api/query", post(simple::aql_cursor))
+        .route("/_api/cursor", post(aql::cursor))
+        .route("/_api/explain", post(aql::explain))
+        .route("/_api/query", post(aql::parse))
+        .route("/_api/query/current", get(aql::list))
+        .route("/_api/query/slow", get(aql::list).delete(aql::list))
+        .route("/_api/query/{id}", delete(aql::kill))
         .route("/_api/view", get(misc::views).post(misc::create_view))
         .route(
             "/_api/view/{name}",

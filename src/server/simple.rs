@@ -1,7 +1,7 @@
 //! Whole-collection reads without a query language: `PUT /_api/simple/all|any|first-example|by-example`,
 //! continued through `PUT /_api/cursor/<id>` and released with `DELETE /_api/cursor/<id>`. A cursor pages
 //! through the snapshot taken when it was created, so concurrent writes never tear a result.
-//! `POST /_api/cursor` (AQL) answers 501: there is no query language here.
+//! AQL cursors (`POST /_api/cursor`, in `server/aql.rs`) page through the same cursors.
 
 use crate::error::{ArangoError, ArangoResult, codes};
 use crate::server::http::{ApiError, ApiResult, Ctx, bad, body_object, ok_with};
@@ -352,10 +352,33 @@ pub async fn drop_cursor(
     }
 }
 
-/// `POST /_api/cursor` (and `/_api/explain`, `/_api/query`): AQL is not part of arangorepl.
-pub async fn aql_cursor() -> ApiResult {
-    Err(ApiError(ArangoError::with_message(
-        codes::NOT_IMPLEMENTED,
-        "AQL queries are not supported by arangorepl; use the document API or PUT /_api/simple/all",
-    )))
+/// A cursor over results computed already (an AQL query's), paged like the others.
+pub fn open_buffered(
+    st: &Shared,
+    snap: Snapshot,
+    results: Vec<Value>,
+    batch: usize,
+    count: bool,
+) -> ArangoResult<(u64, Vec<Value>, bool, Option<u64>)> {
+    let total = results.len() as u64;
+    let mut c = Cursor {
+        snap,
+        cid: 0,
+        after: None,
+        exhausted: true,
+        example: None,
+        skip: 0,
+        left: u64::MAX,
+        batch,
+        count: count.then_some(total),
+        buffered: results.into(),
+        touched: Instant::now(),
+    };
+    let (docs, more) = c.next()?;
+    let id = st.store.new_tick_value();
+    let count = c.count;
+    if more {
+        st.cursors.insert(id, c);
+    }
+    Ok((id, docs, more, count))
 }

@@ -163,6 +163,28 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Calls `f` with each document of a collection, parsed (with `_id`), in key order, until it
+    /// returns `false`.
+    pub fn for_each_document(
+        &self,
+        cid: u64,
+        mut f: impl FnMut(Map<String, Value>) -> bool,
+    ) -> ArangoResult<()> {
+        let mut err = None;
+        let name = self.name_of(cid);
+        self.for_each_raw(cid, |_, b| match parse_doc_in(b, name) {
+            Ok(d) => f(d),
+            Err(e) => {
+                err = Some(e);
+                false
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// All documents of a collection, parsed, in key order.
     pub fn documents(&self, cid: u64) -> ArangoResult<Vec<Map<String, Value>>> {
         let mut out = Vec::new();

@@ -223,3 +223,33 @@ test("administration", async () => {
   const state = await system.route("/_api/replication/logger-state").get();
   assert.equal(state.parsedBody.state.running, true);
 });
+
+test("aql", async () => {
+  await withDatabase(async (db) => {
+    const { aql } = await import("arangojs");
+    const col = await db.createCollection("people");
+    await col.saveAll(Array.from({ length: 30 }, (_, i) => ({ _key: `p${i}`, age: 20 + (i % 10), name: `n${i}` })));
+    // the aql template binds values and the collection
+    const min = 25;
+    let cursor = await db.query(aql`FOR p IN ${col} FILTER p.age >= ${min} SORT p.age DESC, p._key RETURN p.name`, { batchSize: 4, count: true });
+    assert.equal(cursor.count, 15);
+    const names = await cursor.all();
+    assert.equal(names.length, 15);
+    assert.equal(names[0], "n19");
+    cursor = await db.query("FOR p IN people COLLECT age = p.age WITH COUNT INTO n SORT age LIMIT 2 RETURN { age, n }");
+    assert.deepEqual(await cursor.all(), [{ age: 20, n: 3 }, { age: 21, n: 3 }]);
+    cursor = await db.query("FOR p IN people SORT p._key LIMIT 1, 2 RETURN p._key", {}, { fullCount: true });
+    assert.deepEqual(await cursor.all(), ["p1", "p10"]);
+    assert.equal(cursor.extra.stats.fullCount, 30);
+    // a cursor left open can be killed
+    cursor = await db.query("FOR i IN 1..100 RETURN i", {}, { batchSize: 10 });
+    assert.equal(cursor.hasNext, true);
+    await cursor.kill();
+    await rejectsWith(db.query("FOR p IN people RETURN MISSING_FN(p)"), 1540, 404);
+    await rejectsWith(db.query("FOR p IN people FILTER RETURN p"), 1501, 400);
+    await rejectsWith(db.query(aql`FOR p IN nowhere RETURN p`), 1203, 404);
+    const parsed = await db.parse("FOR p IN people FILTER p.age == @a RETURN p");
+    assert.deepEqual(parsed.collections, ["people"]);
+    assert.deepEqual(parsed.bindVars, ["a"]);
+  });
+});

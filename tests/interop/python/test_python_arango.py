@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from arango import ArangoClient
 from arango.exceptions import (
+    AQLQueryExecuteError,
     CollectionListError,
     DocumentInsertError,
     TransactionCommitError,
@@ -23,10 +24,6 @@ LEADER = os.environ["ARANGOREPL_LEADER"]
 FOLLOWER = os.environ["ARANGOREPL_FOLLOWER"]
 PASSWORD = os.environ.get("ARANGOREPL_PASSWORD", "pw")
 
-NEEDS_AQL = pytest.mark.xfail(
-    reason="this python-arango method sends AQL (POST /_api/cursor), which arangorepl does not run yet",
-    strict=True,
-)
 
 
 def unique(prefix):
@@ -336,25 +333,51 @@ def test_replication_end_to_end(client):
     follower_client.close()
 
 
-@NEEDS_AQL
-def test_all_needs_aql(col):
-    col.insert({"_key": "a"})
-    assert [d["_key"] for d in col.all()] == ["a"]
+def test_collection_reads_that_send_aql(col):
+    col.insert_many([{"_key": k, "v": i % 2, "n": i} for i, k in enumerate("abcde")])
+    assert [d["_key"] for d in col.all()] == list("abcde")
+    assert [d["_key"] for d in col.all(skip=1, limit=2)] == ["b", "c"]
+    assert sorted(d["_key"] for d in col.find({"v": 1})) == ["b", "d"]
+    assert [d["_key"] for d in col.find({"v": 0}, skip=1, limit=1)] == ["c"]
+    assert list(col.ids()) == [f"c/{k}" for k in "abcde"]
+    assert list(col.keys()) == list("abcde")
+    assert col.random()["_key"] in "abcde"
 
 
-@NEEDS_AQL
-def test_find_needs_aql(col):
-    col.insert({"_key": "a", "v": 1})
-    assert [d["_key"] for d in col.find({"v": 1})] == ["a"]
-
-
-@NEEDS_AQL
-def test_ids_needs_aql(col):
-    col.insert({"_key": "a"})
-    assert list(col.ids()) == ["c/a"]
-
-
-@NEEDS_AQL
-def test_keys_needs_aql(col):
-    col.insert({"_key": "a"})
-    assert list(col.keys()) == ["a"]
+def test_aql_cursor_batches_counts_and_errors(db, col):
+    col.insert_many([{"_key": f"k{i:02}", "n": i} for i in range(25)])
+    cursor = db.aql.execute(
+        "FOR d IN @@c FILTER d.n >= @min SORT d.n DESC RETURN d.n",
+        bind_vars={"@c": "c", "min": 5},
+        batch_size=4,
+        count=True,
+    )
+    assert cursor.count() == 20
+    assert list(cursor) == list(range(24, 4, -1))
+    cursor = db.aql.execute(
+        "FOR d IN c SORT d.n LIMIT 2, 3 RETURN d._key", full_count=True
+    )
+    assert list(cursor) == ["k02", "k03", "k04"]
+    assert cursor.statistics()["fullCount"] == 25
+    rows = list(
+        db.aql.execute(
+            "FOR d IN c COLLECT odd = d.n % 2 AGGREGATE total = SUM(d.n) RETURN {odd, total}"
+        )
+    )
+    assert rows == [{"odd": 0, "total": 156}, {"odd": 1, "total": 144}]
+    with pytest.raises(AQLQueryExecuteError) as e:
+        db.aql.execute("FOR d IN c RETRN d")
+    assert e.value.error_code == 1501
+    with pytest.raises(AQLQueryExecuteError) as e:
+        db.aql.execute("FOR d IN missing RETURN d")
+    assert e.value.error_code == 1203
+    with pytest.raises(AQLQueryExecuteError) as e:
+        db.aql.execute("RETURN NO_SUCH_FUNCTION(1)")
+    assert e.value.error_code == 1540
+    with pytest.raises(AQLQueryExecuteError) as e:
+        db.aql.execute("RETURN @a", bind_vars={"a": 1, "b": 2})
+    assert e.value.error_code == 1552
+    parsed = db.aql.validate("FOR d IN c FILTER d.n == @n RETURN d")
+    assert parsed["collections"] == ["c"] and parsed["bind_vars"] == ["n"]
+    plan = db.aql.explain("FOR d IN c RETURN d")
+    assert [n["type"] for n in plan["nodes"]][:2] == ["SingletonNode", "EnumerateCollectionNode"]

@@ -1,0 +1,569 @@
+//! Runs a parsed query over one store snapshot: each operation turns the rows (variable bindings) of
+//! the one before into its own, as ArangoDB's execution nodes do one after the other.
+
+use crate::aql::functions::call;
+use crate::aql::parse::{BinOp, Expr, Op, Quantifier, Query};
+use crate::aql::value::{
+    as_f64, attribute, compare, equal, index, like, num, to_number, to_string, truthy,
+};
+use crate::error::{ArangoError, ArangoResult, codes};
+use crate::store::Snapshot;
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Variable bindings of one row.
+pub type Row = Vec<(Arc<str>, Value)>;
+
+/// What a query runs against.
+pub struct Context<'a> {
+    pub snap: &'a Snapshot,
+    pub db: &'a str,
+    pub bind: &'a Map<String, Value>,
+    /// Documents scanned (for `extra.stats.scannedFull`).
+    pub scanned: u64,
+    pub filtered: u64,
+    /// Rows before the last `LIMIT` of the outermost query (`fullCount`).
+    pub full_count: Option<u64>,
+    /// How deep in subqueries the current operation runs (1: the query itself).
+    pub depth: usize,
+}
+
+fn lookup<'r>(row: &'r Row, name: &str) -> Option<&'r Value> {
+    row.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
+}
+
+fn unknown_variable(name: &str) -> ArangoError {
+    ArangoError::with_message(
+        codes::QUERY_VARIABLE_NAME_UNKNOWN,
+        format!("unknown variable '{name}'"),
+    )
+}
+
+impl Context<'_> {
+    /// A collection's documents, in key order.
+    fn collection(&mut self, name: &str) -> ArangoResult<Vec<Value>> {
+        let cid = self
+            .snap
+            .catalog()
+            .collection(self.db, name)
+            .map_err(|_| {
+                ArangoError::with_message(
+                    codes::ARANGO_DATA_SOURCE_NOT_FOUND,
+                    format!("collection or view not found: {name}"),
+                )
+            })?
+            .id;
+        let mut out = Vec::new();
+        self.snap.for_each_document(cid, |d| {
+            out.push(Value::Object(d));
+            true
+        })?;
+        self.scanned += out.len() as u64;
+        Ok(out)
+    }
+
+    fn bind_value(&self, name: &str) -> ArangoResult<Value> {
+        self.bind.get(name).cloned().ok_or_else(|| {
+            ArangoError::with_message(
+                codes::QUERY_BIND_PARAMETER_MISSING,
+                format!("no value specified for declared bind parameter '{name}'"),
+            )
+        })
+    }
+
+    fn bind_collection(&self, name: &str) -> ArangoResult<String> {
+        match self.bind.get(&format!("@{name}")) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(ArangoError::with_message(
+                codes::QUERY_BIND_PARAMETER_TYPE,
+                format!("bind parameter '@{name}' has an invalid value or type"),
+            )),
+            None => Err(ArangoError::with_message(
+                codes::QUERY_BIND_PARAMETER_MISSING,
+                format!("no value specified for declared bind parameter '@{name}'"),
+            )),
+        }
+    }
+
+    /// Evaluates an expression in a row.
+    pub fn eval(&mut self, e: &Expr, row: &Row) -> ArangoResult<Value> {
+        Ok(match e {
+            Expr::Lit(v) => v.clone(),
+            Expr::Var(n) => lookup(row, n).cloned().ok_or_else(|| unknown_variable(n))?,
+            Expr::Bind(n) => self.bind_value(n)?,
+            Expr::Collection(n) => Value::Array(self.collection(n)?),
+            Expr::BindColl(n) => {
+                let name = self.bind_collection(n)?;
+                Value::Array(self.collection(&name)?)
+            }
+            Expr::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.eval(i, row))
+                    .collect::<ArangoResult<_>>()?,
+            ),
+            Expr::Object(items) => {
+                let mut m = Map::new();
+                for (k, v) in items {
+                    let key = to_string(&self.eval(k, row)?);
+                    let value = self.eval(v, row)?;
+                    m.insert(key, value);
+                }
+                Value::Object(m)
+            }
+            Expr::Attr(base, name) => {
+                let b = self.eval(base, row)?;
+                attribute(&b, name).clone()
+            }
+            Expr::Index(base, i) => {
+                let b = self.eval(base, row)?;
+                let i = self.eval(i, row)?;
+                index(&b, &i)
+            }
+            Expr::Not(x) => Value::Bool(!truthy(&self.eval(x, row)?)),
+            Expr::Neg(x) => num(-to_number(&self.eval(x, row)?)),
+            Expr::Plus(x) => num(to_number(&self.eval(x, row)?)),
+            Expr::Binary(BinOp::And, a, b) => {
+                let l = self.eval(a, row)?;
+                if !truthy(&l) { l } else { self.eval(b, row)? }
+            }
+            Expr::Binary(BinOp::Or, a, b) => {
+                let l = self.eval(a, row)?;
+                if truthy(&l) { l } else { self.eval(b, row)? }
+            }
+            Expr::Binary(op, a, b) => {
+                let l = self.eval(a, row)?;
+                let r = self.eval(b, row)?;
+                binary(*op, &l, &r)?
+            }
+            Expr::Quantified(q, op, a, b) => {
+                let l = self.eval(a, row)?;
+                let r = self.eval(b, row)?;
+                let Value::Array(items) = l else {
+                    return Ok(Value::Bool(false));
+                };
+                let mut hits = 0usize;
+                for it in &items {
+                    if truthy(&binary(*op, it, &r)?) {
+                        hits += 1;
+                    }
+                }
+                Value::Bool(match q {
+                    Quantifier::All => hits == items.len(),
+                    Quantifier::Any => hits > 0,
+                    Quantifier::None => hits == 0,
+                })
+            }
+            Expr::Ternary(c, then, other) => {
+                let cv = self.eval(c, row)?;
+                if truthy(&cv) {
+                    match then {
+                        Some(t) => self.eval(t, row)?,
+                        None => cv,
+                    }
+                } else {
+                    self.eval(other, row)?
+                }
+            }
+            Expr::Range(a, b) => {
+                let lo = to_number(&self.eval(a, row)?) as i64;
+                let hi = to_number(&self.eval(b, row)?) as i64;
+                let n = (hi - lo).unsigned_abs() + 1;
+                if n > 10_000_000 {
+                    return Err(ArangoError::with_message(
+                        codes::QUERY_NUMBER_OUT_OF_RANGE,
+                        "range too large",
+                    ));
+                }
+                if lo <= hi {
+                    Value::Array((lo..=hi).map(Value::from).collect())
+                } else {
+                    Value::Array((hi..=lo).rev().map(Value::from).collect())
+                }
+            }
+            Expr::Call(name, args) => {
+                let vals = args
+                    .iter()
+                    .map(|a| self.eval(a, row))
+                    .collect::<ArangoResult<Vec<_>>>()?;
+                call(self, name, vals)?
+            }
+            Expr::Subquery(q) => Value::Array(self.run(q, vec![row.clone()])?),
+            Expr::Expand {
+                input,
+                var,
+                filter,
+                limit,
+                map,
+                depth,
+            } => {
+                let v = self.eval(input, row)?;
+                let Value::Array(items) = v else {
+                    return Ok(Value::Array(Vec::new()));
+                };
+                let mut items = items;
+                if *depth > 1 {
+                    for _ in 1..*depth {
+                        items = items
+                            .into_iter()
+                            .flat_map(|i| match i {
+                                Value::Array(a) => a,
+                                other => vec![other],
+                            })
+                            .collect();
+                    }
+                }
+                let name: Arc<str> = Arc::from(var.as_str());
+                let mut out = Vec::new();
+                let (mut skip, mut take) = (0u64, u64::MAX);
+                if let Some((o, c)) = limit {
+                    skip = to_number(&self.eval(o, row)?).max(0.0) as u64;
+                    take = to_number(&self.eval(c, row)?).max(0.0) as u64;
+                }
+                for it in items {
+                    let mut r = row.clone();
+                    r.push((name.clone(), it));
+                    if let Some(f) = filter
+                        && !truthy(&self.eval(f, &r)?)
+                    {
+                        continue;
+                    }
+                    if skip > 0 {
+                        skip -= 1;
+                        continue;
+                    }
+                    if take == 0 {
+                        break;
+                    }
+                    take -= 1;
+                    out.push(match map {
+                        Some(m) => self.eval(m, &r)?,
+                        None => r.pop().map(|(_, v)| v).unwrap_or(Value::Null),
+                    });
+                }
+                Value::Array(out)
+            }
+        })
+    }
+
+    /// Runs `q` on the rows `rows`; returns what its `RETURN` returns.
+    pub fn run(&mut self, q: &Query, rows: Vec<Row>) -> ArangoResult<Vec<Value>> {
+        self.depth += 1;
+        let r = self.run_ops(q, rows);
+        self.depth -= 1;
+        r
+    }
+
+    fn run_ops(&mut self, q: &Query, mut rows: Vec<Row>) -> ArangoResult<Vec<Value>> {
+        for op in &q.ops {
+            match op {
+                Op::For { var, source } => {
+                    let name: Arc<str> = Arc::from(var.as_str());
+                    let mut next = Vec::new();
+                    for row in &rows {
+                        let items = match self.eval(source, row)? {
+                            Value::Array(a) => a,
+                            Value::Null => Vec::new(),
+                            other => {
+                                return Err(ArangoError::with_message(
+                                    codes::QUERY_ARRAY_EXPECTED,
+                                    format!(
+                                        "collection or array expected as operand to FOR loop; you provided a value of type '{}'",
+                                        crate::aql::value::type_name(&other)
+                                    ),
+                                ));
+                            }
+                        };
+                        for it in items {
+                            let mut r = row.clone();
+                            r.push((name.clone(), it));
+                            next.push(r);
+                        }
+                    }
+                    rows = next;
+                }
+                Op::Filter(e) => {
+                    let before = rows.len();
+                    let mut kept = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        if truthy(&self.eval(e, &row)?) {
+                            kept.push(row);
+                        }
+                    }
+                    self.filtered += (before - kept.len()) as u64;
+                    rows = kept;
+                }
+                Op::Let { var, expr } => {
+                    let name: Arc<str> = Arc::from(var.as_str());
+                    for row in rows.iter_mut() {
+                        let v = self.eval(expr, row)?;
+                        row.push((name.clone(), v));
+                    }
+                }
+                Op::Sort(keys) => {
+                    let mut keyed = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        let k = keys
+                            .iter()
+                            .map(|(e, _)| self.eval(e, &row))
+                            .collect::<ArangoResult<Vec<_>>>()?;
+                        keyed.push((k, row));
+                    }
+                    keyed.sort_by(|(a, _), (b, _)| {
+                        for (i, (_, asc)) in keys.iter().enumerate() {
+                            let c = compare(&a[i], &b[i]);
+                            let c = if *asc { c } else { c.reverse() };
+                            if c != Ordering::Equal {
+                                return c;
+                            }
+                        }
+                        Ordering::Equal
+                    });
+                    rows = keyed.into_iter().map(|(_, r)| r).collect();
+                }
+                Op::Limit { offset, count } => {
+                    let empty = Row::new();
+                    let o = self.eval(offset, &empty)?;
+                    let c = self.eval(count, &empty)?;
+                    // null: no offset, no limit (python-arango's `all()` sends `LIMIT 0, null`)
+                    let value = |v: &Value, none: usize| -> ArangoResult<usize> {
+                        match v {
+                            Value::Null => Ok(none),
+                            Value::Number(_) if as_f64(v) >= 0.0 && as_f64(v).fract() == 0.0 => {
+                                Ok(as_f64(v).min(usize::MAX as f64) as usize)
+                            }
+                            _ => Err(ArangoError::with_message(
+                                codes::QUERY_NUMBER_OUT_OF_RANGE,
+                                "LIMIT value is not a number or out of range",
+                            )),
+                        }
+                    };
+                    let (o, c) = (value(&o, 0)?, value(&c, usize::MAX)?);
+                    if self.depth == 1 {
+                        self.full_count = Some(rows.len() as u64);
+                    }
+                    rows = rows.into_iter().skip(o).take(c).collect();
+                }
+                Op::Collect {
+                    groups,
+                    aggregates,
+                    into,
+                    count,
+                } => {
+                    rows = self.collect(rows, groups, aggregates, into, count)?;
+                }
+                Op::Return { distinct, expr } => {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let v = self.eval(expr, row)?;
+                        if *distinct && out.iter().any(|x| equal(x, &v)) {
+                            continue;
+                        }
+                        out.push(v);
+                    }
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn collect(
+        &mut self,
+        rows: Vec<Row>,
+        groups: &[(String, Expr)],
+        aggregates: &[crate::aql::parse::Aggregate],
+        into: &Option<(String, Option<Expr>)>,
+        count: &Option<String>,
+    ) -> ArangoResult<Vec<Row>> {
+        // groups in order of first appearance, then sorted by their keys (as ArangoDB's sorted COLLECT)
+        let mut order: Vec<Vec<Value>> = Vec::new();
+        let mut members: HashMap<String, (usize, Vec<Row>)> = HashMap::new();
+        for row in rows {
+            let key = groups
+                .iter()
+                .map(|(_, e)| self.eval(e, &row))
+                .collect::<ArangoResult<Vec<_>>>()?;
+            let text =
+                serde_json::to_string(&canonical(&Value::Array(key.clone()))).unwrap_or_default();
+            let n = order.len();
+            let entry = members.entry(text).or_insert_with(|| (n, Vec::new()));
+            if entry.0 == n {
+                order.push(key);
+            }
+            entry.1.push(row);
+        }
+        if order.is_empty() && groups.is_empty() {
+            // an aggregation over nothing still has one result
+            order.push(Vec::new());
+            members.insert("[]".into(), (0, Vec::new()));
+        }
+        let mut by_index: Vec<(Vec<Value>, Vec<Row>)> = vec![(Vec::new(), Vec::new()); order.len()];
+        for (_, (i, rows)) in members {
+            by_index[i].1 = rows;
+        }
+        for (i, k) in order.into_iter().enumerate() {
+            by_index[i].0 = k;
+        }
+        by_index.sort_by(|a, b| compare(&Value::Array(a.0.clone()), &Value::Array(b.0.clone())));
+        let mut out = Vec::with_capacity(by_index.len());
+        for (key, members) in by_index {
+            let mut row: Row = Vec::new();
+            for ((name, _), v) in groups.iter().zip(key) {
+                row.push((Arc::from(name.as_str()), v));
+            }
+            for a in aggregates {
+                let vals = members
+                    .iter()
+                    .map(|m| self.eval(&a.expr, m))
+                    .collect::<ArangoResult<Vec<_>>>()?;
+                let v = aggregate(&a.func, vals)?;
+                row.push((Arc::from(a.var.as_str()), v));
+            }
+            if let Some(c) = count {
+                row.push((Arc::from(c.as_str()), Value::from(members.len())));
+            }
+            if let Some((name, proj)) = into {
+                let mut list = Vec::with_capacity(members.len());
+                for m in &members {
+                    list.push(match proj {
+                        Some(p) => self.eval(p, m)?,
+                        None => {
+                            // every variable of the row before the COLLECT
+                            let mut o = Map::new();
+                            for (n, v) in m {
+                                o.insert(n.to_string(), v.clone());
+                            }
+                            Value::Object(o)
+                        }
+                    });
+                }
+                row.push((Arc::from(name.as_str()), Value::Array(list)));
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// A value with numbers normalized, so that `1` and `1.0` group together.
+fn canonical(v: &Value) -> Value {
+    match v {
+        Value::Number(_) => num(as_f64(v)),
+        Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), canonical(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn aggregate(func: &str, vals: Vec<Value>) -> ArangoResult<Value> {
+    let f = func.to_ascii_uppercase();
+    Ok(match f.as_str() {
+        "LENGTH" | "COUNT" => Value::from(vals.len()),
+        "SUM" => num(vals.iter().filter(|v| !v.is_null()).map(to_number).sum()),
+        "MIN" => vals
+            .into_iter()
+            .filter(|v| !v.is_null())
+            .min_by(compare)
+            .unwrap_or(Value::Null),
+        "MAX" => vals.into_iter().max_by(compare).unwrap_or(Value::Null),
+        "AVERAGE" | "AVG" => {
+            let nums: Vec<f64> = vals
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(to_number)
+                .collect();
+            if nums.is_empty() {
+                Value::Null
+            } else {
+                num(nums.iter().sum::<f64>() / nums.len() as f64)
+            }
+        }
+        "UNIQUE" => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in vals {
+                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
+                    out.push(v);
+                }
+            }
+            Value::Array(out)
+        }
+        "SORTED_UNIQUE" => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in vals {
+                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
+                    out.push(v);
+                }
+            }
+            out.sort_by(compare);
+            Value::Array(out)
+        }
+        "COUNT_DISTINCT" | "COUNT_UNIQUE" => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in vals {
+                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
+                    out.push(v);
+                }
+            }
+            Value::from(out.len())
+        }
+        "PUSH" => Value::Array(vals),
+        _ => {
+            return Err(ArangoError::with_message(
+                codes::QUERY_FUNCTION_NAME_UNKNOWN,
+                format!("usage of unknown function '{f}()' in an aggregate expression"),
+            ));
+        }
+    })
+}
+
+/// A binary operator on two values (`AND`/`OR` short-circuit in [`Context::eval`]).
+pub fn binary(op: BinOp, l: &Value, r: &Value) -> ArangoResult<Value> {
+    Ok(match op {
+        BinOp::Eq => Value::Bool(equal(l, r)),
+        BinOp::Ne => Value::Bool(!equal(l, r)),
+        BinOp::Lt => Value::Bool(compare(l, r) == Ordering::Less),
+        BinOp::Le => Value::Bool(compare(l, r) != Ordering::Greater),
+        BinOp::Gt => Value::Bool(compare(l, r) == Ordering::Greater),
+        BinOp::Ge => Value::Bool(compare(l, r) != Ordering::Less),
+        BinOp::In | BinOp::NotIn => {
+            let found = match r {
+                Value::Array(a) => a.iter().any(|x| equal(x, l)),
+                _ => false,
+            };
+            Value::Bool(found == (op == BinOp::In))
+        }
+        BinOp::Like | BinOp::NotLike => {
+            let m = like(&to_string(l), &to_string(r), false);
+            Value::Bool(m == (op == BinOp::Like))
+        }
+        BinOp::Regex | BinOp::NotRegex => {
+            let re = crate::aql::functions::regex(&to_string(r), false)?;
+            Value::Bool(re.is_match(&to_string(l)) == (op == BinOp::Regex))
+        }
+        BinOp::Add => num(to_number(l) + to_number(r)),
+        BinOp::Sub => num(to_number(l) - to_number(r)),
+        BinOp::Mul => num(to_number(l) * to_number(r)),
+        BinOp::Div => {
+            let d = to_number(r);
+            if d == 0.0 {
+                Value::Null
+            } else {
+                num(to_number(l) / d)
+            }
+        }
+        BinOp::Mod => {
+            let d = to_number(r);
+            if d == 0.0 {
+                Value::Null
+            } else {
+                num(to_number(l) % d)
+            }
+        }
+        BinOp::And | BinOp::Or => unreachable!("short-circuited in eval"),
+    })
+}

@@ -1,0 +1,478 @@
+//! AQL against a real `arangorepl serve`: a corpus of queries with the results ArangoDB's documented
+//! semantics give (written here from the documentation, not captured), the cursor API's paging,
+//! counts and errors, and the shell's `db._query` forms.
+
+mod common;
+
+use common::api::{Api, assert_error};
+use common::repl::insert_many;
+use common::server::Server;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::process::Command;
+
+fn query(api: &Api, q: &str, bind: Value) -> common::api::Resp {
+    api.post("/_api/cursor", json!({"query": q, "bindVars": bind}))
+}
+
+fn result(api: &Api, q: &str, bind: Value) -> Value {
+    let r = query(api, q, bind);
+    assert_eq!(r.status, 201, "{q}: {}", r.body);
+    assert_eq!(r.body["hasMore"], false, "{q}");
+    r.body["result"].clone()
+}
+
+fn people(api: &Api) {
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "people"}))
+            .status,
+        200
+    );
+    insert_many(
+        api,
+        "_system",
+        "people",
+        vec![
+            json!({"_key": "anna", "name": "Anna", "age": 31, "city": "Köln", "tags": ["a", "b"], "address": {"zip": "50667"}}),
+            json!({"_key": "bert", "name": "Bert", "age": 25, "city": "Bonn", "tags": ["b"]}),
+            json!({"_key": "cleo", "name": "Cleo", "age": 31, "city": "Köln", "tags": []}),
+            json!({"_key": "dora", "name": "Dora", "age": null, "city": "Aachen"}),
+        ],
+    );
+}
+
+#[test]
+fn the_query_corpus_gives_arangodbs_results() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    people(&api);
+    let corpus: Vec<(&str, Value, Value)> = vec![
+        // FOR, FILTER, SORT, LIMIT, RETURN over a collection
+        (
+            "FOR p IN people FILTER p.age > 26 SORT p.name DESC RETURN p.name",
+            json!({}),
+            json!(["Cleo", "Anna"]),
+        ),
+        (
+            "FOR p IN people SORT p.age, p._key RETURN p._key",
+            json!({}),
+            json!(["dora", "bert", "anna", "cleo"]),
+        ),
+        (
+            "FOR p IN people SORT p.age DESC, p.name ASC LIMIT 1, 2 RETURN p.name",
+            json!({}),
+            json!(["Cleo", "Bert"]),
+        ),
+        (
+            "FOR p IN @@c FILTER p.city == @city RETURN p._id",
+            json!({"@c": "people", "city": "Köln"}),
+            json!(["people/anna", "people/cleo"]),
+        ),
+        (
+            "FOR p IN people FILTER p.city IN ['Bonn', 'Aachen'] SORT p._key RETURN p._key",
+            json!({}),
+            json!(["bert", "dora"]),
+        ),
+        (
+            "FOR p IN people FILTER p.city NOT IN ['Köln'] AND p.age != null RETURN p._key",
+            json!({}),
+            json!(["bert"]),
+        ),
+        (
+            "FOR p IN people FILTER p.name LIKE 'C%' OR p.name =~ '^B' SORT p._key RETURN p.name",
+            json!({}),
+            json!(["Bert", "Cleo"]),
+        ),
+        (
+            "FOR p IN people FILTER p.address.zip == '50667' RETURN p.address",
+            json!({}),
+            json!([{"zip": "50667"}]),
+        ),
+        (
+            "FOR p IN people FILTER 'b' IN p.tags SORT p._key RETURN p._key",
+            json!({}),
+            json!(["anna", "bert"]),
+        ),
+        // LET, subqueries, nested FOR
+        (
+            "LET n = LENGTH(FOR p IN people RETURN 1) RETURN n",
+            json!({}),
+            json!([4]),
+        ),
+        (
+            "FOR a IN [1, 2] FOR b IN ['x', 'y'] RETURN CONCAT(a, b)",
+            json!({}),
+            json!(["1x", "1y", "2x", "2y"]),
+        ),
+        (
+            "FOR p IN people LET older = (FOR q IN people FILTER q.age > p.age RETURN q._key) FILTER p._key == 'bert' RETURN SORTED(older)",
+            json!({}),
+            json!([["anna", "cleo"]]),
+        ),
+        (
+            "FOR i IN 1..10 FILTER i % 3 == 0 RETURN i * i",
+            json!({}),
+            json!([9, 36, 81]),
+        ),
+        ("FOR i IN 3..1 RETURN i", json!({}), json!([3, 2, 1])),
+        // COLLECT
+        (
+            "FOR p IN people COLLECT city = p.city WITH COUNT INTO n RETURN {city, n}",
+            json!({}),
+            json!([{"city": "Aachen", "n": 1}, {"city": "Bonn", "n": 1}, {"city": "Köln", "n": 2}]),
+        ),
+        (
+            "FOR p IN people COLLECT city = p.city INTO g = p._key RETURN [city, g]",
+            json!({}),
+            json!([
+                ["Aachen", ["dora"]],
+                ["Bonn", ["bert"]],
+                ["Köln", ["anna", "cleo"]]
+            ]),
+        ),
+        (
+            "FOR p IN people COLLECT AGGREGATE lo = MIN(p.age), hi = MAX(p.age), avg = AVERAGE(p.age), n = COUNT(p) RETURN {lo, hi, avg, n}",
+            json!({}),
+            json!([{"lo": 25, "hi": 31, "avg": 29, "n": 4}]),
+        ),
+        (
+            "FOR p IN people COLLECT WITH COUNT INTO n RETURN n",
+            json!({}),
+            json!([4]),
+        ),
+        (
+            "FOR p IN [] COLLECT WITH COUNT INTO n RETURN n",
+            json!({}),
+            json!([0]),
+        ),
+        (
+            "FOR p IN people RETURN DISTINCT p.city",
+            json!({}),
+            json!(["Köln", "Bonn", "Aachen"]),
+        ),
+        // operators, type order, arithmetic
+        (
+            "RETURN [null < false, false < 0, 0 < '', '' < [], [] < {}]",
+            json!({}),
+            json!([[true, true, true, true, true]]),
+        ),
+        (
+            "RETURN [1 + '2', '5' * 2, 7 / 2, 7 % 3, 1 / 0, -'3']",
+            json!({}),
+            json!([[3, 10, 3.5, 1, null, -3]]),
+        ),
+        (
+            "RETURN [1 == 1.0, [1, 2] == [1, 2], {a: 1} == {a: 1}, 'a' < 'b', null == false]",
+            json!({}),
+            json!([[true, true, true, true, false]]),
+        ),
+        (
+            "RETURN [0 || 'x', 1 && 2, !'' , NOT [], null ? 'y' : 'n', 0 ?: 'dflt']",
+            json!({}),
+            json!([["x", 2, true, false, "n", "dflt"]]),
+        ),
+        (
+            "RETURN [[1, 2, 3] ALL > 0, [1, 2, 3] ANY == 2, [1, 2, 3] NONE > 5, [] ALL == 1]",
+            json!({}),
+            json!([[true, true, true, true]]),
+        ),
+        // expansion
+        (
+            "FOR p IN people FILTER p._key == 'anna' RETURN p.tags[*]",
+            json!({}),
+            json!([["a", "b"]]),
+        ),
+        (
+            "RETURN [{n: 1, v: [1]}, {n: 2, v: [2, 3]}][* FILTER CURRENT.n > 1 RETURN CURRENT.v]",
+            json!({}),
+            json!([[[2, 3]]]),
+        ),
+        (
+            "RETURN [{v: [1, 2]}, {v: [3]}][*].v[**]",
+            json!({}),
+            json!([[1, 2, 3]]),
+        ),
+        (
+            "RETURN [[1, [2]], [3]][**]",
+            json!({}),
+            json!([[1, [2], 3]]),
+        ),
+        // functions
+        (
+            "RETURN [LOWER('ÄB'), UPPER('x'), SUBSTRING('hello', 1, 3), LEFT('hello', 2), RIGHT('hello', 3), CONTAINS('hello', 'll'), CONTAINS('hello', 'l', true)]",
+            json!({}),
+            json!([["äb", "X", "ell", "he", "llo", true, 2]]),
+        ),
+        (
+            "RETURN [CONCAT('a', 1, null, [2, 3]), CONCAT_SEPARATOR('-', 'a', ['b', 'c']), SPLIT('a,b,c', ','), TRIM('  x  '), REVERSE('abc'), LIKE('Foo', 'f%', true)]",
+            json!({}),
+            json!([["a123", "a-b-c", ["a", "b", "c"], "x", "cba", true]]),
+        ),
+        (
+            "RETURN [LENGTH([1, 2]), LENGTH('äbc'), LENGTH({a: 1}), FIRST([3, 4]), LAST([3, 4]), NTH([3, 4], 1), POSITION([3, 4], 4, true)]",
+            json!({}),
+            json!([[2, 3, 1, 3, 4, 4, 1]]),
+        ),
+        (
+            "RETURN [UNIQUE([1, 1, 2]), SORTED([3, 1, 2]), SORTED_UNIQUE([2, 1, 2]), UNION([1], [2]), UNION_DISTINCT([1, 2], [2, 3]), INTERSECTION([1, 2, 3], [2, 3, 4]), MINUS([1, 2, 3], [2])]",
+            json!({}),
+            json!([[[1, 2], [1, 2, 3], [1, 2], [1, 2], [1, 2, 3], [2, 3], [1, 3]]]),
+        ),
+        (
+            "RETURN [FLATTEN([1, [2, [3]]]), FLATTEN([1, [2, [3]]], 2), SLICE([1, 2, 3, 4], 1, 2), SLICE([1, 2, 3, 4], -2), PUSH([1], 2), APPEND([1], [2, 3]), RANGE(1, 7, 3)]",
+            json!({}),
+            json!([[
+                [1, 2, [3]],
+                [1, 2, 3],
+                [2, 3],
+                [3, 4],
+                [1, 2],
+                [1, 2, 3],
+                [1, 4, 7]
+            ]]),
+        ),
+        (
+            "RETURN [SUM([1, 2, null]), MIN([3, null, 1]), MAX([3, 1]), AVERAGE([1, 2]), ABS(-2), FLOOR(2.7), CEIL(2.1), ROUND(2.5)]",
+            json!({}),
+            json!([[3, 1, 3, 1.5, 2, 2, 3, 3]]),
+        ),
+        (
+            "RETURN [HAS({a: 1}, 'a'), ATTRIBUTES({b: 1, a: 2}, false, true), VALUES({a: 1, b: 2}), KEEP({a: 1, b: 2}, 'a'), UNSET({a: 1, b: 2}, ['a']), MERGE({a: 1}, {b: 2}, {a: 3}), ZIP(['x', 'y'], [1, 2])]",
+            json!({}),
+            json!([[true, ["a", "b"], [1, 2], {"a": 1}, {"b": 2}, {"a": 3, "b": 2}, {"x": 1, "y": 2}]]),
+        ),
+        (
+            "RETURN MERGE_RECURSIVE({a: {x: 1}}, {a: {y: 2}})",
+            json!({}),
+            json!([{"a": {"x": 1, "y": 2}}]),
+        ),
+        (
+            "RETURN [TO_NUMBER('12'), TO_STRING(1.5), TO_BOOL('0'), TO_ARRAY(null), IS_STRING('x'), IS_NUMBER('1'), TYPENAME([]), NOT_NULL(null, 2)]",
+            json!({}),
+            json!([[12, "1.5", true, [], true, false, "array", 2]]),
+        ),
+        (
+            "RETURN [DOCUMENT('people/bert').name, DOCUMENT('people', 'cleo').age, DOCUMENT(['people/anna', 'people/nobody'])[*]._key, DOCUMENT('people/nobody')]",
+            json!({}),
+            json!([["Bert", 31, ["anna"], null]]),
+        ),
+        (
+            "RETURN [CURRENT_DATABASE(), LENGTH(UUID()), REGEX_TEST('abc', '^a.c$'), REGEX_REPLACE('a1b2', '[0-9]', '#')]",
+            json!({}),
+            json!([["_system", 36, true, "a#b#"]]),
+        ),
+        (
+            "RETURN PARSE_IDENTIFIER('people/anna')",
+            json!({}),
+            json!([{"collection": "people", "key": "anna"}]),
+        ),
+        // bind parameters of every kind
+        (
+            "RETURN [@s, @n, @a[1], @o.k]",
+            json!({"s": "x", "n": 1.5, "a": [1, 2], "o": {"k": true}}),
+            json!([["x", 1.5, 2, true]]),
+        ),
+        (
+            "FOR p IN people FILTER p.@attr == @v RETURN p._key",
+            json!({"attr": "name", "v": "Dora"}),
+            json!(["dora"]),
+        ),
+        // comments, backticks, keywords in any case
+        (
+            "for p in people /* all */ filter p.`name` == 'Anna' // one\n return p._key",
+            json!({}),
+            json!(["anna"]),
+        ),
+        (
+            "WITH people FOR p IN people FILTER p._key == 'anna' RETURN { n: p.name, [p._key]: 1, name: 'x' }",
+            json!({}),
+            json!([{"n": "Anna", "anna": 1, "name": "x"}]),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (q, bind, want) in &corpus {
+        let got = result(&api, q, bind.clone());
+        if &got != want {
+            failures.push(format!("{q}\n  want {want}\n  got  {got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} queries differ:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn errors_carry_arangodbs_numbers_and_change_nothing() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    people(&api);
+    let cases: Vec<(&str, Value, u16, i64)> = vec![
+        ("FOR p IN people RETRN p", json!({}), 400, 1501),
+        ("FOR p IN people FILTER RETURN p", json!({}), 400, 1501),
+        ("RETURN 'unterminated", json!({}), 400, 1501),
+        ("", json!({}), 400, 1502),
+        ("FOR p IN nowhere RETURN p", json!({}), 404, 1203),
+        ("RETURN NO_SUCH_FN(1)", json!({}), 404, 1540),
+        ("RETURN LENGTH(1, 2)", json!({}), 400, 1541),
+        ("RETURN @missing", json!({}), 400, 1551),
+        ("RETURN 1", json!({"extra": 1}), 400, 1552),
+        ("FOR p IN @@c RETURN p", json!({"@c": 5}), 400, 1553),
+        ("LET x = 1 LET x = 2 RETURN x", json!({}), 400, 1511),
+        ("FOR p IN people LIMIT -1 RETURN p", json!({}), 400, 1504),
+        ("FOR x IN 5 RETURN x", json!({}), 400, 1563),
+        ("RETURN FAIL('stop here')", json!({}), 400, 1569),
+        ("INSERT {a: 1} INTO people", json!({}), 501, 9),
+        (
+            "FOR v IN 1..2 OUTBOUND 'people/anna' knows RETURN v",
+            json!({}),
+            501,
+            9,
+        ),
+        ("RETURN GEO_DISTANCE([0, 0], [1, 1])", json!({}), 501, 9),
+    ];
+    for (q, bind, status, num) in cases {
+        let r = query(&api, q, bind);
+        assert_eq!(r.status, status, "{q}: {}", r.body);
+        assert_eq!(r.body["errorNum"], num, "{q}: {}", r.body);
+        assert!(
+            r.body["errorMessage"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{q}"
+        );
+    }
+    // the syntax error says where
+    let r = query(
+        &api,
+        "FOR p IN people\n  FILTER p.age >\n  RETURN p",
+        json!({}),
+    );
+    let msg = r.body["errorMessage"].as_str().unwrap();
+    assert!(msg.contains("at position 3:3"), "{msg}");
+    // a malformed request
+    let r = api.req(Method::POST, "/_api/cursor", Some("{nope"), &[]);
+    assert_error(&r, 400, 600);
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": "RETURN 1", "bindVars": [1]}),
+    );
+    assert_error(&r, 400, 1550);
+    let r = api.post("/_api/cursor", json!({"query": "RETURN 1", "batchSize": 0}));
+    assert_error(&r, 400, 400);
+    // nothing changed
+    assert_eq!(api.get("/_api/collection/people/count").body["count"], 4);
+}
+
+#[test]
+fn cursors_page_count_and_go_away() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": "FOR i IN 1..25 RETURN i", "batchSize": 10, "count": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["count"], 25);
+    assert_eq!(r.body["hasMore"], true);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let mut all: Vec<Value> = r.body["result"].as_array().unwrap().clone();
+    loop {
+        let r = api.req(Method::PUT, &format!("/_api/cursor/{id}"), Some(""), &[]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        all.extend(r.body["result"].as_array().unwrap().iter().cloned());
+        if r.body["hasMore"] == false {
+            assert!(r.body.get("id").is_none());
+            break;
+        }
+    }
+    assert_eq!(all, (1..=25).map(Value::from).collect::<Vec<_>>());
+    // an exhausted cursor is gone
+    let r = api.req(Method::PUT, &format!("/_api/cursor/{id}"), Some(""), &[]);
+    assert_error(&r, 404, 1600);
+    // one deleted early too
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": "FOR i IN 1..5 RETURN i", "batchSize": 2}),
+    );
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(api.delete(&format!("/_api/cursor/{id}")).status, 202);
+    assert_error(
+        &api.req(Method::POST, &format!("/_api/cursor/{id}"), Some(""), &[]),
+        404,
+        1600,
+    );
+    // fullCount: the rows before the last LIMIT
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": "FOR i IN 1..100 FILTER i % 2 == 0 LIMIT 5 RETURN i", "options": {"fullCount": true}}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["fullCount"], 50, "{}", r.body);
+    // parse and explain
+    let r = api.post(
+        "/_api/query",
+        json!({"query": "FOR d IN people FILTER d.x == @x RETURN d"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["collections"], json!(["people"]));
+    assert_eq!(r.body["bindVars"], json!(["x"]));
+    assert_eq!(
+        api.get("/_api/query/current").body,
+        json!([]),
+        "nothing runs"
+    );
+}
+
+#[test]
+fn the_shells_query_forms() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    people(&api);
+    let o = Command::new(env!("CARGO_BIN_EXE_arangorepl"))
+        .arg("--server.endpoint")
+        .arg(format!("tcp://127.0.0.1:{}", s.port()))
+        .arg("--server.password")
+        .arg("pw")
+        .env("HOME", s.dir.as_os_str())
+        .arg("--javascript.execute-string")
+        .arg(
+            r#"var aql = require("@arangodb").aql;
+print(JSON.stringify(db._query("FOR p IN people FILTER p.age == @a SORT p._key RETURN p._key", {a: 31}).toArray()));
+print(db._query("FOR p IN people RETURN 1", {}, {count: true}).count());
+var coll = db.people, min = 30;
+print(JSON.stringify(db._query(aql`FOR p IN ${coll} FILTER p.age > ${min} SORT p.name RETURN p.name`).toArray()));
+print(JSON.stringify(db._query({query: "RETURN @x", bindVars: {x: [1]}}).toArray()));
+var c = db._query("FOR i IN 1..7 RETURN i", {}, {batchSize: 3}); var n = 0; while (c.hasNext()) { n += c.next(); } print(n);
+var st = db._createStatement({query: "FOR i IN 1..3 RETURN i * @f", bindVars: {f: 2}, count: true});
+var r = st.execute(); print(r.count(), JSON.stringify(r.toArray()));
+print(JSON.stringify(db._parse("FOR p IN people RETURN p").collections));
+try { db._query("FOR p IN people RETURN NOPE(p)"); } catch (e) { print(e.errorNum, e instanceof require("@arangodb").ArangoError); }
+db._query("FOR i IN 1..3 RETURN i");"#,
+        )
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        &lines[..8],
+        &[
+            r#"["anna","cleo"]"#,
+            "4",
+            r#"["Anna","Cleo"]"#,
+            "[[1]]",
+            "28",
+            "3 [2,4,6]",
+            r#"["people"]"#,
+            "1540 true",
+        ],
+        "{out}"
+    );
+}
