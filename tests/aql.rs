@@ -411,6 +411,31 @@ fn cursors_page_count_and_go_away() {
         json!({"query": "FOR i IN 1..100 FILTER i % 2 == 0 LIMIT 5 RETURN i", "options": {"fullCount": true}}),
     );
     assert_eq!(r.body["extra"]["stats"]["fullCount"], 50, "{}", r.body);
+    // a LIMIT after a loop over a collection reads no more of it than it needs (unless fullCount
+    // asks for the rest to be counted)
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "many"})).status,
+        200
+    );
+    insert_many(
+        &api,
+        "_system",
+        "many",
+        (0..100)
+            .map(|i| json!({"_key": format!("k{i:03}"), "i": i}))
+            .collect(),
+    );
+    let q = "FOR d IN many FILTER d.i % 2 == 1 LIMIT 1, 3 RETURN d.i";
+    let r = api.post("/_api/cursor", json!({"query": q}));
+    assert_eq!(r.body["result"], json!([3, 5, 7]), "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 8, "{}", r.body);
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": q, "options": {"fullCount": true}}),
+    );
+    assert_eq!(r.body["result"], json!([3, 5, 7]), "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 100, "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["fullCount"], 50, "{}", r.body);
     // parse and explain
     let r = api.post(
         "/_api/query",

@@ -16,6 +16,19 @@ use std::sync::Arc;
 /// Variable bindings of one row.
 pub type Row = Vec<(Arc<str>, Value)>;
 
+/// A `FOR` loop with the operations run as each element comes (see `Context::run_ops`).
+struct Looped<'q> {
+    name: Arc<str>,
+    fused: &'q [Op],
+    skip: usize,
+    take: usize,
+    /// Elements that passed the fused filters (`fullCount`).
+    passed: u64,
+    /// Go on after the `LIMIT` is reached, to count for `fullCount`.
+    count_all: bool,
+    out: Vec<Row>,
+}
+
 /// What a query runs against.
 pub struct Context<'a> {
     pub snap: &'a Snapshot,
@@ -26,6 +39,8 @@ pub struct Context<'a> {
     pub filtered: u64,
     /// Rows before the last `LIMIT` of the outermost query (`fullCount`).
     pub full_count: Option<u64>,
+    /// `fullCount` was asked for: a `LIMIT` does not end the outermost loop early.
+    pub want_full_count: bool,
     /// How deep in subqueries the current operation runs (1: the query itself).
     pub depth: usize,
 }
@@ -257,32 +272,46 @@ impl Context<'_> {
     }
 
     fn run_ops(&mut self, q: &Query, mut rows: Vec<Row>) -> ArangoResult<Vec<Value>> {
-        for op in &q.ops {
+        let ops = &q.ops;
+        let mut i = 0;
+        while i < ops.len() {
+            let op = &ops[i];
+            i += 1;
             match op {
                 Op::For { var, source } => {
-                    let name: Arc<str> = Arc::from(var.as_str());
-                    let mut next = Vec::new();
+                    // the FILTERs and LETs right after the loop run as each element comes, and a
+                    // LIMIT after them ends it: a collection is read as a stream, and no more of it
+                    // than the LIMIT needs
+                    let mut j = i;
+                    while j < ops.len() && matches!(ops[j], Op::Filter(_) | Op::Let { .. }) {
+                        j += 1;
+                    }
+                    let limit = match ops.get(j) {
+                        Some(Op::Limit { offset, count }) => {
+                            Some(self.limit_values(offset, count)?)
+                        }
+                        _ => None,
+                    };
+                    let fused = &ops[i..j];
+                    i = if limit.is_some() { j + 1 } else { j };
+                    let mut looped = Looped {
+                        name: Arc::from(var.as_str()),
+                        fused,
+                        skip: limit.map_or(0, |l| l.0),
+                        take: limit.map_or(usize::MAX, |l| l.1),
+                        passed: 0,
+                        count_all: self.want_full_count && self.depth == 1,
+                        out: Vec::new(),
+                    };
                     for row in &rows {
-                        let items = match self.eval(source, row)? {
-                            Value::Array(a) => a,
-                            Value::Null => Vec::new(),
-                            other => {
-                                return Err(ArangoError::with_message(
-                                    codes::QUERY_ARRAY_EXPECTED,
-                                    format!(
-                                        "collection or array expected as operand to FOR loop; you provided a value of type '{}'",
-                                        crate::aql::value::type_name(&other)
-                                    ),
-                                ));
-                            }
-                        };
-                        for it in items {
-                            let mut r = row.clone();
-                            r.push((name.clone(), it));
-                            next.push(r);
+                        if !self.for_each_element(source, row, &mut looped)? {
+                            break;
                         }
                     }
-                    rows = next;
+                    if limit.is_some() && self.depth == 1 {
+                        self.full_count = Some(looped.passed);
+                    }
+                    rows = looped.out;
                 }
                 Op::Filter(e) => {
                     let before = rows.len();
@@ -324,23 +353,7 @@ impl Context<'_> {
                     rows = keyed.into_iter().map(|(_, r)| r).collect();
                 }
                 Op::Limit { offset, count } => {
-                    let empty = Row::new();
-                    let o = self.eval(offset, &empty)?;
-                    let c = self.eval(count, &empty)?;
-                    // null: no offset, no limit (python-arango's `all()` sends `LIMIT 0, null`)
-                    let value = |v: &Value, none: usize| -> ArangoResult<usize> {
-                        match v {
-                            Value::Null => Ok(none),
-                            Value::Number(_) if as_f64(v) >= 0.0 && as_f64(v).fract() == 0.0 => {
-                                Ok(as_f64(v).min(usize::MAX as f64) as usize)
-                            }
-                            _ => Err(ArangoError::with_message(
-                                codes::QUERY_NUMBER_OUT_OF_RANGE,
-                                "LIMIT value is not a number or out of range",
-                            )),
-                        }
-                    };
-                    let (o, c) = (value(&o, 0)?, value(&c, usize::MAX)?);
+                    let (o, c) = self.limit_values(offset, count)?;
                     if self.depth == 1 {
                         self.full_count = Some(rows.len() as u64);
                     }
@@ -368,6 +381,124 @@ impl Context<'_> {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// A `LIMIT`'s offset and count (null: no offset, no limit — python-arango's `all()` sends
+    /// `LIMIT 0, null`).
+    fn limit_values(&mut self, offset: &Expr, count: &Expr) -> ArangoResult<(usize, usize)> {
+        let empty = Row::new();
+        let o = self.eval(offset, &empty)?;
+        let c = self.eval(count, &empty)?;
+        let value = |v: &Value, none: usize| -> ArangoResult<usize> {
+            match v {
+                Value::Null => Ok(none),
+                Value::Number(_) if as_f64(v) >= 0.0 && as_f64(v).fract() == 0.0 => {
+                    Ok(as_f64(v).min(usize::MAX as f64) as usize)
+                }
+                _ => Err(ArangoError::with_message(
+                    codes::QUERY_NUMBER_OUT_OF_RANGE,
+                    "LIMIT value is not a number or out of range",
+                )),
+            }
+        };
+        Ok((value(&o, 0)?, value(&c, usize::MAX)?))
+    }
+
+    /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
+    /// the loop needs no more.
+    fn for_each_element(
+        &mut self,
+        source: &Expr,
+        row: &Row,
+        looped: &mut Looped<'_>,
+    ) -> ArangoResult<bool> {
+        let collection = match source {
+            Expr::Collection(n) => Some(n.clone()),
+            Expr::BindColl(b) => Some(self.bind_collection(b)?),
+            _ => None,
+        };
+        if let Some(name) = collection {
+            let cid = self
+                .snap
+                .catalog()
+                .collection(self.db, &name)
+                .map_err(|_| {
+                    ArangoError::with_message(
+                        codes::ARANGO_DATA_SOURCE_NOT_FOUND,
+                        format!("collection or view not found: {name}"),
+                    )
+                })?
+                .id;
+            let snap = self.snap;
+            let mut failed = None;
+            let mut more = true;
+            snap.for_each_document(cid, |d| {
+                self.scanned += 1;
+                match self.element(row, Value::Object(d), looped) {
+                    Ok(m) => {
+                        more = m;
+                        m
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            })?;
+            return match failed {
+                Some(e) => Err(e),
+                None => Ok(more),
+            };
+        }
+        let items = match self.eval(source, row)? {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            other => {
+                return Err(ArangoError::with_message(
+                    codes::QUERY_ARRAY_EXPECTED,
+                    format!(
+                        "collection or array expected as operand to FOR loop; you provided a value of type '{}'",
+                        crate::aql::value::type_name(&other)
+                    ),
+                ));
+            }
+        };
+        for it in items {
+            if !self.element(row, it, looped)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, skipped or kept as
+    /// the `LIMIT` says; false once the loop needs no more.
+    fn element(&mut self, row: &Row, it: Value, looped: &mut Looped<'_>) -> ArangoResult<bool> {
+        let mut r = row.clone();
+        r.push((looped.name.clone(), it));
+        for op in looped.fused {
+            match op {
+                Op::Filter(e) => {
+                    if !truthy(&self.eval(e, &r)?) {
+                        self.filtered += 1;
+                        return Ok(true);
+                    }
+                }
+                Op::Let { var, expr } => {
+                    let v = self.eval(expr, &r)?;
+                    r.push((Arc::from(var.as_str()), v));
+                }
+                _ => {}
+            }
+        }
+        looped.passed += 1;
+        if looped.skip > 0 {
+            looped.skip -= 1;
+        } else if looped.take > 0 {
+            looped.take -= 1;
+            looped.out.push(r);
+        }
+        Ok(looped.take > 0 || looped.count_all)
     }
 
     fn collect(

@@ -45,12 +45,14 @@ fn check_bind(parsed: &parse::Parsed, bind: &Map<String, Value>) -> ArangoResult
     Ok(())
 }
 
-/// Runs `query` with `bind` on database `db` of `snap`.
+/// Runs `query` with `bind` on database `db` of `snap`; with `full_count`, the rows before the last
+/// `LIMIT` are counted (`Output::full_count`).
 pub fn execute(
     snap: &Snapshot,
     db: &str,
     query: &str,
     bind: &Map<String, Value>,
+    full_count: bool,
 ) -> ArangoResult<Output> {
     let parsed = parse::parse(query)?;
     check_bind(&parsed, bind)?;
@@ -61,6 +63,7 @@ pub fn execute(
         scanned: 0,
         filtered: 0,
         full_count: None,
+        want_full_count: full_count,
         depth: 0,
     };
     let result = ctx.run(&parsed.query, vec![exec::Row::new()])?;

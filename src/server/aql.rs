@@ -61,7 +61,7 @@ pub async fn cursor(
     blocking(move || {
         let started = Instant::now();
         let snap = st2.store.snapshot()?;
-        let out = aql::execute(&snap, &db, &query, &bind)?;
+        let out = aql::execute(&snap, &db, &query, &bind, full_count)?;
         let n = out.result.len() as u64;
         let (id, docs, more, count) =
             crate::server::simple::open_buffered(&st2, snap, out.result, batch, count)?;
