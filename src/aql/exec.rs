@@ -477,18 +477,14 @@ impl Context<'_> {
         let mut r = row.clone();
         r.push((looped.name.clone(), it));
         for op in looped.fused {
-            match op {
-                Op::Filter(e) => {
-                    if !truthy(&self.eval(e, &r)?) {
-                        self.filtered += 1;
-                        return Ok(true);
-                    }
-                }
-                Op::Let { var, expr } => {
-                    let v = self.eval(expr, &r)?;
-                    r.push((Arc::from(var.as_str()), v));
-                }
-                _ => {}
+            if let Op::Let { var, expr } = op {
+                let v = self.eval(expr, &r)?;
+                r.push((Arc::from(var.as_str()), v));
+            } else if let Op::Filter(e) = op
+                && !truthy(&self.eval(e, &r)?)
+            {
+                self.filtered += 1;
+                return Ok(true);
             }
         }
         looped.passed += 1;
