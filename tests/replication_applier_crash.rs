@@ -22,39 +22,6 @@ fn docs(n: usize, tag: &str) -> Vec<Value> {
         .collect()
 }
 
-fn trx(api: &Api, coll: &str, inserts: Vec<Value>, removes: &[String]) {
-    let r = api.post(
-        "/_api/transaction/begin",
-        json!({"collections": {"write": [coll]}}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["result"]["id"].as_str().unwrap().to_string();
-    let h = [("x-arango-trx-id", id.as_str())];
-    let r = api.req(
-        Method::POST,
-        &format!("/_api/document/{coll}"),
-        Some(&Value::Array(inserts).to_string()),
-        &h,
-    );
-    assert!(r.status < 300, "{}", r.body);
-    if !removes.is_empty() {
-        let r = api.req(
-            Method::DELETE,
-            &format!("/_api/document/{coll}"),
-            Some(&json!(removes).to_string()),
-            &h,
-        );
-        assert!(r.status < 300, "{}", r.body);
-    }
-    let r = api.req(
-        Method::PUT,
-        &format!("/_api/transaction/{id}"),
-        Some(""),
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 #[test]
 fn a_follower_killed_mid_batch_and_mid_transaction_applies_everything_exactly_once() {
     let l = Server::start(&[]);
@@ -79,8 +46,14 @@ fn a_follower_killed_mid_batch_and_mid_transaction_applies_everything_exactly_on
                 );
                 assert!(r.status < 300);
                 let removes: Vec<String> = (0..200).map(|i| format!("r{round}_{i}")).collect();
-                trx(&la, "b", docs(2000, &format!("t{round}_")), &[]);
-                trx(&la, "a", docs(500, &format!("x{round}_")), &removes);
+                trx(&la, "_system", "b", docs(2000, &format!("t{round}_")), &[]);
+                trx(
+                    &la,
+                    "_system",
+                    "a",
+                    docs(500, &format!("x{round}_")),
+                    &removes,
+                );
                 for i in 0..20 {
                     let r = la.patch(
                         &format!("/_api/document/a/r{round}_{}", 500 + i),
@@ -315,7 +288,7 @@ fn stop_and_start_while_the_leader_is_busy() {
                     );
                     assert!(r.status < 300);
                     if i % 7 == 0 {
-                        trx(&la, "c", docs(20, &format!("w{w}t{i}_")), &[]);
+                        trx(&la, "_system", "c", docs(20, &format!("w{w}t{i}_")), &[]);
                     }
                     i += 1;
                 }

@@ -25,41 +25,6 @@ fn create_collection(api: &Api, db: &str, name: &str) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
-/// A stream transaction in `db` writing `docs` into `coll` and removing `removes`, committed.
-fn trx(api: &Api, db: &str, coll: &str, docs: Vec<Value>, removes: &[String]) {
-    let base = format!("/_db/{}/_api", enc(db));
-    let r = api.post(
-        &format!("{base}/transaction/begin"),
-        json!({"collections": {"write": [coll]}}),
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let id = r.body["result"]["id"].as_str().unwrap().to_string();
-    let h = [("x-arango-trx-id", id.as_str())];
-    let r = api.req(
-        Method::POST,
-        &format!("{base}/document/{coll}"),
-        Some(&Value::Array(docs).to_string()),
-        &h,
-    );
-    assert!(r.status < 300, "{}", r.body);
-    if !removes.is_empty() {
-        let r = api.req(
-            Method::DELETE,
-            &format!("{base}/document/{coll}"),
-            Some(&json!(removes).to_string()),
-            &h,
-        );
-        assert!(r.status < 300, "{}", r.body);
-    }
-    let r = api.req(
-        Method::PUT,
-        &format!("{base}/transaction/{id}"),
-        Some(""),
-        &[],
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 fn last_tick(api: &Api) -> u64 {
     api.get("/_api/replication/logger-state").body["state"]["lastLogTick"]
         .as_str()

@@ -45,6 +45,19 @@ pub struct Context<'a> {
     pub depth: usize,
 }
 
+/// The id of collection `name` of database `db`, or ArangoDB's 1203 as a query reports it.
+pub(crate) fn collection_id(snap: &Snapshot, db: &str, name: &str) -> ArangoResult<u64> {
+    snap.catalog()
+        .collection(db, name)
+        .map(|c| c.id)
+        .map_err(|_| {
+            ArangoError::with_message(
+                codes::ARANGO_DATA_SOURCE_NOT_FOUND,
+                format!("collection or view not found: {name}"),
+            )
+        })
+}
+
 fn lookup<'r>(row: &'r Row, name: &str) -> Option<&'r Value> {
     row.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
 }
@@ -59,17 +72,7 @@ fn unknown_variable(name: &str) -> ArangoError {
 impl Context<'_> {
     /// A collection's documents, in key order.
     fn collection(&mut self, name: &str) -> ArangoResult<Vec<Value>> {
-        let cid = self
-            .snap
-            .catalog()
-            .collection(self.db, name)
-            .map_err(|_| {
-                ArangoError::with_message(
-                    codes::ARANGO_DATA_SOURCE_NOT_FOUND,
-                    format!("collection or view not found: {name}"),
-                )
-            })?
-            .id;
+        let cid = collection_id(self.snap, self.db, name)?;
         let mut out = Vec::new();
         self.snap.for_each_document(cid, |d| {
             out.push(Value::Object(d));
@@ -418,17 +421,7 @@ impl Context<'_> {
             _ => None,
         };
         if let Some(name) = collection {
-            let cid = self
-                .snap
-                .catalog()
-                .collection(self.db, &name)
-                .map_err(|_| {
-                    ArangoError::with_message(
-                        codes::ARANGO_DATA_SOURCE_NOT_FOUND,
-                        format!("collection or view not found: {name}"),
-                    )
-                })?
-                .id;
+            let cid = collection_id(self.snap, self.db, &name)?;
             let snap = self.snap;
             let mut failed = None;
             let mut more = true;

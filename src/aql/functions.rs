@@ -343,24 +343,7 @@ pub fn call(ctx: &mut Context<'_>, name: &str, args: Vec<Value>) -> ArangoResult
         }
         "UUID" => {
             arity(name, a, 0, 0)?;
-            let r = [
-                crate::store::keygen::random_u64(),
-                crate::store::keygen::random_u64(),
-            ];
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&r[0].to_be_bytes());
-            b[8..].copy_from_slice(&r[1].to_be_bytes());
-            b[6] = (b[6] & 0x0f) | 0x40;
-            b[8] = (b[8] & 0x3f) | 0x80;
-            let h = hex(&b);
-            Value::from(format!(
-                "{}-{}-{}-{}-{}",
-                &h[..8],
-                &h[8..12],
-                &h[12..16],
-                &h[16..20],
-                &h[20..]
-            ))
+            Value::from(crate::store::keygen::uuid_v4())
         }
         // numbers
         "ABS" => {

@@ -103,12 +103,7 @@ pub fn explain(
                 };
                 match coll {
                     Some(c) => {
-                        snap.catalog().collection(db, &c).map_err(|_| {
-                            ArangoError::with_message(
-                                codes::ARANGO_DATA_SOURCE_NOT_FOUND,
-                                format!("collection or view not found: {c}"),
-                            )
-                        })?;
+                        exec::collection_id(snap, db, &c)?;
                         if !collections.iter().any(|x: &Value| x["name"] == c.as_str()) {
                             collections.push(serde_json::json!({"name": c, "type": "read"}));
                         }

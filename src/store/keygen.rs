@@ -22,7 +22,8 @@ pub fn random_u64() -> u64 {
     h.finish()
 }
 
-fn uuid_v4() -> String {
+/// A random (version 4) UUID in its text form (the `uuid` key generator's, AQL's `UUID()`).
+pub fn uuid_v4() -> String {
     let hi = random_u64();
     let lo = random_u64();
     let mut b = [0u8; 16];

@@ -188,22 +188,11 @@ impl Snapshot {
     /// All documents of a collection, parsed, in key order.
     pub fn documents(&self, cid: u64) -> ArangoResult<Vec<Map<String, Value>>> {
         let mut out = Vec::new();
-        let mut err = None;
-        let name = self.name_of(cid);
-        self.for_each_raw(cid, |_, b| match parse_doc_in(b, name) {
-            Ok(d) => {
-                out.push(d);
-                true
-            }
-            Err(e) => {
-                err = Some(e);
-                false
-            }
+        self.for_each_document(cid, |d| {
+            out.push(d);
+            true
         })?;
-        match err {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
+        Ok(out)
     }
 
     /// Document count and key generator state.
