@@ -342,6 +342,8 @@ def test_collection_reads_that_send_aql(col):
     assert list(col.ids()) == [f"c/{k}" for k in "abcde"]
     assert list(col.keys()) == list("abcde")
     assert col.random()["_key"] in "abcde"
+    assert sorted(d["_key"] for d in col.find_in_range("n", 1, 3)) == ["b", "c"]
+    assert [d["_key"] for d in col.find_in_range("n", 0, 5, skip=1, limit=2)] == ["b", "c"]
 
 
 def test_aql_cursor_batches_counts_and_errors(db, col):
