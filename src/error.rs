@@ -86,6 +86,7 @@ error_numbers! {
     ARANGO_COLLECTION_TYPE_INVALID = 1218, 400, "collection type invalid";
     ARANGO_DOCUMENT_KEY_BAD = 1221, 400, "illegal document key";
     ARANGO_DOCUMENT_KEY_UNEXPECTED = 1222, 400, "unexpected document key";
+    ARANGO_DOCUMENT_KEY_MISSING = 1226, 400, "document key missing";
     ARANGO_DOCUMENT_TYPE_INVALID = 1227, 400, "invalid document type";
     ARANGO_DATABASE_NOT_FOUND = 1228, 404, "database not found";
     ARANGO_DATABASE_NAME_INVALID = 1229, 400, "database name invalid";
@@ -123,6 +124,7 @@ error_numbers! {
     QUERY_BIND_PARAMETER_UNDECLARED = 1552, 400, "bind parameter was not declared in the query";
     QUERY_BIND_PARAMETER_TYPE = 1553, 400, "bind parameter has an invalid value or type";
     QUERY_ARRAY_EXPECTED = 1563, 400, "array expected";
+    QUERY_COMPILE_TIME_OPTIONS = 1575, 400, "query options must be readable at query compile time";
     QUERY_FAIL_CALLED = 1569, 400, "FAIL() called";
     QUERY_NOT_FOUND = 1591, 404, "query ID not found";
     CURSOR_NOT_FOUND = 1600, 404, "cursor not found";

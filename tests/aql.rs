@@ -325,7 +325,12 @@ fn errors_carry_arangodbs_numbers_and_change_nothing() {
         ("FOR p IN people LIMIT -1 RETURN p", json!({}), 400, 1504),
         ("FOR x IN 5 RETURN x", json!({}), 400, 1563),
         ("RETURN FAIL('stop here')", json!({}), 400, 1569),
-        ("INSERT {a: 1} INTO people", json!({}), 501, 9),
+        (
+            "FOR p IN people WINDOW { preceding: 1 } AGGREGATE s = SUM(p.age) RETURN s",
+            json!({}),
+            501,
+            9,
+        ),
         (
             "FOR v IN 1..2 OUTBOUND 'people/anna' knows RETURN v",
             json!({}),
@@ -500,4 +505,402 @@ db._query("FOR i IN 1..3 RETURN i");"#,
         ],
         "{out}"
     );
+}
+
+fn keys(api: &Api, coll: &str) -> Value {
+    result(
+        api,
+        "FOR d IN @@c SORT d._key RETURN d._key",
+        json!({"@c": coll}),
+    )
+}
+
+#[test]
+fn writes_return_new_and_old_and_each_query_is_one_transaction() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    people(&api);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "c"})).status,
+        200
+    );
+
+    // INSERT … RETURN NEW, with the stats python-arango reads
+    let r = query(
+        &api,
+        "FOR i IN 1..3 INSERT {_key: CONCAT('k', i), n: i} INTO c RETURN NEW",
+        json!({}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 3);
+    assert_eq!(r.body["extra"]["stats"]["writesIgnored"], 0);
+    let new = r.body["result"].as_array().unwrap();
+    assert_eq!(new.len(), 3);
+    assert_eq!(new[0]["_id"], "c/k1");
+    assert_eq!(new[2]["n"], 3);
+    assert!(new[1]["_rev"].is_string());
+    assert_eq!(keys(&api, "c"), json!(["k1", "k2", "k3"]));
+
+    // UPDATE key WITH …, OLD and NEW; keepNull false removes an attribute
+    assert_eq!(
+        result(
+            &api,
+            "UPDATE 'k1' WITH {n: 10, extra: {a: 1}} IN c RETURN [OLD.n, NEW.n, NEW.extra]",
+            json!({})
+        ),
+        json!([[1, 10, {"a": 1}]])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN c FILTER d._key == 'k1' UPDATE d WITH {n: null, extra: {b: 2}} IN c OPTIONS {keepNull: false, mergeObjects: true} RETURN NEW",
+            json!({})
+        )[0],
+        json!({"_key": "k1", "_id": "c/k1", "_rev": result(&api, "RETURN DOCUMENT('c/k1')._rev", json!({}))[0], "extra": {"a": 1, "b": 2}})
+    );
+    // REPLACE drops what the new body lacks
+    assert_eq!(
+        result(
+            &api,
+            "REPLACE {_key: 'k2', m: 'x'} IN c RETURN [HAS(NEW, 'n'), NEW.m, OLD.n]",
+            json!({})
+        ),
+        json!([[false, "x", 2]])
+    );
+    // REMOVE … RETURN OLD, by key string, by _id and by document
+    assert_eq!(
+        result(
+            &api,
+            "FOR k IN ['k3', 'c/k2'] REMOVE k IN c RETURN OLD._key",
+            json!({})
+        ),
+        json!(["k3", "k2"])
+    );
+    assert_eq!(keys(&api, "c"), json!(["k1"]));
+
+    // UPSERT reads its own writes: the same search three times inserts once and updates twice
+    assert_eq!(
+        result(
+            &api,
+            "FOR i IN 1..3 UPSERT {name: 'u'} INSERT {_key: 'u', name: 'u', n: 1} UPDATE {n: OLD.n + 1} IN c RETURN [NEW.n, OLD == null]",
+            json!({})
+        ),
+        json!([[1, true], [2, false], [3, false]])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "UPSERT {_key: 'u'} INSERT {} REPLACE {name: 'replaced'} IN c RETURN NEW",
+            json!({})
+        )[0]["name"],
+        "replaced"
+    );
+
+    // a query that fails half-way changes nothing: the third insert collides with an existing key
+    let before = keys(&api, "people");
+    let r = query(
+        &api,
+        "FOR i IN 1..5 INSERT {_key: i == 3 ? 'anna' : CONCAT('p', i)} INTO people",
+        json!({}),
+    );
+    assert_error(&r, 409, 1210);
+    assert_eq!(keys(&api, "people"), before);
+    // … unless it ignores errors: the others are written and counted
+    let r = query(
+        &api,
+        "FOR i IN 1..5 INSERT {_key: i == 3 ? 'anna' : CONCAT('p', i)} INTO people OPTIONS {ignoreErrors: true} RETURN NEW._key",
+        json!({}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["result"], json!(["p1", "p2", "p4", "p5"]));
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 4);
+    assert_eq!(r.body["extra"]["stats"]["writesIgnored"], 1);
+
+    // python-arango's update_match / replace_match / delete_match, as it sends them
+    let r = query(
+        &api,
+        "FOR doc IN @@collection FILTER doc.`city` == @filter_0 UPDATE doc WITH @body IN @@collection OPTIONS { keepNull: @keep_none, mergeObjects: @merge , waitForSync: True }",
+        json!({"@collection": "people", "filter_0": "Köln", "body": {"seen": true}, "keep_none": true, "merge": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 2);
+    assert_eq!(r.body["result"], json!([]));
+    assert_eq!(
+        result(
+            &api,
+            "FOR p IN people FILTER p.seen SORT p._key RETURN p._key",
+            json!({})
+        ),
+        json!(["anna", "cleo"])
+    );
+    let r = query(
+        &api,
+        "FOR doc IN @@collection FILTER doc.`seen` == @filter_0 LIMIT 1 REPLACE doc WITH @body IN @@collection",
+        json!({"@collection": "people", "filter_0": true, "body": {"name": "Replaced"}}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 1, "{}", r.body);
+    let r = query(
+        &api,
+        "FOR doc IN @@collection FILTER doc.`_key` LIKE @filter_0 REMOVE doc IN @@collection OPTIONS { waitForSync: false }",
+        json!({"@collection": "people", "filter_0": "p%"}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 4, "{}", r.body);
+    assert_eq!(keys(&api, "people"), before);
+
+    // errors: the ArangoDB numbers, and nothing changed
+    for (q, status, num) in [
+        ("UPDATE 'nope' WITH {a: 1} IN c", 404, 1202),
+        ("REMOVE 'nope' IN c", 404, 1202),
+        ("INSERT 42 INTO c", 400, 1227),
+        ("UPDATE {a: 1} IN c", 400, 1226),
+        ("INSERT {} INTO nosuch", 404, 1203),
+        ("INSERT {_key: 'bad key!'} INTO c", 400, 1221),
+        ("INSERT {} INTO c OPTIONS 'fast'", 400, 1575),
+        (
+            "INSERT {} INTO c OPTIONS {overwriteMode: 'sometimes'}",
+            400,
+            10,
+        ),
+    ] {
+        let before = keys(&api, "c");
+        assert_error(&query(&api, q, json!({})), status, num);
+        assert_eq!(keys(&api, "c"), before, "{q}");
+    }
+    // overwriteMode through OPTIONS
+    assert_eq!(
+        result(
+            &api,
+            "INSERT {_key: 'k1', v: 2} INTO c OPTIONS {overwriteMode: 'replace'} RETURN [OLD.extra.a, NEW.v]",
+            json!({})
+        ),
+        json!([[1, 2]])
+    );
+    assert_eq!(
+        result(&api, "RETURN LENGTH(FOR d IN c RETURN 1)", json!({})),
+        json!([2])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "LET n = (FOR i IN 1..2 INSERT {} INTO c RETURN NEW._key) RETURN LENGTH(n)",
+            json!({})
+        ),
+        json!([2])
+    );
+    // explain says it writes
+    let r = api.post(
+        "/_api/explain",
+        json!({"query": "FOR i IN 1..2 INSERT {} INTO c"}),
+    );
+    assert_eq!(r.body["plan"]["isModificationQuery"], true, "{}", r.body);
+    assert!(
+        r.body["plan"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "InsertNode")
+    );
+
+    // one query is one transaction in the replication log: begin, its operations, commit
+    let from = api.get("/_api/wal/lastTick").body["tick"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = query(
+        &api,
+        "FOR d IN c UPDATE d WITH {touched: true} IN c",
+        json!({}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 4, "{}", r.body);
+    let r = api.req(
+        Method::PUT,
+        &format!("/_api/wal/tail?from={from}&serverId=42"),
+        Some("[]"),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let markers: Vec<Value> = r
+        .text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<i64> = markers
+        .iter()
+        .map(|m| m["type"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        vec![2200, 2300, 2300, 2300, 2300, 2201],
+        "{markers:?}"
+    );
+    let tid = &markers[0]["tid"];
+    assert!(markers.iter().all(|m| &m["tid"] == tid));
+}
+
+#[test]
+fn a_query_in_a_stream_transaction_writes_into_it() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "c"})).status,
+        200
+    );
+    let r = api.post(
+        "/_api/transaction/begin",
+        json!({"collections": {"write": ["c"]}}),
+    );
+    let id = r.body["result"]["id"].as_str().unwrap().to_string();
+    let h = [("x-arango-trx-id", id.as_str())];
+    let in_trx = |q: &str| {
+        api.req(
+            Method::POST,
+            "/_api/cursor",
+            Some(&json!({"query": q}).to_string()),
+            &h,
+        )
+    };
+    let r = in_trx("FOR i IN 1..3 INSERT {_key: TO_STRING(i)} INTO c RETURN NEW._key");
+    assert_eq!(r.status, 201, "{}", r.body);
+    // the transaction reads its own writes; nobody else sees them before the commit
+    assert_eq!(
+        in_trx("FOR d IN c RETURN d._key").body["result"],
+        json!(["1", "2", "3"])
+    );
+    assert_eq!(keys(&api, "c"), json!([]));
+    let r = in_trx("REMOVE '2' IN c");
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        in_trx("RETURN DOCUMENT('c/2')").body["result"],
+        json!([null])
+    );
+    let r = api.req(
+        Method::PUT,
+        &format!("/_api/transaction/{id}"),
+        Some(""),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(keys(&api, "c"), json!(["1", "3"]));
+}
+
+#[test]
+fn loops_read_through_the_primary_and_unique_indexes() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "c"})).status,
+        200
+    );
+    let r = api.post(
+        "/_api/index?collection=c",
+        json!({"type": "persistent", "fields": ["u", "v"], "unique": true}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let docs: Vec<Value> = (0..200)
+        .map(|i| json!({"_key": format!("k{i:03}"), "u": i, "v": i % 3}))
+        .collect();
+    insert_many(&api, "_system", "c", docs);
+    let stats = |q: &str, bind: Value| {
+        let r = query(&api, q, bind);
+        assert_eq!(r.status, 201, "{q}: {}", r.body);
+        (
+            r.body["result"].clone(),
+            r.body["extra"]["stats"]["scannedFull"].as_u64().unwrap(),
+            r.body["extra"]["stats"]["scannedIndex"].as_u64().unwrap(),
+        )
+    };
+    let plan_with = |q: &str, bind: &Value| {
+        let r = api.post("/_api/explain", json!({"query": q, "bindVars": bind}));
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        // the node of the loop over `c`
+        r.body["plan"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["collection"] == "c")
+            .cloned()
+            .unwrap()
+    };
+    let plan = |q: &str| plan_with(q, &json!({}));
+    for (q, bind, want) in [
+        (
+            "FOR d IN c FILTER d._key == @k RETURN d.u",
+            json!({"k": "k007"}),
+            json!([7]),
+        ),
+        (
+            "FOR d IN c FILTER 'c/k008' == d._id RETURN d.u",
+            json!({}),
+            json!([8]),
+        ),
+        (
+            "FOR d IN c FILTER d._id == 'other/k008' RETURN d.u",
+            json!({}),
+            json!([]),
+        ),
+        (
+            "FOR d IN c FILTER d._key IN ['k150', 'k002', 'nope', 'k002', 3] RETURN d.u",
+            json!({}),
+            json!([2, 150]),
+        ),
+        // the other filters still apply to what the index finds
+        (
+            "FOR d IN c FILTER d._key == 'k009' AND d.v == 1 RETURN d.u",
+            json!({}),
+            json!([]),
+        ),
+        (
+            "FOR d IN c FILTER d.u == 42 && d.v == 0 RETURN d._key",
+            json!({}),
+            json!(["k042"]),
+        ),
+        (
+            "FOR d IN c FILTER d.v == 1 FILTER d.u == @u RETURN d._key",
+            json!({"u": 43}),
+            json!(["k043"]),
+        ),
+        (
+            "FOR d IN c FILTER d.u == 43 AND d.v == 0 RETURN d._key",
+            json!({}),
+            json!([]),
+        ),
+        // joins: the inner loop looks each outer value up
+        (
+            "FOR i IN [5, 6] FOR d IN c FILTER d._key == CONCAT('k00', i) RETURN d.u",
+            json!({}),
+            json!([5, 6]),
+        ),
+    ] {
+        let (res, full, idx) = stats(q, bind.clone());
+        assert_eq!(res, want, "{q}");
+        assert_eq!(full, 0, "{q} scanned the collection");
+        assert!(idx <= 2, "{q}: {idx}");
+        assert_eq!(plan_with(q, &bind)["type"], "IndexNode", "{q}");
+    }
+    assert_eq!(
+        plan("FOR d IN c FILTER d._key == 'k1' RETURN d")["indexes"][0]["type"],
+        "primary"
+    );
+    let unique = plan("FOR d IN c FILTER d.u == 1 AND d.v == 1 RETURN d");
+    assert_eq!(unique["indexes"][0]["fields"], json!(["u", "v"]));
+    assert_eq!(unique["indexes"][0]["unique"], true);
+    // no index for these: a part of the index, an attribute of the loop on both sides, an OR
+    for q in [
+        "FOR d IN c FILTER d.u == 1 RETURN d._key",
+        "FOR d IN c FILTER d._key == d.other RETURN d._key",
+        "FOR d IN c FILTER d._key == 'k001' OR d.u == 2 RETURN d._key",
+    ] {
+        assert_eq!(plan(q)["type"], "EnumerateCollectionNode", "{q}");
+        let (_, full, _) = stats(q, json!({}));
+        assert_eq!(full, 200, "{q}");
+    }
+    // an update found through the primary index, as python-arango's update_match by _key sends it
+    let r = query(
+        &api,
+        "FOR d IN c FILTER d._key == 'k010' UPDATE d WITH {w: 1} IN c RETURN NEW.w",
+        json!({}),
+    );
+    assert_eq!(r.body["result"], json!([1]), "{}", r.body);
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 0);
 }

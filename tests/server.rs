@@ -257,11 +257,11 @@ fn databases_collections_and_errors() {
         405,
         405,
     );
-    // a write query is refused clearly (AQL runs read queries only, so far)
+    // a graph traversal is refused clearly, naming what is not supported
     assert_error(
         &api.post(
             "/_api/cursor",
-            json!({"query": "FOR d IN c INSERT d INTO c"}),
+            json!({"query": "FOR v IN 1..2 OUTBOUND 'c/x' e RETURN v"}),
         ),
         501,
         9,

@@ -3,11 +3,13 @@
 
 use crate::aql::functions::call;
 use crate::aql::parse::{BinOp, Expr, Op, Quantifier, Query};
+use crate::aql::plan;
 use crate::aql::value::{
     as_f64, attribute, compare, equal, index, like, num, to_number, to_string, truthy,
 };
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::store::Snapshot;
+use crate::store::clock::Clock;
+use crate::store::{Snapshot, StreamTrx};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -36,6 +38,8 @@ pub struct Context<'a> {
     pub bind: &'a Map<String, Value>,
     /// Documents scanned (for `extra.stats.scannedFull`).
     pub scanned: u64,
+    /// Documents read through an index (`extra.stats.scannedIndex`).
+    pub scanned_index: u64,
     pub filtered: u64,
     /// Rows before the last `LIMIT` of the outermost query (`fullCount`).
     pub full_count: Option<u64>,
@@ -43,6 +47,16 @@ pub struct Context<'a> {
     pub want_full_count: bool,
     /// How deep in subqueries the current operation runs (1: the query itself).
     pub depth: usize,
+    /// The transaction a query that writes (or runs in a stream transaction) reads and writes through.
+    pub(crate) writes: Option<Writes<'a>>,
+    pub writes_executed: u64,
+    pub writes_ignored: u64,
+}
+
+/// A query's transaction and the clock its writes take revisions from.
+pub(crate) struct Writes<'a> {
+    pub trx: &'a mut StreamTrx,
+    pub clock: &'a Clock,
 }
 
 /// The id of collection `name` of database `db`, or ArangoDB's 1203 as a query reports it.
@@ -74,9 +88,9 @@ impl Context<'_> {
     fn collection(&mut self, name: &str) -> ArangoResult<Vec<Value>> {
         let cid = collection_id(self.snap, self.db, name)?;
         let mut out = Vec::new();
-        self.snap.for_each_document(cid, |d| {
+        self.scan(cid, |_, d| {
             out.push(Value::Object(d));
-            true
+            Ok(true)
         })?;
         self.scanned += out.len() as u64;
         Ok(out)
@@ -91,7 +105,7 @@ impl Context<'_> {
         })
     }
 
-    fn bind_collection(&self, name: &str) -> ArangoResult<String> {
+    pub(crate) fn bind_collection(&self, name: &str) -> ArangoResult<String> {
         match self.bind.get(&format!("@{name}")) {
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(ArangoError::with_message(
@@ -370,6 +384,9 @@ impl Context<'_> {
                 } => {
                     rows = self.collect(rows, groups, aggregates, into, count)?;
                 }
+                Op::Modify(m) => {
+                    rows = self.modify(m, rows)?;
+                }
                 Op::Return { distinct, expr } => {
                     let mut out = Vec::with_capacity(rows.len());
                     for row in &rows {
@@ -423,25 +440,28 @@ impl Context<'_> {
         if let Some(name) = collection {
             let cid = collection_id(self.snap, self.db, &name)?;
             let snap = self.snap;
-            let mut failed = None;
-            let mut more = true;
-            snap.for_each_document(cid, |d| {
-                self.scanned += 1;
-                match self.element(row, Value::Object(d), looped) {
-                    Ok(m) => {
-                        more = m;
-                        m
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        false
+            let fused = looped.fused;
+            if let Some(def) = snap.catalog().collections.get(&cid)
+                && let Some(access) = plan::access(&looped.name, fused, def)
+                && let Some(keys) = self.index_keys(&access, row, cid, &name)?
+            {
+                for k in keys {
+                    if let Some(d) = self.document(cid, &k)? {
+                        self.scanned_index += 1;
+                        if !self.element(row, d, looped)? {
+                            return Ok(false);
+                        }
                     }
                 }
+                return Ok(true);
+            }
+            let mut more = true;
+            self.scan(cid, |this, d| {
+                this.scanned += 1;
+                more = this.element(row, Value::Object(d), looped)?;
+                Ok(more)
             })?;
-            return match failed {
-                Some(e) => Err(e),
-                None => Ok(more),
-            };
+            return Ok(more);
         }
         let items = match self.eval(source, row)? {
             Value::Array(a) => a,
@@ -462,6 +482,75 @@ impl Context<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// The keys of the documents an index finds for `access` in `row` (in key order), or `None` when
+    /// it cannot answer here (the query's own writes to a unique index are not in it yet).
+    fn index_keys(
+        &mut self,
+        access: &plan::Access<'_>,
+        row: &Row,
+        cid: u64,
+        coll: &str,
+    ) -> ArangoResult<Option<Vec<String>>> {
+        let key_of = |v: &Value, id: bool| -> Option<String> {
+            let Value::String(s) = v else { return None };
+            if !id {
+                return Some(s.clone());
+            }
+            match s.split_once('/') {
+                Some((c, k)) if c == coll => Some(k.to_string()),
+                _ => None,
+            }
+        };
+        Ok(Some(match access {
+            plan::Access::Key { value, id } => {
+                let v = self.eval(value, row)?;
+                key_of(&v, *id).into_iter().collect()
+            }
+            plan::Access::Keys { values, id } => match self.eval(values, row)? {
+                Value::Array(a) => {
+                    let mut keys: Vec<String> = a.iter().filter_map(|v| key_of(v, *id)).collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys
+                }
+                _ => Vec::new(),
+            },
+            plan::Access::Unique {
+                iid,
+                sparse,
+                values,
+                ..
+            } => {
+                if self
+                    .writes
+                    .as_ref()
+                    .is_some_and(|w| !w.trx.overlay(cid).is_empty())
+                {
+                    return Ok(None);
+                }
+                let mut vals = Vec::with_capacity(values.len());
+                for e in values {
+                    vals.push(self.eval(e, row)?);
+                }
+                if *sparse && vals.iter().any(Value::is_null) {
+                    return Ok(None);
+                }
+                let mut enc = String::from("[");
+                for (i, v) in vals.iter().enumerate() {
+                    if i > 0 {
+                        enc.push(',');
+                    }
+                    crate::store::index::canonical(v, &mut enc);
+                }
+                enc.push(']');
+                self.snap
+                    .unique_get(cid, *iid, enc.as_bytes())?
+                    .into_iter()
+                    .collect()
+            }
+        }))
     }
 
     /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, skipped or kept as

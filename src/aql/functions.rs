@@ -740,7 +740,7 @@ pub fn call(ctx: &mut Context<'_>, name: &str, args: Vec<Value>) -> ArangoResult
                     return Ok(Value::Null);
                 };
                 let cid = def.id;
-                Ok(ctx.snap.document(cid, &k)?.unwrap_or(Value::Null))
+                Ok(ctx.document(cid, &k)?.unwrap_or(Value::Null))
             };
             match &ids {
                 Value::Array(list) => {

@@ -337,6 +337,38 @@ pub enum Op {
         distinct: bool,
         expr: Expr,
     },
+    /// `INSERT`, `UPDATE`, `REPLACE`, `REMOVE` or `UPSERT`.
+    Modify(Box<Modify>),
+}
+
+/// Which data-modification operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModKind {
+    Insert,
+    Update,
+    Replace,
+    Remove,
+    /// `UPSERT search INSERT doc UPDATE|REPLACE doc` (`upsert_replace` says which).
+    Upsert,
+}
+
+/// A data-modification operation.
+#[derive(Debug, Clone)]
+pub struct Modify {
+    pub kind: ModKind,
+    /// `UPDATE|REPLACE key WITH …`, `REMOVE key`, `UPSERT search`.
+    pub key: Option<Expr>,
+    /// The document: `INSERT doc`, `UPDATE doc` / `… WITH doc`, `UPSERT … INSERT doc`.
+    pub doc: Option<Expr>,
+    /// `UPSERT … UPDATE|REPLACE doc` (`OLD` is the document found).
+    pub upsert_doc: Option<Expr>,
+    pub upsert_replace: bool,
+    /// `Expr::Collection` or `Expr::BindColl`.
+    pub collection: Expr,
+    pub options: Option<Expr>,
+    /// `NEW` / `OLD` appear after the operation: the store hands the documents back.
+    pub want_new: bool,
+    pub want_old: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -350,6 +382,8 @@ pub struct Parsed {
     pub query: Query,
     pub bind_vars: Vec<String>,
     pub collections: Vec<String>,
+    /// The collections the query writes (`Expr::Collection` or `Expr::BindColl`).
+    pub writes: Vec<Expr>,
 }
 
 struct Parser<'q> {
@@ -358,6 +392,7 @@ struct Parser<'q> {
     pos: usize,
     binds: Vec<String>,
     collections: Vec<String>,
+    writes: Vec<Expr>,
     /// Variables in scope, innermost last.
     scopes: Vec<Vec<String>>,
     expansion_depth: usize,
@@ -405,6 +440,8 @@ const KEYWORDS: &[&str] = &[
     "K_PATHS",
     "ALL_SHORTEST_PATHS",
 ];
+
+const MODIFICATIONS: &[&str] = &["INSERT", "UPDATE", "REPLACE", "REMOVE", "UPSERT"];
 
 fn keyword(t: &Tok) -> Option<String> {
     match t {
@@ -638,12 +675,12 @@ impl<'q> Parser<'q> {
                     return Ok(Query { ops });
                 }
                 "INSERT" | "UPDATE" | "REPLACE" | "REMOVE" | "UPSERT" => {
-                    return Err(ArangoError::with_message(
-                        codes::NOT_IMPLEMENTED,
-                        format!(
-                            "{k} (data-modification queries) is not supported by arangorepl's AQL yet: use the document API"
-                        ),
-                    ));
+                    self.next();
+                    ops.push(Op::Modify(Box::new(self.modify(&k)?)));
+                    // a modification may end a query, or be followed by what uses NEW and OLD
+                    if matches!(self.peek(), Tok::End | Tok::Sym(")")) {
+                        return Ok(Query { ops });
+                    }
                 }
                 "WINDOW" => {
                     return Err(ArangoError::with_message(
@@ -667,6 +704,127 @@ impl<'q> Parser<'q> {
                 _ => return Err(self.err("")),
             }
         }
+    }
+
+    /// The rest of a data-modification operation, after its keyword `k`.
+    fn modify(&mut self, k: &str) -> ArangoResult<Modify> {
+        let kind = match k {
+            "INSERT" => ModKind::Insert,
+            "UPDATE" => ModKind::Update,
+            "REPLACE" => ModKind::Replace,
+            "REMOVE" => ModKind::Remove,
+            _ => ModKind::Upsert,
+        };
+        let (mut key, mut doc, mut upsert_doc, mut upsert_replace) = (None, None, None, false);
+        // the expression before `IN collection` reads `x IN collection` as one comparison: split it
+        let mut target = None;
+        let mut before_in = |p: &mut Self| -> ArangoResult<Expr> {
+            let e = p.expr()?;
+            if p.is_kw("IN") || p.is_kw("INTO") {
+                return Ok(e);
+            }
+            match e {
+                Expr::Binary(BinOp::In, l, r)
+                    if matches!(*r, Expr::Collection(_) | Expr::BindColl(_)) =>
+                {
+                    target = Some(*r);
+                    Ok(*l)
+                }
+                other => Ok(other),
+            }
+        };
+        match kind {
+            ModKind::Insert => doc = Some(self.expr()?),
+            ModKind::Remove => key = Some(before_in(self)?),
+            ModKind::Update | ModKind::Replace => {
+                let first = before_in(self)?;
+                if self.eat_kw("WITH") {
+                    key = Some(first);
+                    doc = Some(before_in(self)?);
+                } else {
+                    doc = Some(first);
+                }
+            }
+            ModKind::Upsert => {
+                key = Some(self.expr()?);
+                self.expect_kw("INSERT")?;
+                doc = Some(self.expr()?);
+                upsert_replace = if self.eat_kw("REPLACE") {
+                    true
+                } else {
+                    self.expect_kw("UPDATE")?;
+                    false
+                };
+                // OLD, the document found, is visible in the update
+                self.scopes.push(vec!["OLD".to_string()]);
+                let e = before_in(self);
+                self.scopes.pop();
+                upsert_doc = Some(e?);
+            }
+        }
+        let collection = match target {
+            Some(c) => c,
+            None => {
+                if !self.eat_kw("IN") && !self.eat_kw("INTO") {
+                    return Err(self.err("expecting IN or INTO"));
+                }
+                let t = self.next();
+                let is_keyword = keyword(&t).is_some();
+                match t {
+                    Tok::Ident(n) | Tok::Quoted(n) if !is_keyword => {
+                        if !self.collections.contains(&n) {
+                            self.collections.push(n.clone());
+                        }
+                        Expr::Collection(n)
+                    }
+                    Tok::BindColl(b) => {
+                        self.binds.push(format!("@{b}"));
+                        Expr::BindColl(b)
+                    }
+                    _ => {
+                        self.pos -= 1;
+                        return Err(self.err("expecting a collection name"));
+                    }
+                }
+            }
+        };
+        self.writes.push(collection.clone());
+        let options = if self.eat_kw("OPTIONS") {
+            let o = self.expr()?;
+            if !matches!(o, Expr::Object(_) | Expr::Bind(_)) {
+                return Err(ArangoError::with_message(
+                    codes::QUERY_COMPILE_TIME_OPTIONS,
+                    "the OPTIONS of a data-modification operation must be an object",
+                ));
+            }
+            Some(o)
+        } else {
+            None
+        };
+        // NEW and OLD are wanted when they are named anywhere after the operation
+        let rest = &self.toks[self.pos..];
+        let named = |w: &str| {
+            rest.iter()
+                .any(|t| matches!(&t.tok, Tok::Ident(s) if s.eq_ignore_ascii_case(w)))
+        };
+        let (want_new, want_old) = (named("NEW"), named("OLD") || kind == ModKind::Upsert);
+        let scope = self.scopes.last_mut().expect("a scope");
+        for v in ["NEW", "OLD"] {
+            if !scope.iter().any(|x| x == v) {
+                scope.push(v.to_string());
+            }
+        }
+        Ok(Modify {
+            kind,
+            key,
+            doc,
+            upsert_doc,
+            upsert_replace,
+            collection,
+            options,
+            want_new,
+            want_old,
+        })
     }
 
     fn collect(&mut self) -> ArangoResult<Op> {
@@ -1010,10 +1168,10 @@ impl<'q> Parser<'q> {
                 Ok(Expr::BindColl(b))
             }
             Tok::Sym("(") => {
-                let e = if self.is_kw("FOR")
-                    || self.is_kw("LET")
-                    || self.is_kw("RETURN")
-                    || self.is_kw("COLLECT")
+                let e = if ["FOR", "LET", "RETURN", "COLLECT"]
+                    .iter()
+                    .chain(MODIFICATIONS)
+                    .any(|k| self.is_kw(k))
                 {
                     self.scopes.push(Vec::new());
                     let q = self.query(false);
@@ -1178,6 +1336,7 @@ pub fn parse(q: &str) -> ArangoResult<Parsed> {
         pos: 0,
         binds: Vec::new(),
         collections: Vec::new(),
+        writes: Vec::new(),
         scopes: vec![Vec::new()],
         expansion_depth: 0,
     };
@@ -1192,5 +1351,6 @@ pub fn parse(q: &str) -> ArangoResult<Parsed> {
         query,
         bind_vars,
         collections: p.collections,
+        writes: p.writes,
     })
 }

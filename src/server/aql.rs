@@ -57,17 +57,27 @@ pub async fn cursor(
         .and_then(|o| o.get("fullCount"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let (st2, db) = (st.clone(), ctx.db.clone());
+    let started = Instant::now();
+    let prepared = aql::prepare(&query, bind)?;
+    if !prepared.writes.is_empty() {
+        ctx.require_write()?;
+    }
+    for c in &prepared.reads {
+        ctx.require_collection(&st.auth, c, false)?;
+    }
+    for c in &prepared.writes {
+        ctx.require_collection(&st.auth, c, true)?;
+    }
+    let (st2, db, trx) = (st.clone(), ctx.db.clone(), ctx.trx);
     blocking(move || {
-        let started = Instant::now();
-        let snap = st2.store.snapshot()?;
-        let out = aql::execute(&snap, &db, &query, &bind, full_count)?;
+        let out = aql::execute(&st2.store, &db, &prepared, full_count, trx)?;
         let n = out.result.len() as u64;
         let (id, docs, more, count) =
-            crate::server::simple::open_buffered(&st2, snap, out.result, batch, count)?;
+            crate::server::simple::open_buffered(&st2, out.snapshot, out.result, batch, count)?;
         let mut stats = json!({
-            "writesExecuted": 0, "writesIgnored": 0, "scannedFull": out.scanned_full,
-            "scannedIndex": 0, "cursorsCreated": 0, "cursorsRearmed": 0, "cacheHits": 0,
+            "writesExecuted": out.writes_executed, "writesIgnored": out.writes_ignored,
+            "scannedFull": out.scanned_full,
+            "scannedIndex": out.scanned_index, "cursorsCreated": 0, "cursorsRearmed": 0, "cacheHits": 0,
             "cacheMisses": 0, "filtered": out.filtered, "httpRequests": 0,
             "executionTime": started.elapsed().as_secs_f64(), "peakMemoryUsage": 0,
         });

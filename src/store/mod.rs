@@ -30,6 +30,7 @@ pub use docs::{
 };
 pub use log::{LogChunk, LogQuery, LogRecord, MarkerFilter, RawRecord, marker};
 pub use snapshot::Snapshot;
+pub(crate) use txn::StreamTrx;
 pub use txn::{TrxCollections, TrxOptions, TrxStatus};
 
 use crate::error::{ArangoError, ArangoResult, codes};
@@ -961,6 +962,53 @@ impl Store {
         self.inner.trx.take(id)?;
         self.inner.trx.finish(id, TrxStatus::Aborted);
         Ok(TrxStatus::Aborted)
+    }
+
+    // ----- query transactions (AQL writes) ------------------------------------------------------------
+
+    /// A transaction of one AQL query that writes `write`: a stream transaction nobody else can address.
+    /// The query reads its snapshot and writes into it; [`Store::commit_query_transaction`] makes the
+    /// writes one atomic commit, one transaction in the replication log.
+    pub(crate) fn begin_query_transaction(
+        &self,
+        db: &str,
+        write: &[String],
+    ) -> ArangoResult<txn::StreamTrx> {
+        let snap = self.snapshot()?;
+        let id = self.shared().clock.next();
+        let cols = TrxCollections {
+            write: write.to_vec(),
+            ..Default::default()
+        };
+        txn::StreamTrx::begin(id, db, &cols, &TrxOptions::default(), snap)
+    }
+
+    /// Commits a query's transaction (see [`Store::begin_query_transaction`]); nothing is written when
+    /// it changed nothing.
+    pub(crate) fn commit_query_transaction(&self, mut t: txn::StreamTrx) -> ArangoResult<()> {
+        let sync = t.wait_for_sync;
+        let changes = t.take_changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.enqueue(sync, true, false, true, move |ctx| changes.apply(ctx))
+            .wait()
+    }
+
+    /// Runs `f` inside the running stream transaction `id` of database `db` (an AQL query sent with
+    /// `x-arango-trx-id`), with the clock its writes take revisions from.
+    pub(crate) fn with_transaction<T>(
+        &self,
+        id: u64,
+        db: &str,
+        f: impl FnOnce(&mut txn::StreamTrx, &clock::Clock) -> ArangoResult<T>,
+    ) -> ArangoResult<T> {
+        self.inner.trx.with(id, db, |t| f(t, &self.shared().clock))
+    }
+
+    /// The clock revisions and ticks come from.
+    pub(crate) fn clock(&self) -> &clock::Clock {
+        &self.shared().clock
     }
 
     /// The status of a running or recently finished stream transaction (1655 if unknown).

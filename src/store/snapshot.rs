@@ -14,15 +14,19 @@ use redb::{ReadTransaction, ReadableTable};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// A point-in-time view of the store.
+/// A point-in-time view of the store; clones share it.
+#[derive(Clone)]
 pub struct Snapshot {
-    txn: ReadTransaction,
+    txn: Arc<ReadTransaction>,
     catalog: Arc<Catalog>,
 }
 
 impl Snapshot {
     pub(crate) fn new(txn: ReadTransaction, catalog: Arc<Catalog>) -> Self {
-        Snapshot { txn, catalog }
+        Snapshot {
+            txn: Arc::new(txn),
+            catalog,
+        }
     }
 
     /// The catalog as of the snapshot.

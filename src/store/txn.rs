@@ -163,6 +163,24 @@ impl StreamTrx {
         Ok(self.stats(def.id)?.count)
     }
 
+    /// The snapshot the transaction reads (beneath its own writes).
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// The transaction's own versions of collection `cid`'s documents, in key order (`None`: removed).
+    pub fn overlay(&self, cid: u64) -> Vec<(String, Option<Vec<u8>>)> {
+        self.docs
+            .range((cid, String::new())..(cid + 1, String::new()))
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Document `key` of collection `cid` as the transaction sees it.
+    pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
+        self.get(cid, key)
+    }
+
     /// Keeps the snapshot's version of a document before its first write (the commit checks it is still
     /// the committed one).
     fn remember_base(&mut self, k: &DocKey) -> ArangoResult<()> {
@@ -177,7 +195,7 @@ impl StreamTrx {
     }
 
     /// Moves out what the writer needs to commit.
-    fn take_changes(&mut self) -> Changes {
+    pub(crate) fn take_changes(&mut self) -> Changes {
         Changes {
             tid: self.id,
             docs: std::mem::take(&mut self.docs),

@@ -383,3 +383,37 @@ def test_aql_cursor_batches_counts_and_errors(db, col):
     assert parsed["collections"] == ["c"] and parsed["bind_vars"] == ["n"]
     plan = db.aql.explain("FOR d IN c RETURN d")
     assert [n["type"] for n in plan["nodes"]][:2] == ["SingletonNode", "EnumerateCollectionNode"]
+
+
+def test_collection_writes_that_send_aql(db, col):
+    col.insert_many([{"_key": k, "v": i % 2, "n": i} for i, k in enumerate("abcde")])
+    assert col.update_match({"v": 1}, {"seen": True}) == 2
+    assert sorted(d["_key"] for d in col.find({"seen": True})) == ["b", "d"]
+    assert col.update_match({"v": 0}, {"n": None}, keep_none=False, limit=1) == 1
+    assert "n" not in col.get("a")
+    assert col.replace_match({"seen": True}, {"v": 9}, limit=1) == 1
+    assert col.get("b") == {"_key": "b", "_id": col.name + "/b", "_rev": col.get("b")["_rev"], "v": 9}
+    assert col.delete_match({"v": 0}, sync=True) == 3
+    assert sorted(col.keys()) == ["b", "d"]
+    # AQL writes with NEW/OLD, OPTIONS and UPSERT
+    cursor = db.aql.execute(
+        "FOR i IN 1..3 INSERT {_key: CONCAT('x', i), i} INTO @@c RETURN NEW._key",
+        bind_vars={"@c": col.name},
+    )
+    assert list(cursor) == ["x1", "x2", "x3"]
+    assert cursor.statistics()["modified"] == 3
+    rows = db.aql.execute(
+        "FOR i IN [1, 1] UPSERT {_key: 'u'} INSERT {_key: 'u', hits: 1} UPDATE {hits: OLD.hits + 1} IN @@c RETURN NEW.hits",
+        bind_vars={"@c": col.name},
+    )
+    assert list(rows) == [1, 2]
+    with pytest.raises(AQLQueryExecuteError) as e:
+        db.aql.execute("FOR i IN 1..3 INSERT {_key: 'same'} INTO @@c", bind_vars={"@c": col.name})
+    assert e.value.error_code == 1210
+    assert not col.has("same")
+    # in a stream transaction
+    txn = db.begin_transaction(write=col.name)
+    txn.aql.execute("INSERT {_key: 't'} INTO @@c", bind_vars={"@c": col.name})
+    assert not col.has("t")
+    assert txn.commit_transaction() is True
+    assert col.has("t")
