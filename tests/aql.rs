@@ -904,3 +904,297 @@ fn loops_read_through_the_primary_and_unique_indexes() {
     assert_eq!(r.body["result"], json!([1]), "{}", r.body);
     assert_eq!(r.body["extra"]["stats"]["scannedFull"], 0);
 }
+
+/// A value for the randomized index test: numbers, strings, booleans, null, or nothing at all.
+fn random_value(rng: &mut common::rng::Rng) -> Option<Value> {
+    Some(match rng.below(9) {
+        0 => return None,
+        1 => Value::Null,
+        2 => json!(rng.below(2) == 0),
+        3 | 4 => json!(format!("s{}", rng.below(4))),
+        5 => json!(rng.below(4) as f64 + 0.5),
+        _ => json!(rng.below(5) as i64 - 1),
+    })
+}
+
+#[test]
+fn secondary_indexes_answer_as_a_full_scan_does() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    for c in ["ix", "plain", "sx"] {
+        assert_eq!(api.post("/_api/collection", json!({"name": c})).status, 200);
+    }
+    let r = api.post(
+        "/_api/index?collection=ix",
+        json!({"type": "persistent", "fields": ["a", "b"]}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let mut rng = common::rng::Rng(0x005e_ed1d);
+    let mut docs = Vec::new();
+    for i in 0..400 {
+        let mut d = serde_json::Map::new();
+        d.insert("_key".into(), json!(format!("d{i:03}")));
+        if let Some(v) = random_value(&mut rng) {
+            d.insert("a".into(), v);
+        }
+        if let Some(v) = random_value(&mut rng) {
+            d.insert("b".into(), v);
+        }
+        docs.push(Value::Object(d));
+    }
+    // half before the index exists on `sx` (built from the documents), half after (kept by writes)
+    insert_many(&api, "_system", "ix", docs.clone());
+    insert_many(&api, "_system", "plain", docs.clone());
+    insert_many(&api, "_system", "sx", docs[..200].to_vec());
+    let r = api.post(
+        "/_api/index?collection=sx",
+        json!({"type": "persistent", "fields": ["a"], "sparse": true}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    insert_many(&api, "_system", "sx", docs[200..].to_vec());
+    // changes after the fact: updates, removals, AQL writes, a stream transaction
+    for c in ["ix", "plain", "sx"] {
+        let r = query(
+            &api,
+            "FOR d IN @@c FILTER d.b == 2 UPDATE d WITH {a: 'moved'} IN @@c",
+            json!({"@c": c}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let r = query(
+            &api,
+            "FOR d IN @@c FILTER d.a == 's3' REMOVE d IN @@c",
+            json!({"@c": c}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        common::repl::trx(
+            &api,
+            "_system",
+            c,
+            vec![
+                json!({"_key": "t1", "a": 1, "b": 1}),
+                json!({"_key": "t2", "a": "s0"}),
+            ],
+            &["d000".to_string()],
+        );
+    }
+    let literal = |rng: &mut common::rng::Rng| {
+        random_value(rng).map_or("null".to_string(), |v| v.to_string())
+    };
+    let mut used = 0;
+    for round in 0..300 {
+        let (a, b, b2) = (literal(&mut rng), literal(&mut rng), literal(&mut rng));
+        let ops = ["==", "<", "<=", ">", ">="];
+        let op = |rng: &mut common::rng::Rng| ops[rng.below(5) as usize];
+        let (o1, o2, o3) = (op(&mut rng), op(&mut rng), op(&mut rng));
+        let filter = match round % 6 {
+            0 => format!("d.a == {a}"),
+            1 => format!("d.a == {a} AND d.b {o2} {b}"),
+            2 => format!("d.a {o1} {a}"),
+            3 => format!("{a} == d.a AND {b} {o2} d.b AND d.b {o3} {b2}"),
+            4 => format!("d.a {o1} {a} AND d.a {o2} {b}"),
+            _ => format!("d.a == {a} AND d.b == {b}"),
+        };
+        let (sort, limit) = match rng.below(4) {
+            0 => ("SORT d.a, d.b, d._key", ""),
+            1 => ("SORT d.a DESC, d.b DESC, d._key DESC", ""),
+            _ => ("", ""),
+        };
+        let q = |c: &str| format!("FOR d IN {c} FILTER {filter} {sort} {limit} RETURN d._key");
+        let want = result(&api, &q("plain"), json!({}));
+        for c in ["ix", "sx"] {
+            let r = query(&api, &q(c), json!({}));
+            assert_eq!(r.status, 201, "{}: {}", q(c), r.body);
+            let mut got = r.body["result"].as_array().unwrap().clone();
+            let mut w = want.as_array().unwrap().clone();
+            if sort.is_empty() {
+                got.sort_by_key(|v| v.to_string());
+                w.sort_by_key(|v| v.to_string());
+            }
+            assert_eq!(got, w, "{}", q(c));
+            if r.body["extra"]["stats"]["scannedFull"] == 0 {
+                used += 1;
+            }
+        }
+    }
+    assert!(used > 200, "the indexes answered only {used} queries");
+    // the index's order stands in for SORT … LIMIT: only what the LIMIT needs is read
+    for (q, want) in [
+        ("FOR d IN ix SORT d.a, d.b LIMIT 3 RETURN d._key", "plain"),
+        (
+            "FOR d IN ix FILTER d.a == 1 SORT d.b DESC LIMIT 2 RETURN d._key",
+            "plain",
+        ),
+    ] {
+        let r = query(&api, q, json!({}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(r.body["extra"]["stats"]["scannedFull"], 0, "{q}");
+        assert!(
+            r.body["extra"]["stats"]["scannedIndex"].as_u64().unwrap() <= 3,
+            "{q}: {}",
+            r.body
+        );
+        let plain = result(&api, &q.replace("ix", want), json!({}));
+        // ties (equal a and b) may come in another order: compare the sort keys
+        let vals = |keys: &Value| -> Vec<Value> {
+            keys.as_array()
+                .unwrap()
+                .iter()
+                .map(|k| {
+                    result(
+                        &api,
+                        "RETURN [DOCUMENT('plain', @k).a, DOCUMENT('plain', @k).b]",
+                        json!({"k": k}),
+                    )[0]
+                    .clone()
+                })
+                .collect()
+        };
+        assert_eq!(vals(&r.body["result"]), vals(&plain), "{q}");
+        let r = api.post("/_api/explain", json!({"query": q}));
+        let node = &r.body["plan"]["nodes"][1];
+        assert_eq!(node["type"], "IndexNode", "{}", r.body);
+        assert_eq!(node["sorted"], true);
+        assert_eq!(node["indexes"][0]["fields"], json!(["a", "b"]));
+    }
+    // the entries survive a kill -9 (the store's journal brings them back with the documents)
+    drop(api);
+    let mut s = s;
+    let _tmp = s.keep_dir();
+    s.kill9();
+    let s = Server::start_in(&s.dir.clone(), &[]);
+    let api = Api::new(&s);
+    let r = query(&api, "FOR d IN ix FILTER d.a == 1 RETURN d._key", json!({}));
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 0);
+    let mut got = r.body["result"].as_array().unwrap().clone();
+    got.sort_by_key(|v| v.to_string());
+    let mut want = result(
+        &api,
+        "FOR d IN plain FILTER d.a == 1 RETURN d._key",
+        json!({}),
+    )
+    .as_array()
+    .unwrap()
+    .clone();
+    want.sort_by_key(|v| v.to_string());
+    assert_eq!(got, want);
+    assert!(!want.is_empty());
+    // truncate empties the index; dropping it leaves a scan
+    assert_eq!(
+        api.put("/_api/collection/ix/truncate", json!({})).status,
+        200
+    );
+    let r = query(&api, "FOR d IN ix FILTER d.a == 1 RETURN d._key", json!({}));
+    assert_eq!(r.body["result"], json!([]));
+}
+
+#[test]
+fn edge_collections_look_up_from_and_to() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "e", "type": 3}))
+            .status,
+        200
+    );
+    let edges: Vec<Value> = (0..50)
+        .map(|i| json!({"_key": format!("e{i}"), "_from": format!("v/{}", i % 5), "_to": format!("v/{}", i % 7)}))
+        .collect();
+    insert_many(&api, "_system", "e", edges);
+    let r = query(
+        &api,
+        "FOR x IN e FILTER x._from == 'v/3' RETURN x._key",
+        json!({}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 0, "{}", r.body);
+    assert_eq!(r.body["result"].as_array().unwrap().len(), 10);
+    let r = query(
+        &api,
+        "FOR x IN e FILTER x._to == @v AND x._from == 'v/1' RETURN x._key",
+        json!({"v": "v/6"}),
+    );
+    assert_eq!(r.body["result"], json!(["e41", "e6"]), "{}", r.body);
+    let r = api.post(
+        "/_api/explain",
+        json!({"query": "FOR x IN e FILTER x._to == 'v/2' RETURN x"}),
+    );
+    assert_eq!(
+        r.body["plan"]["nodes"][1]["indexes"][0]["type"], "edge",
+        "{}",
+        r.body
+    );
+    // an edge moved by an update is found at its new place only
+    let r = query(&api, "UPDATE 'e3' WITH {_from: 'v/9'} IN e", json!({}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        result(
+            &api,
+            "FOR x IN e FILTER x._from == 'v/9' RETURN x._key",
+            json!({})
+        ),
+        json!(["e3"])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "FOR x IN e FILTER x._from == 'v/3' RETURN x._key",
+            json!({})
+        )
+        .as_array()
+        .unwrap()
+        .len(),
+        9
+    );
+}
+
+#[test]
+fn a_follower_answers_indexed_queries_as_its_leader() {
+    let leader = Server::start(&[]);
+    let follower = Server::start(&[]);
+    let (la, fa) = (Api::new(&leader), Api::new(&follower));
+    assert_eq!(
+        la.post("/_api/collection", json!({"name": "p"})).status,
+        200
+    );
+    let r = la.post(
+        "/_api/index?collection=p",
+        json!({"type": "persistent", "fields": ["g"]}),
+    );
+    assert!(r.status < 300, "{}", r.body);
+    let docs: Vec<Value> = (0..300)
+        .map(|i| json!({"_key": format!("k{i}"), "g": i % 10}))
+        .collect();
+    insert_many(&la, "_system", "p", docs);
+    // the initial sync brings documents and the index, then the applier tails what follows
+    common::repl::follow(&la, &fa, &leader, json!({}));
+    let r = query(
+        &la,
+        "FOR d IN p FILTER d.g == 3 LIMIT 5 UPDATE d WITH {g: 30} IN p",
+        json!({}),
+    );
+    assert_eq!(r.body["extra"]["stats"]["writesExecuted"], 5, "{}", r.body);
+    query(&la, "FOR d IN p FILTER d.g == 4 REMOVE d IN p", json!({}));
+    common::repl::wait_converged(&la, &fa, "_system", 30);
+    for q in [
+        "FOR d IN p FILTER d.g == 3 SORT d._key RETURN d._key",
+        "FOR d IN p FILTER d.g == 30 SORT d._key RETURN d._key",
+        "FOR d IN p FILTER d.g == 4 RETURN d._key",
+        "FOR d IN p FILTER d.g >= 8 SORT d._key RETURN d._key",
+    ] {
+        let (l, f) = (query(&la, q, json!({})), query(&fa, q, json!({})));
+        assert_eq!(
+            f.body["extra"]["stats"]["scannedFull"], 0,
+            "{q}: {}",
+            f.body
+        );
+        assert_eq!(l.body["result"], f.body["result"], "{q}");
+    }
+    assert_eq!(
+        query(
+            &fa,
+            "RETURN LENGTH(FOR d IN p FILTER d.g == 3 RETURN 1)",
+            json!({})
+        )
+        .body["result"],
+        json!([25])
+    );
+}

@@ -303,13 +303,33 @@ impl Context<'_> {
                     while j < ops.len() && matches!(ops[j], Op::Filter(_) | Op::Let { .. }) {
                         j += 1;
                     }
+                    let fused = &ops[i..j];
+                    // the index the loop reads, if any; when it yields the order of the SORT after
+                    // the filters (one loop, not per outer row), that SORT is done by it
+                    let sort = match ops.get(j) {
+                        Some(Op::Sort(keys)) => Some(keys.as_slice()),
+                        _ => None,
+                    };
+                    let ordered = rows.len() <= 1 && self.writes.is_none();
+                    let access = match self.loop_collection(source)? {
+                        Some((_, cid)) => {
+                            let snap = self.snap;
+                            snap.catalog()
+                                .collections
+                                .get(&cid)
+                                .and_then(|def| plan::access(var, fused, sort, ordered, def))
+                        }
+                        None => None,
+                    };
+                    if sort.is_some() && access.as_ref().is_some_and(plan::Access::sorted) {
+                        j += 1;
+                    }
                     let limit = match ops.get(j) {
                         Some(Op::Limit { offset, count }) => {
                             Some(self.limit_values(offset, count)?)
                         }
                         _ => None,
                     };
-                    let fused = &ops[i..j];
                     i = if limit.is_some() { j + 1 } else { j };
                     let mut looped = Looped {
                         name: Arc::from(var.as_str()),
@@ -321,7 +341,7 @@ impl Context<'_> {
                         out: Vec::new(),
                     };
                     for row in &rows {
-                        if !self.for_each_element(source, row, &mut looped)? {
+                        if !self.for_each_element(source, access.as_ref(), row, &mut looped)? {
                             break;
                         }
                     }
@@ -426,34 +446,41 @@ impl Context<'_> {
 
     /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
     /// the loop needs no more.
+    /// The collection a `FOR` reads (name and id), when its source names one.
+    fn loop_collection(&self, source: &Expr) -> ArangoResult<Option<(String, u64)>> {
+        let name = match source {
+            Expr::Collection(n) => n.clone(),
+            Expr::BindColl(b) => self.bind_collection(b)?,
+            _ => return Ok(None),
+        };
+        let cid = collection_id(self.snap, self.db, &name)?;
+        Ok(Some((name, cid)))
+    }
+
     fn for_each_element(
         &mut self,
         source: &Expr,
+        access: Option<&plan::Access<'_>>,
         row: &Row,
         looped: &mut Looped<'_>,
     ) -> ArangoResult<bool> {
-        let collection = match source {
-            Expr::Collection(n) => Some(n.clone()),
-            Expr::BindColl(b) => Some(self.bind_collection(b)?),
-            _ => None,
-        };
-        if let Some(name) = collection {
-            let cid = collection_id(self.snap, self.db, &name)?;
-            let snap = self.snap;
-            let fused = looped.fused;
-            if let Some(def) = snap.catalog().collections.get(&cid)
-                && let Some(access) = plan::access(&looped.name, fused, def)
-                && let Some(keys) = self.index_keys(&access, row, cid, &name)?
-            {
-                for k in keys {
-                    if let Some(d) = self.document(cid, &k)? {
-                        self.scanned_index += 1;
-                        if !self.element(row, d, looped)? {
-                            return Ok(false);
+        if let Some((name, cid)) = self.loop_collection(source)? {
+            if let Some(access) = access {
+                if let plan::Access::Secondary { .. } = access {
+                    if let Some(more) = self.secondary_loop(access, row, cid, looped)? {
+                        return Ok(more);
+                    }
+                } else if let Some(keys) = self.index_keys(access, row, cid, &name)? {
+                    for k in keys {
+                        if let Some(d) = self.document(cid, &k)? {
+                            self.scanned_index += 1;
+                            if !self.element(row, d, looped)? {
+                                return Ok(false);
+                            }
                         }
                     }
+                    return Ok(true);
                 }
-                return Ok(true);
             }
             let mut more = true;
             self.scan(cid, |this, d| {
@@ -517,6 +544,7 @@ impl Context<'_> {
                 }
                 _ => Vec::new(),
             },
+            plan::Access::Secondary { .. } | plan::Access::KeyOrder => return Ok(None),
             plan::Access::Unique {
                 iid,
                 sparse,
@@ -551,6 +579,99 @@ impl Context<'_> {
                     .collect()
             }
         }))
+    }
+
+    /// A loop through a secondary index: the documents whose entries lie in the range the loop's
+    /// filters give, in the index's order; `None` when the index cannot answer here (a null where a
+    /// sparse index holds none, or the query's own writes, not in the index yet).
+    fn secondary_loop(
+        &mut self,
+        access: &plan::Access<'_>,
+        row: &Row,
+        cid: u64,
+        looped: &mut Looped<'_>,
+    ) -> ArangoResult<Option<bool>> {
+        let plan::Access::Secondary {
+            index,
+            eq,
+            lo,
+            hi,
+            desc,
+            ..
+        } = access
+        else {
+            return Ok(None);
+        };
+        if self
+            .writes
+            .as_ref()
+            .is_some_and(|w| !w.trx.overlay(cid).is_empty())
+        {
+            return Ok(None);
+        }
+        let sparse = index.secondary.sparse;
+        let mut prefix = Vec::new();
+        for e in eq {
+            let v = self.eval(e, row)?;
+            if sparse && v.is_null() {
+                return Ok(None);
+            }
+            crate::store::index::sortable(&v, &mut prefix);
+        }
+        let mut from = prefix.clone();
+        if let Some((e, inclusive)) = lo {
+            let v = self.eval(e, row)?;
+            if sparse && v.is_null() && *inclusive {
+                return Ok(None);
+            }
+            crate::store::index::sortable(&v, &mut from);
+            if !inclusive {
+                from.push(0xFF);
+            }
+        }
+        let to = match hi {
+            Some((e, inclusive)) => {
+                let mut to = prefix.clone();
+                crate::store::index::sortable(&self.eval(e, row)?, &mut to);
+                if *inclusive {
+                    to.push(0xFF);
+                }
+                Some(to)
+            }
+            None if prefix.is_empty() => None,
+            None => {
+                let mut to = prefix;
+                to.push(0xFF);
+                Some(to)
+            }
+        };
+        let snap = self.snap;
+        let iid = index.secondary.iid;
+        let mut more = true;
+        let mut failed = None;
+        snap.for_each_index_entry(cid, iid, &from, to.as_deref(), *desc, |key| {
+            let r = snap.document(cid, key).and_then(|d| match d {
+                Some(d) => {
+                    self.scanned_index += 1;
+                    self.element(row, d, looped)
+                }
+                None => Ok(true),
+            });
+            match r {
+                Ok(m) => {
+                    more = m;
+                    m
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Some(more)),
+        }
     }
 
     /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, skipped or kept as

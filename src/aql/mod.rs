@@ -143,9 +143,7 @@ pub fn execute(
         let out = run(q, db, snap, full_count, Some(writes))?;
         match store.commit_query_transaction(t) {
             Ok(()) => return Ok(out),
-            Err(e)
-                if e.error_num == codes::ARANGO_CONFLICT && attempt < CONFLICT_RETRIES =>
-            {
+            Err(e) if e.error_num == codes::ARANGO_CONFLICT && attempt < CONFLICT_RETRIES => {
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -229,12 +227,21 @@ pub fn explain(
                                 matches!(o, parse::Op::Filter(_) | parse::Op::Let { .. })
                             })
                             .count();
+                        let sort = match ops.get(at + 1 + fused) {
+                            Some(parse::Op::Sort(keys)) => Some(keys.as_slice()),
+                            _ => None,
+                        };
+                        // as run: the index stands in for the SORT in the outermost loop only
+                        let ordered = !ops[..at].iter().any(|o| matches!(o, parse::Op::For { .. }))
+                            && parsed.writes.is_empty();
                         let def = snap.catalog().collections.get(&cid);
                         match def.and_then(|d| {
-                            plan::access(var, &ops[at + 1..at + 1 + fused], d).map(|a| a.to_json(d))
+                            plan::access(var, &ops[at + 1..at + 1 + fused], sort, ordered, d)
+                                .map(|a| (a.to_json(d), a.sorted()))
                         }) {
-                            Some(index) => serde_json::json!({"type": "IndexNode", "collection": c,
-                                "outVariable": {"name": var}, "indexes": [index]}),
+                            Some((index, sorted)) => serde_json::json!({"type": "IndexNode",
+                                "collection": c, "outVariable": {"name": var},
+                                "indexes": [index], "sorted": sorted}),
                             None => serde_json::json!({"type": "EnumerateCollectionNode",
                                 "collection": c, "outVariable": {"name": var}, "random": false}),
                         }

@@ -6,6 +6,7 @@
 
 use crate::aql::parse::{BinOp, Expr, Op};
 use crate::store::CollectionDef;
+use crate::store::index::{EDGE_FROM_IID, EDGE_TO_IID, Secondary, secondary_indexes};
 
 /// How a loop reads its collection.
 #[derive(Debug)]
@@ -22,6 +23,38 @@ pub enum Access<'q> {
         sparse: bool,
         values: Vec<&'q Expr>,
     },
+    /// A secondary index (non-unique persistent, or an edge collection's `_from`/`_to`): equality on
+    /// its first fields, then at most a range on the next one; read in the index's order (descending
+    /// with `desc`), which is the `SORT` after the loop when `sorted`.
+    Secondary {
+        index: Index,
+        eq: Vec<&'q Expr>,
+        lo: Option<(&'q Expr, bool)>,
+        hi: Option<(&'q Expr, bool)>,
+        sorted: bool,
+        desc: bool,
+    },
+    /// No filter an index serves, but the `SORT` after the loop is by `_key` ascending: the
+    /// collection's own order.
+    KeyOrder,
+}
+
+/// A secondary index as the planner sees it.
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub secondary: Secondary,
+    pub name: String,
+    pub itype: &'static str,
+}
+
+impl Access<'_> {
+    /// Whether the loop produces its documents in the order of the `SORT` after it.
+    pub fn sorted(&self) -> bool {
+        matches!(
+            self,
+            Access::KeyOrder | Access::Secondary { sorted: true, .. }
+        )
+    }
 }
 
 impl Access<'_> {
@@ -42,6 +75,15 @@ impl Access<'_> {
                 "id": iid.to_string(), "type": "persistent", "name": name, "fields": fields,
                 "unique": true, "sparse": sparse, "selectivityEstimate": 1,
                 "collection": def.name,
+            }),
+            Access::Secondary { index, .. } => serde_json::json!({
+                "id": if index.itype == "edge" { "1".to_string() } else { index.secondary.iid.to_string() },
+                "type": index.itype, "name": index.name, "fields": index.secondary.fields,
+                "unique": false, "sparse": index.secondary.sparse, "collection": def.name,
+            }),
+            Access::KeyOrder => serde_json::json!({
+                "id": "0", "type": "primary", "name": "primary", "fields": ["_key"],
+                "unique": true, "sparse": false, "selectivityEstimate": 1,
             }),
         }
     }
@@ -99,8 +141,26 @@ fn conjuncts<'q>(e: &'q Expr, out: &mut Vec<&'q Expr>) {
     }
 }
 
-/// The index loop `var` over `def` uses, given the operations fused into it.
-pub fn access<'q>(var: &str, fused: &'q [Op], def: &CollectionDef) -> Option<Access<'q>> {
+/// Flips a comparison whose attribute stands on the right (`5 < v.a` is `v.a > 5`).
+fn flipped(op: BinOp) -> BinOp {
+    match op {
+        BinOp::Lt => BinOp::Gt,
+        BinOp::Le => BinOp::Ge,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::Ge => BinOp::Le,
+        other => other,
+    }
+}
+
+/// The index loop `var` over `def` uses, given the operations fused into it and the `SORT` right
+/// after them (`sort`; `ordered`: the index may stand in for it).
+pub fn access<'q>(
+    var: &str,
+    fused: &'q [Op],
+    sort: Option<&'q [(Expr, bool)]>,
+    ordered: bool,
+    def: &CollectionDef,
+) -> Option<Access<'q>> {
     let mut vars = vec![var];
     let mut parts = Vec::new();
     for op in fused {
@@ -113,18 +173,23 @@ pub fn access<'q>(var: &str, fused: &'q [Op], def: &CollectionDef) -> Option<Acc
     // (attribute path, operator, the other side)
     let mut conds: Vec<(String, BinOp, &Expr)> = Vec::new();
     for p in parts {
-        let Expr::Binary(op @ (BinOp::Eq | BinOp::In), a, b) = p else {
+        let Expr::Binary(
+            op @ (BinOp::Eq | BinOp::In | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge),
+            a,
+            b,
+        ) = p
+        else {
             continue;
         };
         if let Some(path) = path_on(a, var)
             && independent(b, &vars)
         {
             conds.push((path, *op, b));
-        } else if *op == BinOp::Eq
+        } else if *op != BinOp::In
             && let Some(path) = path_on(b, var)
             && independent(a, &vars)
         {
-            conds.push((path, *op, a));
+            conds.push((path, flipped(*op), a));
         }
     }
     for (path, op, value) in &conds {
@@ -133,10 +198,11 @@ pub fn access<'q>(var: &str, fused: &'q [Op], def: &CollectionDef) -> Option<Acc
             "_id" => true,
             _ => continue,
         };
-        return Some(match op {
-            BinOp::Eq => Access::Key { value, id },
-            _ => Access::Keys { values: value, id },
-        });
+        match op {
+            BinOp::Eq => return Some(Access::Key { value, id }),
+            BinOp::In => return Some(Access::Keys { values: value, id }),
+            _ => {}
+        }
     }
     for idx in def.indexes.iter().filter(|i| i.unique) {
         let values: Option<Vec<&Expr>> = idx
@@ -158,6 +224,96 @@ pub fn access<'q>(var: &str, fused: &'q [Op], def: &CollectionDef) -> Option<Acc
                 values,
             });
         }
+    }
+    // the sort keys as attribute paths of the loop variable, all in one direction
+    let sort_paths: Option<(Vec<String>, bool)> = sort.and_then(|keys| {
+        let desc = !keys.first()?.1;
+        let paths: Option<Vec<String>> = keys
+            .iter()
+            .map(|(e, asc)| (*asc != desc).then(|| path_on(e, var)).flatten())
+            .collect();
+        paths.map(|p| (p, desc))
+    });
+    let mut best: Option<(usize, Access<'q>)> = None;
+    for sec in secondary_indexes(def) {
+        let mut eq = Vec::new();
+        for f in &sec.fields {
+            match conds.iter().find(|(p, op, _)| p == f && *op == BinOp::Eq) {
+                Some((_, _, v)) => eq.push(*v),
+                None => break,
+            }
+        }
+        let (mut lo, mut hi) = (None, None);
+        if let Some(f) = sec.fields.get(eq.len()) {
+            for (p, op, v) in &conds {
+                if p != f {
+                    continue;
+                }
+                match op {
+                    BinOp::Gt | BinOp::Ge if lo.is_none() => lo = Some((*v, *op == BinOp::Ge)),
+                    BinOp::Lt | BinOp::Le if hi.is_none() => hi = Some((*v, *op == BinOp::Le)),
+                    _ => {}
+                }
+            }
+        }
+        // a sparse index holds no nulls: a range must start above null (a value, checked when run)
+        if sec.sparse && hi.is_some() && lo.is_none() {
+            hi = None;
+        }
+        // the index's order is the SORT's when the sort keys are the fields after the equal ones
+        let sorted = ordered
+            && !sec.sparse
+            && sort_paths.as_ref().is_some_and(|(paths, _)| {
+                !paths.is_empty()
+                    && paths.len() <= sec.fields.len() - eq.len().min(sec.fields.len())
+                    && paths
+                        .iter()
+                        .zip(&sec.fields[eq.len()..])
+                        .all(|(p, f)| p == f)
+            });
+        let score =
+            eq.len() * 4 + usize::from(lo.is_some() || hi.is_some()) * 2 + usize::from(sorted);
+        if score == 0 || best.as_ref().is_some_and(|(b, _)| *b >= score) {
+            continue;
+        }
+        let (name, itype) = match sec.iid {
+            EDGE_FROM_IID | EDGE_TO_IID => ("edge".to_string(), "edge"),
+            iid => (
+                def.indexes
+                    .iter()
+                    .find(|i| i.id == iid)
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default(),
+                "persistent",
+            ),
+        };
+        let desc = sorted && sort_paths.as_ref().is_some_and(|(_, d)| *d);
+        best = Some((
+            score,
+            Access::Secondary {
+                index: Index {
+                    secondary: sec,
+                    name,
+                    itype,
+                },
+                eq,
+                lo,
+                hi,
+                sorted,
+                desc,
+            },
+        ));
+    }
+    if let Some((_, a)) = best {
+        return Some(a);
+    }
+    // SORT v._key: the collection is read in key order anyway
+    if ordered
+        && let Some((paths, false)) = &sort_paths
+        && paths.len() == 1
+        && paths[0] == "_key"
+    {
+        return Some(Access::KeyOrder);
     }
     None
 }

@@ -190,6 +190,12 @@ pub(crate) fn ddl_ensure_index(
         build_unique(ctx, &def, &idx)?;
     }
     def.indexes.push(idx.clone());
+    if let Some(sec) = crate::store::index::secondary_indexes(&def)
+        .into_iter()
+        .find(|s| s.iid == idx.id)
+    {
+        ctx.build_secondary(def.id, &sec)?;
+    }
     ctx.save_collection(&def)?;
     let data = serde_json::to_vec(&idx.to_inventory_json())
         .map_err(|e| ArangoError::internal(e.to_string()))?;

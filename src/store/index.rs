@@ -2,7 +2,8 @@
 //! makes equal values equal bytes (so `1` and `1.0` collide as ArangoDB's comparison says they do), and
 //! the per-collection checksum built on the same encoding.
 
-use crate::store::catalog::IndexDef;
+use crate::store::catalog::{CollectionDef, CollectionType, IndexDef};
+pub use crate::store::tables::{EDGE_FROM_IID, EDGE_TO_IID};
 use serde_json::{Map, Value};
 use xxhash_rust::xxh64::xxh64;
 
@@ -175,5 +176,113 @@ mod tests {
             document_checksum(&c, false, true)
         );
         assert_eq!(document_checksum(&a, false, false), xxh64(b"k", 0));
+    }
+}
+
+/// A secondary index kept in the INDEX table: a non-unique persistent index, or one half of an edge
+/// collection's edge index (`_from` or `_to`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secondary {
+    pub iid: u64,
+    pub fields: Vec<String>,
+    pub sparse: bool,
+}
+
+/// Whether a collection has secondary indexes (cheap: no allocation).
+pub fn has_secondary(def: &CollectionDef) -> bool {
+    def.ctype == CollectionType::Edge || def.indexes.iter().any(is_secondary)
+}
+
+fn is_secondary(i: &IndexDef) -> bool {
+    !i.unique
+        && matches!(i.itype.as_str(), "persistent" | "hash" | "skiplist")
+        && !i.fields.iter().any(|f| f.contains("[*]"))
+}
+
+/// The secondary indexes of a collection.
+pub fn secondary_indexes(def: &CollectionDef) -> Vec<Secondary> {
+    let mut out: Vec<Secondary> = def
+        .indexes
+        .iter()
+        .filter(|i| is_secondary(i))
+        .map(|i| Secondary {
+            iid: i.id,
+            fields: i.fields.clone(),
+            sparse: i.sparse,
+        })
+        .collect();
+    if def.ctype == CollectionType::Edge {
+        for (iid, f) in [(EDGE_FROM_IID, "_from"), (EDGE_TO_IID, "_to")] {
+            out.push(Secondary {
+                iid,
+                fields: vec![f.to_string()],
+                sparse: false,
+            });
+        }
+    }
+    out
+}
+
+/// The sortable form of the values a document contributes to a secondary index (`None`: a sparse
+/// index skips it).
+pub fn secondary_values(idx: &Secondary, doc: &Map<String, Value>) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for f in &idx.fields {
+        let v = lookup(doc, f).unwrap_or(&Value::Null);
+        if idx.sparse && v.is_null() {
+            return None;
+        }
+        sortable(v, &mut out);
+    }
+    Some(out)
+}
+
+/// Appends a value in a byte form whose order is AQL's order for null, booleans, numbers and
+/// strings (type first: null < bool < number < string < array < object), and in which equal values
+/// are equal bytes. Each form ends by itself, so forms can follow one another.
+pub fn sortable(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.push(0x01),
+        Value::Bool(false) => out.push(0x02),
+        Value::Bool(true) => out.push(0x03),
+        Value::Number(n) => {
+            out.push(0x04);
+            let mut f = n.as_f64().unwrap_or(0.0);
+            if f == 0.0 {
+                f = 0.0; // -0 is 0
+            }
+            let bits = f.to_bits();
+            let ordered = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits | (1 << 63)
+            };
+            out.extend_from_slice(&ordered.to_be_bytes());
+        }
+        Value::String(s) => {
+            out.push(0x05);
+            for &b in s.as_bytes() {
+                if b == 0 {
+                    out.extend_from_slice(&[0, 1]);
+                } else {
+                    out.push(b);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+        Value::Array(a) => {
+            out.push(0x06);
+            for x in a {
+                sortable(x, out);
+            }
+            out.push(0);
+        }
+        Value::Object(_) => {
+            out.push(0x07);
+            let mut s = String::new();
+            canonical(v, &mut s);
+            out.extend_from_slice(s.as_bytes());
+            out.push(0);
+        }
     }
 }

@@ -40,6 +40,7 @@ pub(crate) enum T {
     Databases = 4,
     Meta = 5,
     Applier = 6,
+    Index = 7,
 }
 
 impl T {
@@ -52,6 +53,7 @@ impl T {
             4 => T::Databases,
             5 => T::Meta,
             6 => T::Applier,
+            7 => T::Index,
             _ => return None,
         })
     }
@@ -213,6 +215,24 @@ fn apply(txn: &WriteTransaction, payload: &[u8]) -> ArangoResult<()> {
                 txn.open_table(APPLIER)
                     .map_err(storage)?
                     .insert(text(a)?, v)
+                    .map_err(storage)?;
+            }
+            (PUT, T::Index, Some(v)) => {
+                txn.open_table(INDEX)
+                    .map_err(storage)?
+                    .insert(a, v)
+                    .map_err(storage)?;
+            }
+            (DEL, T::Index, _) => {
+                txn.open_table(INDEX)
+                    .map_err(storage)?
+                    .remove(a)
+                    .map_err(storage)?;
+            }
+            (DEL_RANGE, T::Index, Some(end)) => {
+                txn.open_table(INDEX)
+                    .map_err(storage)?
+                    .retain_in(a..end, |_, _| false)
                     .map_err(storage)?;
             }
             (DEL, T::Docs, _) => {

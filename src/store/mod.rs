@@ -312,6 +312,7 @@ impl Store {
             }
             txn.open_table(DOCS).map_err(storage)?;
             txn.open_table(UNIQUE).map_err(storage)?;
+            txn.open_table(INDEX).map_err(storage)?;
             let dbs = txn.open_table(DATABASES).map_err(storage)?;
             for item in dbs.iter().map_err(storage)? {
                 let (_, v) = item.map_err(storage)?;
@@ -354,6 +355,41 @@ impl Store {
                         )
                         .map_err(storage)?;
                 }
+            }
+            // stores made before secondary indexes were kept get their entries now
+            if !meta_vals.contains_key(META_SECONDARY) {
+                let docs_t = txn.open_table(DOCS).map_err(storage)?;
+                let mut index_t = txn.open_table(INDEX).map_err(storage)?;
+                for def in catalog.collections.values() {
+                    for idx in index::secondary_indexes(def) {
+                        let wanted: Vec<&str> = idx
+                            .fields
+                            .iter()
+                            .map(|f| f.split('.').next().unwrap_or(f))
+                            .collect();
+                        let r = coll_range(def.id);
+                        for item in docs_t
+                            .range(r.start.as_slice()..r.end.as_slice())
+                            .map_err(storage)?
+                        {
+                            let (k, v) = item.map_err(storage)?;
+                            let key = key_of(k.value());
+                            let doc = docs::partial_doc(&wanted, v.value()).map_err(|e| {
+                                ArangoError::internal(format!("stored document '{key}': {e}"))
+                            })?;
+                            if let Some(vals) = index::secondary_values(&idx, &doc) {
+                                index_t
+                                    .insert(
+                                        secondary_key(def.id, idx.iid, &vals, key).as_slice(),
+                                        key.as_bytes(),
+                                    )
+                                    .map_err(storage)?;
+                            }
+                        }
+                    }
+                }
+                meta.insert(META_SECONDARY, 1).map_err(storage)?;
+                meta_vals.insert(META_SECONDARY.to_string(), 1);
             }
             let log = txn.open_table(LOG).map_err(storage)?;
             let floor = meta_vals.get(META_LOG_FLOOR).copied().unwrap_or(0);

@@ -167,6 +167,46 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Calls `f` with the document key of each entry of secondary index `iid` of collection `cid` whose
+    /// values (in `index::sortable` form) lie in `from..to` (`to`: to the index's end), ascending or
+    /// descending, until `f` returns `false`.
+    pub fn for_each_index_entry(
+        &self,
+        cid: u64,
+        iid: u64,
+        from: &[u8],
+        to: Option<&[u8]>,
+        descending: bool,
+        mut f: impl FnMut(&str) -> bool,
+    ) -> ArangoResult<()> {
+        let t = self.txn.open_table(INDEX).map_err(storage)?;
+        let lo = secondary_key(cid, iid, from, "");
+        let hi = match to {
+            Some(to) => secondary_key(cid, iid, to, ""),
+            None => index_range(cid, iid).end,
+        };
+        if lo >= hi {
+            return Ok(());
+        }
+        let range = t.range(lo.as_slice()..hi.as_slice()).map_err(storage)?;
+        if descending {
+            for item in range.rev() {
+                let (_, v) = item.map_err(storage)?;
+                if !f(std::str::from_utf8(v.value()).unwrap_or("")) {
+                    break;
+                }
+            }
+        } else {
+            for item in range {
+                let (_, v) = item.map_err(storage)?;
+                if !f(std::str::from_utf8(v.value()).unwrap_or("")) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `f` with each document of a collection, parsed (with `_id`), in key order, until it
     /// returns `false`.
     pub fn for_each_document(

@@ -15,6 +15,16 @@ pub const COLLECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("colle
 pub const DOCS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("docs");
 /// collection id ++ index id (8 bytes each, big-endian) ++ canonical values → `_key` of the document.
 pub const UNIQUE: TableDefinition<&[u8], &str> = TableDefinition::new("unique");
+/// collection id ++ index id (8 bytes each, big-endian) ++ the indexed values in sortable form (see
+/// `index::sortable`) ++ `_key` → nothing: the entries of non-unique persistent indexes and of edge
+/// collections' `_from` and `_to`, in the order of their values.
+pub const INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("index");
+/// The INDEX ids of an edge collection's `_from` and `_to` entries (no real index has them).
+pub const EDGE_FROM_IID: u64 = u64::MAX - 1;
+pub const EDGE_TO_IID: u64 = u64::MAX;
+/// Set once the INDEX table holds the entries of every secondary index (stores made before it existed
+/// get them built when they open).
+pub const META_SECONDARY: &str = "secondary_indexes";
 /// Tick → log record (see `store::log`).
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// Database name → the replication applier's stored configuration and state (JSON; holds the leader
@@ -117,7 +127,17 @@ pub fn unique_key(cid: u64, iid: u64, val: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The UNIQUE key range of one index.
+/// The INDEX key of one entry.
+pub fn secondary_key(cid: u64, iid: u64, values: &[u8], key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16 + values.len() + key.len());
+    k.extend_from_slice(&cid.to_be_bytes());
+    k.extend_from_slice(&iid.to_be_bytes());
+    k.extend_from_slice(values);
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// The UNIQUE (and INDEX) key range of one index.
 pub fn index_range(cid: u64, iid: u64) -> std::ops::Range<Vec<u8>> {
     let start = unique_key(cid, iid, &[]);
     let end = if iid == u64::MAX {

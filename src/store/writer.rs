@@ -9,6 +9,7 @@
 use crate::error::{ArangoError, ArangoResult};
 use crate::store::catalog::{Catalog, CollectionDef};
 use crate::store::docs::{self, CollStats, DocAccess};
+use crate::store::index;
 use crate::store::journal::{Journal, Redo, T};
 use crate::store::log::{self, marker};
 use crate::store::tables::*;
@@ -60,6 +61,7 @@ pub(crate) struct WriteCtx<'t> {
     txn: &'t WriteTransaction,
     docs: OnceCell<Table<'t, &'static [u8], &'static [u8]>>,
     unique: OnceCell<Table<'t, &'static [u8], &'static str>>,
+    index: OnceCell<Table<'t, &'static [u8], &'static [u8]>>,
     log: OnceCell<Table<'t, u64, &'static [u8]>>,
     collections: OnceCell<Table<'t, u64, &'static [u8]>>,
     databases: OnceCell<Table<'t, &'static str, &'static [u8]>>,
@@ -119,6 +121,14 @@ impl<'t> WriteCtx<'t> {
         &'static [u8],
         &'static str
     );
+    lazy_table!(
+        index_t,
+        index_mut,
+        index,
+        INDEX,
+        &'static [u8],
+        &'static [u8]
+    );
     lazy_table!(log_t, log_mut, log, LOG, u64, &'static [u8]);
     lazy_table!(
         collections_t,
@@ -151,6 +161,7 @@ impl<'t> WriteCtx<'t> {
             txn,
             docs: OnceCell::new(),
             unique: OnceCell::new(),
+            index: OnceCell::new(),
             log: OnceCell::new(),
             collections: OnceCell::new(),
             databases: OnceCell::new(),
@@ -304,10 +315,14 @@ impl<'t> WriteCtx<'t> {
             .retain_in(r.clone(), |_, _| false)
             .map_err(storage)?;
         self.unique_mut()?
+            .retain_in(r.clone(), |_, _| false)
+            .map_err(storage)?;
+        self.index_mut()?
             .retain_in(r, |_, _| false)
             .map_err(storage)?;
         self.redo.del_range(T::Docs, &range.start, &range.end);
         self.redo.del_range(T::Unique, &range.start, &range.end);
+        self.redo.del_range(T::Index, &range.start, &range.end);
         let mut s = self.stats(cid)?;
         s.count = 0;
         self.fp_cache.insert(cid, Some(0));
@@ -355,13 +370,97 @@ impl<'t> WriteCtx<'t> {
         Ok(())
     }
 
-    /// Deletes the entries of one unique index.
+    /// Deletes the entries of one index.
     pub fn clear_index(&mut self, cid: u64, iid: u64) -> ArangoResult<()> {
         let r = index_range(cid, iid);
         self.unique_mut()?
             .retain_in(r.start.as_slice()..r.end.as_slice(), |_, _| false)
             .map_err(storage)?;
+        self.index_mut()?
+            .retain_in(r.start.as_slice()..r.end.as_slice(), |_, _| false)
+            .map_err(storage)?;
         self.redo.del_range(T::Unique, &r.start, &r.end);
+        self.redo.del_range(T::Index, &r.start, &r.end);
+        Ok(())
+    }
+
+    /// Fills secondary index `idx` of collection `cid` from its documents.
+    pub fn build_secondary(&mut self, cid: u64, idx: &index::Secondary) -> ArangoResult<()> {
+        let wanted: Vec<&str> = idx
+            .fields
+            .iter()
+            .map(|f| f.split('.').next().unwrap_or(f))
+            .collect();
+        let mut entries = Vec::new();
+        self.scan_documents(cid, |key, bytes| {
+            let doc = docs::partial_doc(&wanted, bytes)
+                .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))?;
+            if let Some(v) = index::secondary_values(idx, &doc) {
+                entries.push((secondary_key(cid, idx.iid, &v, key), key.to_string()));
+            }
+            Ok(())
+        })?;
+        entries.sort();
+        for (k, key) in entries {
+            self.index_mut()?
+                .insert(k.as_slice(), key.as_bytes())
+                .map_err(storage)?;
+            self.redo.put(T::Index, &k, key.as_bytes());
+        }
+        Ok(())
+    }
+
+    /// Moves a document's secondary index entries from its old version to its new one.
+    fn secondary_change(
+        &mut self,
+        cid: u64,
+        key: &str,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> ArangoResult<()> {
+        let idxs = match self.catalog.collections.get(&cid) {
+            Some(def) if index::has_secondary(def) => index::secondary_indexes(def),
+            _ => return Ok(()),
+        };
+        let wanted: Vec<&str> = {
+            let mut w: Vec<&str> = Vec::new();
+            for f in idxs.iter().flat_map(|i| &i.fields) {
+                let top = f.split('.').next().unwrap_or(f);
+                if !w.contains(&top) {
+                    w.push(top);
+                }
+            }
+            w
+        };
+        let parse = |b: &[u8]| {
+            docs::partial_doc(&wanted, b)
+                .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))
+        };
+        let old_doc = old.map(parse).transpose()?;
+        let new_doc = new.map(parse).transpose()?;
+        for idx in &idxs {
+            let o = old_doc
+                .as_ref()
+                .and_then(|d| index::secondary_values(idx, d));
+            let n = new_doc
+                .as_ref()
+                .and_then(|d| index::secondary_values(idx, d));
+            if o == n {
+                continue;
+            }
+            if let Some(o) = o {
+                let k = secondary_key(cid, idx.iid, &o, key);
+                self.index_mut()?.remove(k.as_slice()).map_err(storage)?;
+                self.redo.del(T::Index, &k);
+            }
+            if let Some(n) = n {
+                let k = secondary_key(cid, idx.iid, &n, key);
+                self.index_mut()?
+                    .insert(k.as_slice(), key.as_bytes())
+                    .map_err(storage)?;
+                self.redo.put(T::Index, &k, key.as_bytes());
+            }
+        }
         Ok(())
     }
 
@@ -542,6 +641,7 @@ impl DocAccess for WriteCtx<'_> {
             .map(|g| g.value().to_vec());
         self.redo.put(T::Docs, &k, doc);
         self.fingerprint_change(cid, key, old.as_deref(), Some(doc))?;
+        self.secondary_change(cid, key, old.as_deref(), Some(doc))?;
         Ok(old)
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
@@ -552,7 +652,8 @@ impl DocAccess for WriteCtx<'_> {
             .map_err(storage)?
             .map(|g| g.value().to_vec());
         self.redo.del(T::Docs, &k);
-        self.fingerprint_change(cid, key, old.as_deref(), None)
+        self.fingerprint_change(cid, key, old.as_deref(), None)?;
+        self.secondary_change(cid, key, old.as_deref(), None)
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         Ok(self
@@ -632,6 +733,7 @@ impl DocAccess for WriteCtx<'_> {
             None => {
                 self.redo.put(T::Docs, &k, doc);
                 self.fingerprint_change(cid, key, None, Some(doc))?;
+                self.secondary_change(cid, key, None, Some(doc))?;
                 Ok(true)
             }
             Some(old) => {
