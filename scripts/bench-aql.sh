@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of AQL over HTTP on one collection of BENCH_DOCS (1,000,000) documents: an equality FILTER, a
-# full scan, COLLECT WITH COUNT, and LIMIT 1000 with the server's peak RSS.
+# full scan, COLLECT WITH COUNT, LIMIT 1000 with the server's peak RSS, and 10,000 INSERTs in one query.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec cargo bench --bench aql "$@"

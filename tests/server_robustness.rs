@@ -414,7 +414,7 @@ fn a_corpus_of_bad_requests_changes_nothing() {
             "POST",
             "/_db/d/_api/cursor",
             vec![ROOT],
-            br#"{"query":"REMOVE 'a' IN c"}"#.to_vec(),
+            br#"{"query":"FOR k IN ['a', 'nope'] REMOVE k IN c"}"#.to_vec(),
         ),
         ("GET", "/_db/d/_api/nothing", vec![ROOT], vec![]),
         ("DELETE", "/_api/version", vec![ROOT], vec![]),

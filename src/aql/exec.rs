@@ -4,6 +4,7 @@
 use crate::aql::functions::call;
 use crate::aql::parse::{BinOp, Expr, Op, Quantifier, Query};
 use crate::aql::plan;
+use crate::aql::usage::{self, Need};
 use crate::aql::value::{
     as_f64, attribute, compare, equal, index, like, num, to_number, to_string, truthy,
 };
@@ -28,6 +29,10 @@ struct Looped<'q> {
     passed: u64,
     /// Go on after the `LIMIT` is reached, to count for `fullCount`.
     count_all: bool,
+    /// What the rest of the query reads of the loop variable.
+    need: Need,
+    /// The `COLLECT` right after the loop, fed row by row instead of `out`.
+    grouper: Option<Grouper<'q>>,
     out: Vec<Row>,
 }
 
@@ -51,6 +56,8 @@ pub struct Context<'a> {
     pub(crate) writes: Option<Writes<'a>>,
     pub writes_executed: u64,
     pub writes_ignored: u64,
+    /// What each `FOR` (by address) needs of its variable.
+    pub(crate) needs: HashMap<usize, Need>,
 }
 
 /// A query's transaction and the clock its writes take revisions from.
@@ -88,8 +95,8 @@ impl Context<'_> {
     fn collection(&mut self, name: &str) -> ArangoResult<Vec<Value>> {
         let cid = collection_id(self.snap, self.db, name)?;
         let mut out = Vec::new();
-        self.scan(cid, |_, d| {
-            out.push(Value::Object(d));
+        self.scan(cid, &Need::All, |_, d| {
+            out.push(d);
             Ok(true)
         })?;
         self.scanned += out.len() as u64;
@@ -299,6 +306,7 @@ impl Context<'_> {
                     // the FILTERs and LETs right after the loop run as each element comes, and a
                     // LIMIT after them ends it: a collection is read as a stream, and no more of it
                     // than the LIMIT needs
+                    let after = i;
                     let mut j = i;
                     while j < ops.len() && matches!(ops[j], Op::Filter(_) | Op::Let { .. }) {
                         j += 1;
@@ -331,6 +339,22 @@ impl Context<'_> {
                         _ => None,
                     };
                     i = if limit.is_some() { j + 1 } else { j };
+                    // a COLLECT right after the loop takes each row as it comes
+                    let grouper = match (limit, ops.get(j)) {
+                        (
+                            None,
+                            Some(Op::Collect {
+                                groups,
+                                aggregates,
+                                into,
+                                count,
+                            }),
+                        ) => {
+                            i = j + 1;
+                            Some(Grouper::new(groups, aggregates, into, count)?)
+                        }
+                        _ => None,
+                    };
                     let mut looped = Looped {
                         name: Arc::from(var.as_str()),
                         fused,
@@ -338,6 +362,8 @@ impl Context<'_> {
                         take: limit.map_or(usize::MAX, |l| l.1),
                         passed: 0,
                         count_all: self.want_full_count && self.depth == 1,
+                        need: self.need_of(op, var, &ops[after..]),
+                        grouper,
                         out: Vec::new(),
                     };
                     for row in &rows {
@@ -348,7 +374,10 @@ impl Context<'_> {
                     if limit.is_some() && self.depth == 1 {
                         self.full_count = Some(looped.passed);
                     }
-                    rows = looped.out;
+                    rows = match looped.grouper.take() {
+                        Some(g) => self.group_finish(g)?,
+                        None => looped.out,
+                    };
                 }
                 Op::Filter(e) => {
                     let before = rows.len();
@@ -446,6 +475,17 @@ impl Context<'_> {
 
     /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
     /// the loop needs no more.
+    /// What `ops` read of loop variable `var` of `FOR` operation `op` (worked out once per query).
+    fn need_of(&mut self, op: &Op, var: &str, ops: &[Op]) -> Need {
+        let at = op as *const Op as usize;
+        if let Some(n) = self.needs.get(&at) {
+            return n.clone();
+        }
+        let n = usage::need(var, ops);
+        self.needs.insert(at, n.clone());
+        n
+    }
+
     /// The collection a `FOR` reads (name and id), when its source names one.
     fn loop_collection(&self, source: &Expr) -> ArangoResult<Option<(String, u64)>> {
         let name = match source {
@@ -483,9 +523,10 @@ impl Context<'_> {
                 }
             }
             let mut more = true;
-            self.scan(cid, |this, d| {
+            let need = looped.need.clone();
+            self.scan(cid, &need, |this, d| {
                 this.scanned += 1;
-                more = this.element(row, Value::Object(d), looped)?;
+                more = this.element(row, d, looped)?;
                 Ok(more)
             })?;
             return Ok(more);
@@ -691,7 +732,9 @@ impl Context<'_> {
             }
         }
         looped.passed += 1;
-        if looped.skip > 0 {
+        if let Some(g) = looped.grouper.as_mut() {
+            self.group_add(g, &r)?;
+        } else if looped.skip > 0 {
             looped.skip -= 1;
         } else if looped.take > 0 {
             looped.take -= 1;
@@ -708,73 +751,213 @@ impl Context<'_> {
         into: &Option<(String, Option<Expr>)>,
         count: &Option<String>,
     ) -> ArangoResult<Vec<Row>> {
-        // groups in order of first appearance, then sorted by their keys (as ArangoDB's sorted COLLECT)
-        let mut order: Vec<Vec<Value>> = Vec::new();
-        let mut members: HashMap<String, (usize, Vec<Row>)> = HashMap::new();
-        for row in rows {
-            let key = groups
+        let mut g = Grouper::new(groups, aggregates, into, count)?;
+        for row in &rows {
+            self.group_add(&mut g, row)?;
+        }
+        self.group_finish(g)
+    }
+
+    /// Adds a row to its group.
+    fn group_add(&mut self, g: &mut Grouper<'_>, row: &Row) -> ArangoResult<()> {
+        let at = if g.groups.is_empty() {
+            if g.keys.is_empty() {
+                g.open(Vec::new());
+            }
+            0
+        } else {
+            let key = g
+                .groups
                 .iter()
-                .map(|(_, e)| self.eval(e, &row))
+                .map(|(_, e)| self.eval(e, row))
                 .collect::<ArangoResult<Vec<_>>>()?;
             let text =
                 serde_json::to_string(&canonical(&Value::Array(key.clone()))).unwrap_or_default();
-            let n = order.len();
-            let entry = members.entry(text).or_insert_with(|| (n, Vec::new()));
-            if entry.0 == n {
-                order.push(key);
+            match g.index.get(&text) {
+                Some(i) => *i,
+                None => {
+                    let i = g.open(key);
+                    g.index.insert(text, i);
+                    i
+                }
             }
-            entry.1.push(row);
+        };
+        g.counts[at] += 1;
+        for (k, a) in g.aggregates.iter().enumerate() {
+            let v = self.eval(&a.expr, row)?;
+            g.accs[at][k].add(v);
         }
-        if order.is_empty() && groups.is_empty() {
+        if let Some((_, proj)) = g.into {
+            let v = match proj {
+                Some(p) => self.eval(p, row)?,
+                None => {
+                    // every variable of the row before the COLLECT
+                    let mut o = Map::new();
+                    for (n, v) in row {
+                        o.insert(n.to_string(), v.clone());
+                    }
+                    Value::Object(o)
+                }
+            };
+            g.members[at].push(v);
+        }
+        Ok(())
+    }
+
+    /// The groups' rows, sorted by their keys (as ArangoDB's sorted COLLECT).
+    fn group_finish(&mut self, mut g: Grouper<'_>) -> ArangoResult<Vec<Row>> {
+        if g.keys.is_empty() && g.groups.is_empty() {
             // an aggregation over nothing still has one result
-            order.push(Vec::new());
-            members.insert("[]".into(), (0, Vec::new()));
+            g.open(Vec::new());
         }
-        let mut by_index: Vec<(Vec<Value>, Vec<Row>)> = vec![(Vec::new(), Vec::new()); order.len()];
-        for (_, (i, rows)) in members {
-            by_index[i].1 = rows;
-        }
-        for (i, k) in order.into_iter().enumerate() {
-            by_index[i].0 = k;
-        }
-        by_index.sort_by(|a, b| compare(&Value::Array(a.0.clone()), &Value::Array(b.0.clone())));
-        let mut out = Vec::with_capacity(by_index.len());
-        for (key, members) in by_index {
+        let mut order: Vec<usize> = (0..g.keys.len()).collect();
+        order.sort_by(|a, b| compare_keys(&g.keys[*a], &g.keys[*b]));
+        let mut keys: Vec<Option<Vec<Value>>> = g.keys.into_iter().map(Some).collect();
+        let mut accs: Vec<Option<Vec<Acc>>> = g.accs.into_iter().map(Some).collect();
+        let mut members: Vec<Option<Vec<Value>>> = g.members.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(order.len());
+        for i in order {
             let mut row: Row = Vec::new();
-            for ((name, _), v) in groups.iter().zip(key) {
+            let key = keys[i].take().unwrap_or_default();
+            for ((name, _), v) in g.groups.iter().zip(key) {
                 row.push((Arc::from(name.as_str()), v));
             }
-            for a in aggregates {
-                let vals = members
-                    .iter()
-                    .map(|m| self.eval(&a.expr, m))
-                    .collect::<ArangoResult<Vec<_>>>()?;
-                let v = aggregate(&a.func, vals)?;
-                row.push((Arc::from(a.var.as_str()), v));
+            for (a, acc) in g.aggregates.iter().zip(accs[i].take().unwrap_or_default()) {
+                row.push((Arc::from(a.var.as_str()), acc.finish(&a.func)?));
             }
-            if let Some(c) = count {
-                row.push((Arc::from(c.as_str()), Value::from(members.len())));
+            if let Some(c) = g.count {
+                row.push((Arc::from(c.as_str()), Value::from(g.counts[i])));
             }
-            if let Some((name, proj)) = into {
-                let mut list = Vec::with_capacity(members.len());
-                for m in &members {
-                    list.push(match proj {
-                        Some(p) => self.eval(p, m)?,
-                        None => {
-                            // every variable of the row before the COLLECT
-                            let mut o = Map::new();
-                            for (n, v) in m {
-                                o.insert(n.to_string(), v.clone());
-                            }
-                            Value::Object(o)
-                        }
-                    });
-                }
+            if let Some((name, _)) = g.into {
+                let list = members[i].take().unwrap_or_default();
                 row.push((Arc::from(name.as_str()), Value::Array(list)));
             }
             out.push(row);
         }
         Ok(out)
+    }
+}
+
+fn compare_keys(a: &[Value], b: &[Value]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let c = compare(x, y);
+        if c != Ordering::Equal {
+            return c;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// A `COLLECT` as rows come: the groups in order of first appearance, with their counts, aggregate
+/// accumulators and `INTO` values.
+pub(crate) struct Grouper<'q> {
+    groups: &'q [(String, Expr)],
+    aggregates: &'q [crate::aql::parse::Aggregate],
+    into: &'q Option<(String, Option<Expr>)>,
+    count: &'q Option<String>,
+    keys: Vec<Vec<Value>>,
+    index: HashMap<String, usize>,
+    counts: Vec<u64>,
+    accs: Vec<Vec<Acc>>,
+    members: Vec<Vec<Value>>,
+}
+
+impl<'q> Grouper<'q> {
+    fn new(
+        groups: &'q [(String, Expr)],
+        aggregates: &'q [crate::aql::parse::Aggregate],
+        into: &'q Option<(String, Option<Expr>)>,
+        count: &'q Option<String>,
+    ) -> ArangoResult<Self> {
+        for a in aggregates {
+            // an unknown aggregate function fails before any row is read
+            aggregate(&a.func, Vec::new())?;
+        }
+        Ok(Grouper {
+            groups,
+            aggregates,
+            into,
+            count,
+            keys: Vec::new(),
+            index: HashMap::new(),
+            counts: Vec::new(),
+            accs: Vec::new(),
+            members: Vec::new(),
+        })
+    }
+
+    fn open(&mut self, key: Vec<Value>) -> usize {
+        self.keys.push(key);
+        self.counts.push(0);
+        self.accs
+            .push(self.aggregates.iter().map(|a| Acc::new(&a.func)).collect());
+        self.members.push(Vec::new());
+        self.keys.len() - 1
+    }
+}
+
+/// One aggregate's state within a group.
+enum Acc {
+    Count(u64),
+    Sum(f64),
+    Average(f64, u64),
+    Min(Option<Value>),
+    Max(Option<Value>),
+    /// The values, for the aggregates that need them all.
+    Values(Vec<Value>),
+}
+
+impl Acc {
+    fn new(func: &str) -> Acc {
+        match func.to_ascii_uppercase().as_str() {
+            "LENGTH" | "COUNT" => Acc::Count(0),
+            "SUM" => Acc::Sum(0.0),
+            "AVERAGE" | "AVG" => Acc::Average(0.0, 0),
+            "MIN" => Acc::Min(None),
+            "MAX" => Acc::Max(None),
+            _ => Acc::Values(Vec::new()),
+        }
+    }
+
+    fn add(&mut self, v: Value) {
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Sum(s) => {
+                if !v.is_null() {
+                    *s += to_number(&v);
+                }
+            }
+            Acc::Average(s, n) => {
+                if !v.is_null() {
+                    *s += to_number(&v);
+                    *n += 1;
+                }
+            }
+            Acc::Min(m) => {
+                if !v.is_null() && m.as_ref().is_none_or(|x| compare(&v, x) == Ordering::Less) {
+                    *m = Some(v);
+                }
+            }
+            Acc::Max(m) => {
+                if m.as_ref()
+                    .is_none_or(|x| compare(&v, x) == Ordering::Greater)
+                {
+                    *m = Some(v);
+                }
+            }
+            Acc::Values(list) => list.push(v),
+        }
+    }
+
+    fn finish(self, func: &str) -> ArangoResult<Value> {
+        Ok(match self {
+            Acc::Count(n) => Value::from(n),
+            Acc::Sum(s) => num(s),
+            Acc::Average(_, 0) => Value::Null,
+            Acc::Average(s, n) => num(s / n as f64),
+            Acc::Min(m) | Acc::Max(m) => m.unwrap_or(Value::Null),
+            Acc::Values(list) => aggregate(func, list)?,
+        })
     }
 }
 

@@ -11,6 +11,7 @@ pub mod functions;
 mod modify;
 pub mod parse;
 pub mod plan;
+mod usage;
 pub mod value;
 
 use crate::error::{ArangoError, ArangoResult, codes};
@@ -171,6 +172,7 @@ fn run(
         writes,
         writes_executed: 0,
         writes_ignored: 0,
+        needs: Default::default(),
     };
     let result = ctx.run(&q.parsed.query, vec![exec::Row::new()])?;
     let (scanned_full, scanned_index) = (ctx.scanned, ctx.scanned_index);

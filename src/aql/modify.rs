@@ -3,9 +3,10 @@
 
 use crate::aql::exec::{Context, Row};
 use crate::aql::parse::{Expr, ModKind, Modify};
+use crate::aql::usage::Need;
 use crate::aql::value::{equal, type_name};
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::store::docs::parse_doc_in;
+use crate::store::docs::{parse_doc_in, partial_doc};
 use crate::store::{DocOp, DocResult, OverwriteMode, WriteOptions};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -326,9 +327,11 @@ impl Context<'_> {
             });
         }
         let mut found = None;
-        self.scan(cid, |this, d| {
+        self.scan(cid, &Need::All, |this, d| {
             this.scanned += 1;
-            if matches(&d) {
+            if let Value::Object(d) = d
+                && matches(&d)
+            {
                 found = Some(d);
                 return Ok(false);
             }
@@ -356,11 +359,13 @@ impl Context<'_> {
     }
 
     /// Calls `f` with each document of collection `cid` in key order, as the query sees them (the
-    /// snapshot beneath its transaction's own writes), until `f` answers false.
+    /// snapshot beneath its transaction's own writes), until `f` answers false; parsed as far as
+    /// `need` says (`null` when nothing of it is read).
     pub(crate) fn scan(
         &mut self,
         cid: u64,
-        mut f: impl FnMut(&mut Self, Map<String, Value>) -> ArangoResult<bool>,
+        need: &Need,
+        mut f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
     ) -> ArangoResult<()> {
         let snap = self.snap;
         let name = snap
@@ -369,6 +374,33 @@ impl Context<'_> {
             .get(&cid)
             .map(|c| c.name.clone())
             .unwrap_or_default();
+        let (mut wanted, wants_id): (Vec<&str>, bool) = match need {
+            Need::Attrs(a) => (
+                a.iter().map(String::as_str).collect(),
+                a.iter().any(|x| x == "_id"),
+            ),
+            _ => (Vec::new(), false),
+        };
+        if wants_id && !wanted.contains(&"_key") {
+            wanted.push("_key");
+        }
+        let parse = |bytes: &[u8]| -> ArangoResult<Value> {
+            match need {
+                Need::Nothing => Ok(Value::Null),
+                Need::All => parse_doc_in(bytes, &name).map(Value::Object),
+                Need::Attrs(_) => {
+                    let mut m = partial_doc(&wanted, bytes).map_err(|e| {
+                        ArangoError::internal(format!("corrupt stored document: {e}"))
+                    })?;
+                    if wants_id {
+                        let key = m.get("_key").and_then(Value::as_str).unwrap_or("");
+                        let id = format!("{name}/{key}");
+                        m.insert("_id".into(), Value::String(id));
+                    }
+                    Ok(Value::Object(m))
+                }
+            }
+        };
         let overlay = self
             .writes
             .as_ref()
@@ -377,7 +409,7 @@ impl Context<'_> {
         let mut next = 0;
         let mut failed = None;
         let mut emit = |this: &mut Self, bytes: &[u8]| -> bool {
-            match parse_doc_in(bytes, &name).and_then(|d| f(this, d)) {
+            match parse(bytes).and_then(|d| f(this, d)) {
                 Ok(m) => m,
                 Err(e) => {
                     failed = Some(e);
