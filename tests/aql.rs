@@ -1198,3 +1198,80 @@ fn a_follower_answers_indexed_queries_as_its_leader() {
         json!([25])
     );
 }
+
+#[test]
+fn date_and_digest_functions() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    for (q, want) in [
+        ("RETURN DATE_ISO8601(0)", json!("1970-01-01T00:00:00.000Z")),
+        (
+            "RETURN DATE_ISO8601(2024, 2, 29, 12, 30)",
+            json!("2024-02-29T12:30:00.000Z"),
+        ),
+        (
+            "RETURN DATE_TIMESTAMP('2024-02-29T12:30:15.500Z')",
+            json!(1_709_209_815_500i64),
+        ),
+        (
+            "RETURN DATE_TIMESTAMP('2024-02-29T13:30:15.500+01:00')",
+            json!(1_709_209_815_500i64),
+        ),
+        ("RETURN DATE_TIMESTAMP('2023-02-29')", Value::Null),
+        (
+            "RETURN DATE_ADD('2023-01-31', 1, 'month')",
+            json!("2023-02-28T00:00:00.000Z"),
+        ),
+        (
+            "RETURN DATE_ADD('2024-01-01', 'P1DT2H')",
+            json!("2024-01-02T02:00:00.000Z"),
+        ),
+        (
+            "RETURN DATE_SUBTRACT('2024-03-01', 1, 'days')",
+            json!("2024-02-29T00:00:00.000Z"),
+        ),
+        (
+            "RETURN DATE_DIFF('2024-01-01', '2024-03-01', 'd')",
+            json!(60),
+        ),
+        (
+            "RETURN DATE_DIFF('2023-01-31', '2023-03-30', 'months')",
+            json!(1),
+        ),
+        (
+            "RETURN DATE_DIFF('2024-01-01T00:00:00Z', '2024-01-01T12:00:00Z', 'd', true)",
+            json!(0.5),
+        ),
+        (
+            "RETURN DATE_FORMAT('2024-02-29T12:30:15.5Z', '%yyyy-%mm-%dd %hh:%ii:%ss.%fff %www %mmmm')",
+            json!("2024-02-29 12:30:15.500 Thu February"),
+        ),
+        (
+            "RETURN [DATE_YEAR(0), DATE_MONTH(0), DATE_DAY(0), DATE_DAYOFWEEK(0), DATE_QUARTER('2024-08-01')]",
+            json!([1970, 1, 1, 4, 3]),
+        ),
+        (
+            "RETURN [DATE_ISOWEEK('2021-01-03'), DATE_LEAPYEAR('2000-06-01'), DATE_DAYS_IN_MONTH('2023-02-10')]",
+            json!([53, true, 28]),
+        ),
+        (
+            "RETURN DATE_TRUNC('2024-02-29T12:30:15.5Z', 'month')",
+            json!("2024-02-01T00:00:00.000Z"),
+        ),
+        ("RETURN DATE_DAYOFYEAR('2024-12-31')", json!(366)),
+        (
+            "RETURN MD5('The quick brown fox jumps over the lazy dog')",
+            json!("9e107d9d372bb6826bd81d3542a419d6"),
+        ),
+        (
+            "RETURN SHA1('abc')",
+            json!("a9993e364706816aba3e25717850c26c9cd0d89d"),
+        ),
+        (
+            "RETURN DATE_NOW() > DATE_TIMESTAMP('2020-01-01')",
+            json!(true),
+        ),
+    ] {
+        assert_eq!(result(&api, q, json!({})), json!([want]), "{q}");
+    }
+}

@@ -83,6 +83,15 @@ fn lookup<'r>(row: &'r Row, name: &str) -> Option<&'r Value> {
     row.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
 }
 
+/// The value of `v.a.b…` in `row` without copying, when `e` is such a path on a bound variable.
+fn path_ref<'r>(e: &Expr, row: &'r Row) -> Option<&'r Value> {
+    match e {
+        Expr::Var(n) => lookup(row, n),
+        Expr::Attr(b, name) => path_ref(b, row).map(|v| attribute(v, name)),
+        _ => None,
+    }
+}
+
 fn unknown_variable(name: &str) -> ArangoError {
     ArangoError::with_message(
         codes::QUERY_VARIABLE_NAME_UNKNOWN,
@@ -153,6 +162,10 @@ impl Context<'_> {
                 Value::Object(m)
             }
             Expr::Attr(base, name) => {
+                // a path on a variable reads the row in place instead of copying the document
+                if let Some(v) = path_ref(base, row) {
+                    return Ok(attribute(v, name).clone());
+                }
                 let b = self.eval(base, row)?;
                 attribute(&b, name).clone()
             }
@@ -355,6 +368,22 @@ impl Context<'_> {
                         }
                         _ => None,
                     };
+                    // `FOR d IN c COLLECT WITH COUNT INTO n`: the collection's own count
+                    if let (Some(Op::Collect { count: Some(n), .. }), Some((_, cid))) =
+                        (ops.get(j), self.loop_collection(source)?)
+                        && grouper.as_ref().is_some_and(|g| {
+                            g.groups.is_empty() && g.aggregates.is_empty() && g.into.is_none()
+                        })
+                        && fused.is_empty()
+                        && rows.len() == 1
+                        && self.writes.is_none()
+                    {
+                        let total = self.snap.stats(cid)?.count;
+                        let mut row = rows.pop().unwrap_or_default();
+                        row.push((Arc::from(n.as_str()), Value::from(total)));
+                        rows = vec![row];
+                        continue;
+                    }
                     let mut looped = Looped {
                         name: Arc::from(var.as_str()),
                         fused,

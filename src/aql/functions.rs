@@ -1,5 +1,6 @@
 //! AQL's functions, by name. An unknown name is ArangoDB's 1540; a wrong number of arguments 1541.
 
+use crate::aql::dates;
 use crate::aql::exec::Context;
 use crate::aql::value::{compare, equal, merge, num, to_number, to_string, truthy, type_name};
 use crate::error::{ArangoError, ArangoResult, codes};
@@ -330,6 +331,14 @@ pub fn call(ctx: &mut Context<'_>, name: &str, args: Vec<Value>) -> ArangoResult
         "CHAR_LENGTH" => {
             arity(name, a, 1, 1)?;
             Value::from(s0().chars().count())
+        }
+        "MD5" => {
+            arity(name, a, 1, 1)?;
+            Value::from(dates::md5(s0().as_bytes()))
+        }
+        "SHA1" => {
+            arity(name, a, 1, 1)?;
+            Value::from(dates::sha1(s0().as_bytes()))
         }
         "SHA256" => {
             arity(name, a, 1, 1)?;
@@ -808,6 +817,124 @@ pub fn call(ctx: &mut Context<'_>, name: &str, args: Vec<Value>) -> ArangoResult
         "DATE_NOW" => {
             arity(name, a, 0, 0)?;
             num(crate::time::unix_millis().floor())
+        }
+        "DATE_ISO8601" | "DATE_TIMESTAMP" => {
+            arity(name, a, 1, 7)?;
+            let t = if a.len() == 1 {
+                dates::date_of(&a[0])
+            } else {
+                let n = |i: usize| a.get(i).map_or(0, |v| to_number(v) as i64);
+                let (y, mo, d) = (n(0), n(1), n(2));
+                ((1..=12).contains(&mo) && d >= 1 && d <= dates::days_in_month(y, mo)).then(|| {
+                    dates::from_parts(dates::Parts {
+                        y,
+                        mo,
+                        d,
+                        h: n(3),
+                        mi: n(4),
+                        s: n(5),
+                        ms: n(6),
+                    })
+                })
+            };
+            match t {
+                Some(t) if name == "DATE_ISO8601" => Value::from(dates::iso(t)),
+                Some(t) => Value::from(t),
+                None => Value::Null,
+            }
+        }
+        "DATE_ADD" | "DATE_SUBTRACT" => {
+            arity(name, a, 2, 3)?;
+            let sign = if name == "DATE_ADD" { 1.0 } else { -1.0 };
+            let steps = if a.len() == 3 {
+                dates::unit(&to_string(&a[2])).map(|u| vec![(to_number(&a[1]), u)])
+            } else {
+                dates::duration(&to_string(&a[1]))
+            };
+            match (dates::date_of(&a[0]), steps) {
+                (Some(mut t), Some(steps)) => {
+                    for (n, u) in steps {
+                        t = dates::add(t, sign * n, u);
+                    }
+                    Value::from(dates::iso(t))
+                }
+                _ => Value::Null,
+            }
+        }
+        "DATE_DIFF" => {
+            arity(name, a, 3, 4)?;
+            let float = a.get(3).is_some_and(truthy);
+            match (
+                dates::date_of(&a[0]),
+                dates::date_of(&a[1]),
+                dates::unit(&to_string(&a[2])),
+            ) {
+                (Some(x), Some(y), Some(u)) => num(dates::diff(x, y, u, float)),
+                _ => Value::Null,
+            }
+        }
+        "DATE_FORMAT" => {
+            arity(name, a, 2, 2)?;
+            match dates::date_of(&a[0]) {
+                Some(t) => Value::from(dates::format(t, &to_string(&a[1]))),
+                None => Value::Null,
+            }
+        }
+        "DATE_TRUNC" => {
+            arity(name, a, 2, 2)?;
+            match (dates::date_of(&a[0]), dates::unit(&to_string(&a[1]))) {
+                (Some(t), Some(u)) => {
+                    let mut p = dates::parts(t);
+                    let order = ['y', 'm', 'd', 'h', 'i', 's', 'f'];
+                    let keep = order.iter().position(|c| *c == u).unwrap_or(6);
+                    if keep < 1 {
+                        p.mo = 1;
+                    }
+                    if keep < 2 {
+                        p.d = 1;
+                    }
+                    if keep < 3 {
+                        p.h = 0;
+                    }
+                    if keep < 4 {
+                        p.mi = 0;
+                    }
+                    if keep < 5 {
+                        p.s = 0;
+                    }
+                    if keep < 6 {
+                        p.ms = 0;
+                    }
+                    Value::from(dates::iso(dates::from_parts(p)))
+                }
+                _ => Value::Null,
+            }
+        }
+        "DATE_YEAR" | "DATE_MONTH" | "DATE_DAY" | "DATE_HOUR" | "DATE_MINUTE" | "DATE_SECOND"
+        | "DATE_MILLISECOND" | "DATE_DAYOFWEEK" | "DATE_DAYOFYEAR" | "DATE_ISOWEEK"
+        | "DATE_LEAPYEAR" | "DATE_QUARTER" | "DATE_DAYS_IN_MONTH" => {
+            arity(name, a, 1, 1)?;
+            match dates::date_of(&a[0]) {
+                Some(t) => {
+                    let p = dates::parts(t);
+                    match name {
+                        "DATE_YEAR" => Value::from(p.y),
+                        "DATE_MONTH" => Value::from(p.mo),
+                        "DATE_DAY" => Value::from(p.d),
+                        "DATE_HOUR" => Value::from(p.h),
+                        "DATE_MINUTE" => Value::from(p.mi),
+                        "DATE_SECOND" => Value::from(p.s),
+                        "DATE_MILLISECOND" => Value::from(p.ms),
+                        "DATE_DAYOFWEEK" => Value::from(dates::weekday(t)),
+                        "DATE_DAYOFYEAR" => Value::from(dates::day_of_year(t)),
+                        "DATE_ISOWEEK" => Value::from(dates::iso_week(t)),
+                        "DATE_LEAPYEAR" => Value::from(dates::leap(p.y)),
+                        "DATE_QUARTER" => Value::from((p.mo - 1) / 3 + 1),
+                        _ => Value::from(dates::days_in_month(p.y, p.mo)),
+                    }
+                }
+                None => Value::Null,
+            }
         }
         "SLEEP" => {
             arity(name, a, 1, 1)?;

@@ -6,11 +6,13 @@
 //! transaction of its own, committed as one. Graph traversals, views, geo and user-defined functions
 //! answer with an error that names them.
 
+mod dates;
 pub mod exec;
 pub mod functions;
 mod modify;
 pub mod parse;
 pub mod plan;
+mod raw;
 mod usage;
 pub mod value;
 

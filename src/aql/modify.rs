@@ -389,9 +389,12 @@ impl Context<'_> {
                 Need::Nothing => Ok(Value::Null),
                 Need::All => parse_doc_in(bytes, &name).map(Value::Object),
                 Need::Attrs(_) => {
-                    let mut m = partial_doc(&wanted, bytes).map_err(|e| {
-                        ArangoError::internal(format!("corrupt stored document: {e}"))
-                    })?;
+                    let mut m = match crate::aql::raw::pick(&wanted, bytes) {
+                        Some(m) => m,
+                        None => partial_doc(&wanted, bytes).map_err(|e| {
+                            ArangoError::internal(format!("corrupt stored document: {e}"))
+                        })?,
+                    };
                     if wants_id {
                         let key = m.get("_key").and_then(Value::as_str).unwrap_or("");
                         let id = format!("{name}/{key}");

@@ -15,10 +15,21 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// A point-in-time view of the store; clones share it.
-#[derive(Clone)]
 pub struct Snapshot {
     txn: Arc<ReadTransaction>,
     catalog: Arc<Catalog>,
+    /// The documents table, opened on first use (a query reads it once per document).
+    docs: std::sync::OnceLock<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
+}
+
+impl Clone for Snapshot {
+    fn clone(&self) -> Self {
+        Snapshot {
+            txn: self.txn.clone(),
+            catalog: self.catalog.clone(),
+            docs: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 impl Snapshot {
@@ -26,6 +37,7 @@ impl Snapshot {
         Snapshot {
             txn: Arc::new(txn),
             catalog,
+            docs: std::sync::OnceLock::new(),
         }
     }
 
@@ -43,13 +55,21 @@ impl Snapshot {
             .unwrap_or("")
     }
 
+    fn docs_table(&self) -> ArangoResult<&redb::ReadOnlyTable<&'static [u8], &'static [u8]>> {
+        if let Some(t) = self.docs.get() {
+            return Ok(t);
+        }
+        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        Ok(self.docs.get_or_init(|| t))
+    }
+
     /// A document's stored JSON bytes (`_id` as stored; see `docs::document_bytes_in`).
     pub fn raw_document(&self, cid: u64, key: &str) -> ArangoResult<Option<Vec<u8>>> {
         // The empty key addresses the collection's counters, never a document.
         if key.is_empty() {
             return Ok(None);
         }
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         Ok(t.get(doc_key(cid, key).as_slice())
             .map_err(storage)?
             .map(|g| g.value().to_vec()))
@@ -70,7 +90,7 @@ impl Snapshot {
         cid: u64,
         mut f: impl FnMut(&str, &[u8]) -> bool,
     ) -> ArangoResult<()> {
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         let r = coll_range(cid);
         for item in t
             .range(r.start.as_slice()..r.end.as_slice())
@@ -93,7 +113,7 @@ impl Snapshot {
         inclusive: bool,
         mut f: impl FnMut(&str, &[u8]) -> bool,
     ) -> ArangoResult<()> {
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         let r = coll_range(cid);
         let start = doc_key(cid, from);
         for item in t
@@ -147,7 +167,7 @@ impl Snapshot {
         after: Option<&str>,
         limit: usize,
     ) -> ArangoResult<Vec<Value>> {
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         let mut out = Vec::new();
         let r = coll_range(cid);
         let start = after.map_or(r.start, |k| doc_key(cid, k));
@@ -241,7 +261,7 @@ impl Snapshot {
 
     /// Document count and key generator state.
     pub fn stats(&self, cid: u64) -> ArangoResult<CollStats> {
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         Ok(t.get(stats_key(cid).as_slice())
             .map_err(storage)?
             .map(|g| {
@@ -253,7 +273,7 @@ impl Snapshot {
 
     /// The collection's fingerprint: the XOR of `docs::fingerprint_of(_key, _rev)` over its documents.
     pub fn fingerprint(&self, cid: u64) -> ArangoResult<Option<u64>> {
-        let t = self.txn.open_table(DOCS).map_err(storage)?;
+        let t = self.docs_table()?;
         let counters = t.get(stats_key(cid).as_slice()).map_err(storage)?;
         Ok(stored_fingerprint(counters.as_ref().map(|g| g.value())))
     }
