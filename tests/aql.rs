@@ -1275,3 +1275,29 @@ fn date_and_digest_functions() {
         assert_eq!(result(&api, q, json!({})), json!([want]), "{q}");
     }
 }
+
+#[test]
+fn a_cursor_lives_as_long_as_its_ttl() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    let open = |ttl: Value| {
+        api.post(
+            "/_api/cursor",
+            json!({"query": "FOR i IN 1..3 RETURN i", "batchSize": 1, "ttl": ttl, "options": {"stream": true}}),
+        )
+    };
+    let short = open(json!(1));
+    assert_eq!(short.status, 201, "{}", short.body);
+    let long = open(json!(600));
+    let (a, b) = (
+        short.body["id"].as_str().unwrap().to_string(),
+        long.body["id"].as_str().unwrap().to_string(),
+    );
+    assert_error(&open(json!("soon")), 400, 400);
+    // the server sweeps every 5 s: by then the 1 s cursor is gone, the other one is not
+    std::thread::sleep(std::time::Duration::from_millis(6500));
+    assert_error(&api.put(&format!("/_api/cursor/{a}"), json!({})), 404, 1600);
+    let r = api.put(&format!("/_api/cursor/{b}"), json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["result"], json!([2]));
+}

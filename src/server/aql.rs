@@ -52,6 +52,15 @@ pub async fn cursor(
         },
     };
     let count = b.get("count").and_then(Value::as_bool).unwrap_or(false);
+    // ttl: seconds an unused cursor lives; options.stream is accepted (the result is computed before
+    // the first batch either way, so a streaming cursor behaves as a plain one)
+    let ttl = match b.get("ttl") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_f64() {
+            Some(t) if t > 0.0 && t.is_finite() => Some(std::time::Duration::from_secs_f64(t)),
+            _ => return Err(bad("expecting a positive number for <ttl>")),
+        },
+    };
     let full_count = b
         .get("options")
         .and_then(|o| o.get("fullCount"))
@@ -73,7 +82,7 @@ pub async fn cursor(
         let out = aql::execute(&st2.store, &db, &prepared, full_count, trx)?;
         let n = out.result.len() as u64;
         let (id, docs, more, count) =
-            crate::server::simple::open_buffered(&st2, out.snapshot, out.result, batch, count)?;
+            crate::server::simple::open_buffered(&st2, out.snapshot, out.result, batch, count, ttl)?;
         let mut stats = json!({
             "writesExecuted": out.writes_executed, "writesIgnored": out.writes_ignored,
             "scannedFull": out.scanned_full,

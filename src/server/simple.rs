@@ -31,6 +31,8 @@ pub struct Cursor {
     count: Option<u64>,
     buffered: VecDeque<Value>,
     touched: Instant,
+    /// How long the cursor lives unused (`ttl` of `POST /_api/cursor`; else the sweep's default).
+    ttl: Option<Duration>,
 }
 
 fn matches(doc: &Value, example: &Map<String, Value>) -> bool {
@@ -119,14 +121,14 @@ impl Cursors {
             .is_some()
     }
 
-    /// Drops cursors unused for `ttl`.
+    /// Drops cursors unused for their own `ttl`, or `ttl` for those without one.
     pub fn expire(&self, ttl: Duration) {
         self.map
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, c| {
                 c.try_lock()
-                    .map(|c| c.touched.elapsed() < ttl)
+                    .map(|c| c.touched.elapsed() < c.ttl.unwrap_or(ttl))
                     .unwrap_or(true)
             });
     }
@@ -212,6 +214,7 @@ async fn open_cursor(st: Shared, ctx: Ctx, body: Bytes, with_example: bool) -> A
             count,
             buffered: VecDeque::new(),
             touched: Instant::now(),
+            ttl: None,
         };
         let (docs, more) = c.next()?;
         let id = st2.store.new_tick_value();
@@ -359,6 +362,7 @@ pub fn open_buffered(
     results: Vec<Value>,
     batch: usize,
     count: bool,
+    ttl: Option<Duration>,
 ) -> ArangoResult<(u64, Vec<Value>, bool, Option<u64>)> {
     let total = results.len() as u64;
     let mut c = Cursor {
@@ -373,6 +377,7 @@ pub fn open_buffered(
         count: count.then_some(total),
         buffered: results.into(),
         touched: Instant::now(),
+        ttl,
     };
     let (docs, more) = c.next()?;
     let id = st.store.new_tick_value();
