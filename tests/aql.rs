@@ -1301,3 +1301,49 @@ fn a_cursor_lives_as_long_as_its_ttl() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["result"], json!([2]));
 }
+
+#[test]
+fn a_large_collection_scanned_by_two_threads_gives_every_row_in_key_order() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "big"})).status,
+        200
+    );
+    for b in 0..60 {
+        let docs: Vec<Value> = (b * 1000..(b + 1) * 1000)
+            .map(|i| json!({"_key": format!("{i}"), "n": i, "odd": i % 2 == 1}))
+            .collect();
+        insert_many(&api, "_system", "big", docs);
+    }
+    let r = api.post(
+        "/_api/cursor",
+        json!({"query": "FOR d IN big FILTER d.odd RETURN d._key", "batchSize": 100000}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let keys: Vec<String> = r.body["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 30_000);
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "rows in key order");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 30_000, "each row once");
+    assert_eq!(r.body["extra"]["stats"]["scannedFull"], 60_000);
+    assert_eq!(r.body["extra"]["stats"]["filtered"], 30_000);
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN big FILTER d.n % 1000 == 7 RETURN d.n",
+            json!({})
+        )
+        .as_array()
+        .unwrap()
+        .len(),
+        60
+    );
+}

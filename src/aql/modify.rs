@@ -365,6 +365,18 @@ impl Context<'_> {
         &mut self,
         cid: u64,
         need: &Need,
+        f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
+    ) -> ArangoResult<()> {
+        self.scan_between(cid, need, None, None, f)
+    }
+
+    /// [`Context::scan`] over the keys in `from..to` (`None`: from the first, to the last).
+    pub(crate) fn scan_between(
+        &mut self,
+        cid: u64,
+        need: &Need,
+        from: Option<&str>,
+        to: Option<&str>,
         mut f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
     ) -> ArangoResult<()> {
         let snap = self.snap;
@@ -404,11 +416,16 @@ impl Context<'_> {
                 }
             }
         };
-        let overlay = self
+        let overlay: Vec<(String, Option<Vec<u8>>)> = self
             .writes
             .as_ref()
             .map(|w| w.trx.overlay(cid))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| {
+                from.is_none_or(|f| k.as_str() >= f) && to.is_none_or(|t| k.as_str() < t)
+            })
+            .collect();
         let mut next = 0;
         let mut failed = None;
         let mut emit = |this: &mut Self, bytes: &[u8]| -> bool {
@@ -421,7 +438,7 @@ impl Context<'_> {
             }
         };
         let mut stopped = false;
-        snap.for_each_raw(cid, |key, bytes| {
+        snap.for_each_raw_between(cid, from, to, |key, bytes| {
             while let Some((k, v)) = overlay.get(next)
                 && k.as_str() < key
             {

@@ -104,6 +104,49 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Like [`Snapshot::for_each_raw`] over the keys in `from..to` (`None`: from the first, to the
+    /// last).
+    pub fn for_each_raw_between(
+        &self,
+        cid: u64,
+        from: Option<&str>,
+        to: Option<&str>,
+        mut f: impl FnMut(&str, &[u8]) -> bool,
+    ) -> ArangoResult<()> {
+        let t = self.docs_table()?;
+        let r = coll_range(cid);
+        let start = from.map_or(r.start, |k| doc_key(cid, k));
+        let end = to.map_or(r.end, |k| doc_key(cid, k));
+        if start >= end {
+            return Ok(());
+        }
+        for item in t.range(start.as_slice()..end.as_slice()).map_err(storage)? {
+            let (k, v) = item.map_err(storage)?;
+            if !f(key_of(k.value()), v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first and the last document key of a collection.
+    pub fn key_bounds(&self, cid: u64) -> ArangoResult<Option<(String, String)>> {
+        let t = self.docs_table()?;
+        let r = coll_range(cid);
+        let mut range = t
+            .range(r.start.as_slice()..r.end.as_slice())
+            .map_err(storage)?;
+        let first = match range.next() {
+            Some(item) => key_of(item.map_err(storage)?.0.value()).to_string(),
+            None => return Ok(None),
+        };
+        let last = match range.next_back() {
+            Some(item) => key_of(item.map_err(storage)?.0.value()).to_string(),
+            None => first.clone(),
+        };
+        Ok(Some((first, last)))
+    }
+
     /// Like [`Snapshot::for_each_raw`], starting at the first key `>= from` (`inclusive`) or `> from`;
     /// `from` "" starts at the beginning.
     pub fn for_each_raw_from(
