@@ -480,7 +480,10 @@ var st = db._createStatement({query: "FOR i IN 1..3 RETURN i * @f", bindVars: {f
 var r = st.execute(); print(r.count(), JSON.stringify(r.toArray()));
 print(JSON.stringify(db._parse("FOR p IN people RETURN p").collections));
 try { db._query("FOR p IN people RETURN NOPE(p)"); } catch (e) { print(e.errorNum, e instanceof require("@arangodb").ArangoError); }
-db._query("FOR i IN 1..3 RETURN i");"#,
+db._query("FOR i IN 1..3 RETURN i");
+var w = db._query("FOR i IN 1..2 INSERT {_key: CONCAT('s', i), by: 'shell'} INTO people RETURN NEW._key");
+print(JSON.stringify(w.toArray()), w.getExtra().stats.writesExecuted, db.people.count());
+print(JSON.stringify(db._query(aql`FOR p IN ${coll} FILTER p.by == 'shell' REMOVE p IN ${coll} RETURN OLD._key`).toArray()), db.people.count());"#,
         )
         .output()
         .unwrap();
@@ -503,6 +506,17 @@ db._query("FOR i IN 1..3 RETURN i");"#,
             r#"["people"]"#,
             "1540 true",
         ],
+        "{out}"
+    );
+    // the result of the last expression prints as arangosh prints a cursor, then the writes
+    let writes: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("[\"s"))
+        .collect();
+    assert_eq!(
+        writes,
+        [r#"["s1","s2"] 2 6"#, r#"["s1","s2"] 4"#],
         "{out}"
     );
 }
