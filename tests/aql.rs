@@ -514,11 +514,7 @@ print(JSON.stringify(db._query(aql`FOR p IN ${coll} FILTER p.by == 'shell' REMOV
         .copied()
         .filter(|l| l.starts_with("[\"s"))
         .collect();
-    assert_eq!(
-        writes,
-        [r#"["s1","s2"] 2 6"#, r#"["s1","s2"] 4"#],
-        "{out}"
-    );
+    assert_eq!(writes, [r#"["s1","s2"] 2 6"#, r#"["s1","s2"] 4"#], "{out}");
 }
 
 fn keys(api: &Api, coll: &str) -> Value {
@@ -1359,5 +1355,28 @@ fn a_large_collection_scanned_by_two_threads_gives_every_row_in_key_order() {
         .unwrap()
         .len(),
         60
+    );
+}
+
+#[test]
+fn a_subquery_sees_the_enclosing_variables_after_its_collect() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    people(&api);
+    assert_eq!(
+        result(
+            &api,
+            "FOR x IN [25, 31] LET c = (FOR p IN people FILTER p.age == x COLLECT city = p.city WITH COUNT INTO n RETURN {x, city, n}) RETURN c",
+            json!({})
+        ),
+        json!([[{"x": 25, "city": "Bonn", "n": 1}], [{"x": 31, "city": "Köln", "n": 2}]])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "FOR x IN [1, 2] RETURN FIRST(FOR i IN 1..x COLLECT WITH COUNT INTO n RETURN [x, n])",
+            json!({})
+        ),
+        json!([[1, 1], [2, 2]])
     );
 }

@@ -337,6 +337,12 @@ impl Context<'_> {
 
     fn run_ops(&mut self, q: &Query, mut rows: Vec<Row>) -> ArangoResult<Vec<Value>> {
         let ops = &q.ops;
+        // the variables of the enclosing query, which stay visible after a COLLECT
+        let outer: Row = if ops.iter().any(|o| matches!(o, Op::Collect { .. })) {
+            rows.first().cloned().unwrap_or_default()
+        } else {
+            Row::new()
+        };
         let mut i = 0;
         while i < ops.len() {
             let op = &ops[i];
@@ -391,7 +397,13 @@ impl Context<'_> {
                             }),
                         ) => {
                             i = j + 1;
-                            Some(Grouper::new(groups, aggregates, into, count)?)
+                            Some(Grouper::new(
+                                groups,
+                                aggregates,
+                                into,
+                                count,
+                                outer.clone(),
+                            )?)
                         }
                         _ => None,
                     };
@@ -487,7 +499,8 @@ impl Context<'_> {
                     into,
                     count,
                 } => {
-                    rows = self.collect(rows, groups, aggregates, into, count)?;
+                    let g = Grouper::new(groups, aggregates, into, count, outer.clone())?;
+                    rows = self.collect(rows, g)?;
                 }
                 Op::Modify(m) => {
                     rows = self.modify(m, rows)?;
@@ -880,15 +893,7 @@ impl Context<'_> {
         Ok(looped.take > 0 || looped.count_all)
     }
 
-    fn collect(
-        &mut self,
-        rows: Vec<Row>,
-        groups: &[(String, Expr)],
-        aggregates: &[crate::aql::parse::Aggregate],
-        into: &Option<(String, Option<Expr>)>,
-        count: &Option<String>,
-    ) -> ArangoResult<Vec<Row>> {
-        let mut g = Grouper::new(groups, aggregates, into, count)?;
+    fn collect(&mut self, rows: Vec<Row>, mut g: Grouper<'_>) -> ArangoResult<Vec<Row>> {
         for row in &rows {
             self.group_add(&mut g, row)?;
         }
@@ -954,7 +959,7 @@ impl Context<'_> {
         let mut members: Vec<Option<Vec<Value>>> = g.members.into_iter().map(Some).collect();
         let mut out = Vec::with_capacity(order.len());
         for i in order {
-            let mut row: Row = Vec::new();
+            let mut row: Row = g.outer.clone();
             let key = keys[i].take().unwrap_or_default();
             for ((name, _), v) in g.groups.iter().zip(key) {
                 row.push((Arc::from(name.as_str()), v));
@@ -992,6 +997,8 @@ pub(crate) struct Grouper<'q> {
     aggregates: &'q [crate::aql::parse::Aggregate],
     into: &'q Option<(String, Option<Expr>)>,
     count: &'q Option<String>,
+    /// The enclosing query's variables, the start of each group's row.
+    outer: Row,
     keys: Vec<Vec<Value>>,
     index: HashMap<String, usize>,
     counts: Vec<u64>,
@@ -1005,6 +1012,7 @@ impl<'q> Grouper<'q> {
         aggregates: &'q [crate::aql::parse::Aggregate],
         into: &'q Option<(String, Option<Expr>)>,
         count: &'q Option<String>,
+        outer: Row,
     ) -> ArangoResult<Self> {
         for a in aggregates {
             // an unknown aggregate function fails before any row is read
@@ -1015,6 +1023,7 @@ impl<'q> Grouper<'q> {
             aggregates,
             into,
             count,
+            outer,
             keys: Vec::new(),
             index: HashMap::new(),
             counts: Vec::new(),
