@@ -1356,6 +1356,34 @@ fn a_large_collection_scanned_by_two_threads_gives_every_row_in_key_order() {
         .len(),
         60
     );
+    // a COLLECT after such a loop: each thread groups its half, then the halves are merged
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN big COLLECT odd = d.odd AGGREGATE n = LENGTH(1), s = SUM(d.n), lo = MIN(d.n), hi = MAX(d.n), avg = AVERAGE(d.n), u = COUNT_DISTINCT(d.n % 3) RETURN {odd, n, s, lo, hi, avg, u}",
+            json!({})
+        ),
+        json!([
+            {"odd": false, "n": 30000, "s": 899_970_000i64, "lo": 0, "hi": 59998, "avg": 29999, "u": 3},
+            {"odd": true, "n": 30000, "s": 900_000_000i64, "lo": 1, "hi": 59999, "avg": 30000, "u": 3}
+        ])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN big FILTER d.n < 10 COLLECT k = d.n % 2 INTO g = d.n RETURN {k, g}",
+            json!({})
+        ),
+        json!([{"k": 0, "g": [0, 2, 4, 6, 8]}, {"k": 1, "g": [1, 3, 5, 7, 9]}])
+    );
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN big FILTER d.n >= 0 COLLECT WITH COUNT INTO n RETURN n",
+            json!({})
+        ),
+        json!([60000])
+    );
 }
 
 #[test]

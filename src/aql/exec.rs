@@ -798,7 +798,6 @@ impl Context<'_> {
         looped: &mut Looped<'_>,
     ) -> ArangoResult<Option<bool>> {
         if self.writes.is_some()
-            || looped.grouper.is_some()
             || looped.take != usize::MAX
             || looped.skip != 0
             || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
@@ -814,6 +813,7 @@ impl Context<'_> {
         };
         let (snap, db, bind, depth) = (self.snap, self.db, self.bind, self.depth);
         let (name, fused) = (looped.name.clone(), looped.fused);
+        let grouper = looped.grouper.as_ref().map(Grouper::empty_like);
         let mid = mid.as_str();
         let (mine, theirs) = std::thread::scope(|s| {
             let other = s.spawn(move || -> ArangoResult<_> {
@@ -840,14 +840,20 @@ impl Context<'_> {
                     passed: 0,
                     count_all: false,
                     need: need.clone(),
-                    grouper: None,
+                    grouper,
                     out: Vec::new(),
                 };
                 ctx.scan_between(cid, need, Some(mid), None, |this, d| {
                     this.scanned += 1;
                     this.element(row, d, &mut half)
                 })?;
-                Ok((half.out, half.passed, ctx.scanned, ctx.filtered))
+                Ok((
+                    half.out,
+                    half.grouper,
+                    half.passed,
+                    ctx.scanned,
+                    ctx.filtered,
+                ))
             });
             let mine = self.scan_between(cid, need, None, Some(mid), |this, d| {
                 this.scanned += 1;
@@ -856,9 +862,12 @@ impl Context<'_> {
             (mine, other.join())
         });
         mine?;
-        let (out, passed, scanned, filtered) =
+        let (out, grouped, passed, scanned, filtered) =
             theirs.map_err(|_| ArangoError::internal("a scan thread panicked"))??;
         looped.out.extend(out);
+        if let (Some(g), Some(other)) = (looped.grouper.as_mut(), grouped) {
+            g.merge(other);
+        }
         looped.passed += passed;
         self.scanned += scanned;
         self.filtered += filtered;
@@ -1032,6 +1041,61 @@ impl<'q> Grouper<'q> {
         })
     }
 
+    /// A grouper for the same `COLLECT`, with no rows yet (for a second thread).
+    fn empty_like(&self) -> Grouper<'q> {
+        Grouper {
+            groups: self.groups,
+            aggregates: self.aggregates,
+            into: self.into,
+            count: self.count,
+            outer: self.outer.clone(),
+            keys: Vec::new(),
+            index: HashMap::new(),
+            counts: Vec::new(),
+            accs: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    /// Takes in the groups of `other`, which saw rows after this one's.
+    fn merge(&mut self, other: Grouper<'q>) {
+        let mut texts: Vec<Option<String>> = vec![None; other.keys.len()];
+        for (t, i) in other.index {
+            texts[i] = Some(t);
+        }
+        let parts = other
+            .keys
+            .into_iter()
+            .zip(texts)
+            .zip(other.counts)
+            .zip(other.accs)
+            .zip(other.members);
+        for ((((key, text), count), accs), members) in parts {
+            let at = match text {
+                Some(t) => match self.index.get(&t) {
+                    Some(i) => *i,
+                    None => {
+                        let i = self.open(key);
+                        self.index.insert(t, i);
+                        i
+                    }
+                },
+                // no group keys: the one group
+                None => {
+                    if self.keys.is_empty() {
+                        self.open(key);
+                    }
+                    0
+                }
+            };
+            self.counts[at] += count;
+            for (mine, theirs) in self.accs[at].iter_mut().zip(accs) {
+                mine.merge(theirs);
+            }
+            self.members[at].extend(members);
+        }
+    }
+
     fn open(&mut self, key: Vec<Value>) -> usize {
         self.keys.push(key);
         self.counts.push(0);
@@ -1092,6 +1156,32 @@ impl Acc {
                 }
             }
             Acc::Values(list) => list.push(v),
+        }
+    }
+
+    /// Takes in the same aggregate's state over other rows.
+    fn merge(&mut self, other: Acc) {
+        match (self, other) {
+            (Acc::Count(a), Acc::Count(b)) => *a += b,
+            (Acc::Sum(a), Acc::Sum(b)) => *a += b,
+            (Acc::Average(s, n), Acc::Average(s2, n2)) => {
+                *s += s2;
+                *n += n2;
+            }
+            (Acc::Min(a), Acc::Min(Some(b))) => {
+                if a.as_ref().is_none_or(|x| compare(&b, x) == Ordering::Less) {
+                    *a = Some(b);
+                }
+            }
+            (Acc::Max(a), Acc::Max(Some(b))) => {
+                if a.as_ref()
+                    .is_none_or(|x| compare(&b, x) == Ordering::Greater)
+                {
+                    *a = Some(b);
+                }
+            }
+            (Acc::Values(a), Acc::Values(b)) => a.extend(b),
+            _ => {}
         }
     }
 
