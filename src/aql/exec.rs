@@ -1168,17 +1168,16 @@ impl Acc {
                 *s += s2;
                 *n += n2;
             }
-            (Acc::Min(a), Acc::Min(Some(b))) => {
-                if a.as_ref().is_none_or(|x| compare(&b, x) == Ordering::Less) {
-                    *a = Some(b);
-                }
+            (Acc::Min(a), Acc::Min(Some(b)))
+                if a.as_ref().is_none_or(|x| compare(&b, x) == Ordering::Less) =>
+            {
+                *a = Some(b);
             }
-            (Acc::Max(a), Acc::Max(Some(b))) => {
+            (Acc::Max(a), Acc::Max(Some(b)))
                 if a.as_ref()
-                    .is_none_or(|x| compare(&b, x) == Ordering::Greater)
-                {
-                    *a = Some(b);
-                }
+                    .is_none_or(|x| compare(&b, x) == Ordering::Greater) =>
+            {
+                *a = Some(b);
             }
             (Acc::Values(a), Acc::Values(b)) => a.extend(b),
             _ => {}
