@@ -60,6 +60,8 @@ struct Looped<'q> {
     need: Need,
     /// The `COLLECT` right after the loop, fed row by row instead of `out`.
     grouper: Option<Grouper<'q>>,
+    /// The row being built for the current element.
+    scratch: Row,
     out: Vec<Row>,
 }
 
@@ -432,6 +434,7 @@ impl Context<'_> {
                         count_all: self.want_full_count && self.depth == 1,
                         need: self.need_of(op, var, &ops[after..]),
                         grouper,
+                        scratch: Row::new(),
                         out: Vec::new(),
                     };
                     for row in &rows {
@@ -841,6 +844,7 @@ impl Context<'_> {
                     count_all: false,
                     need: need.clone(),
                     grouper,
+                    scratch: Row::new(),
                     out: Vec::new(),
                 };
                 ctx.scan_between(cid, need, Some(mid), None, |this, d| {
@@ -877,7 +881,11 @@ impl Context<'_> {
     /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, skipped or kept as
     /// the `LIMIT` says; false once the loop needs no more.
     fn element(&mut self, row: &Row, it: Value, looped: &mut Looped<'_>) -> ArangoResult<bool> {
-        let mut r = row.clone();
+        // the row is built in the loop's scratch row, whose allocation a filtered-out element leaves
+        // for the next one
+        let mut r = std::mem::take(&mut looped.scratch);
+        r.clear();
+        r.extend(row.iter().cloned());
         r.push((looped.name.clone(), it));
         for op in looped.fused {
             if let Op::Let { var, expr } = op {
@@ -887,14 +895,17 @@ impl Context<'_> {
                 && !truthy(&self.eval(e, &r)?)
             {
                 self.filtered += 1;
+                looped.scratch = r;
                 return Ok(true);
             }
         }
         looped.passed += 1;
         if let Some(g) = looped.grouper.as_mut() {
             self.group_add(g, &r)?;
+            looped.scratch = r;
         } else if looped.skip > 0 {
             looped.skip -= 1;
+            looped.scratch = r;
         } else if looped.take > 0 {
             looped.take -= 1;
             looped.out.push(r);
