@@ -251,5 +251,19 @@ test("aql", async () => {
     const parsed = await db.parse("FOR p IN people FILTER p.age == @a RETURN p");
     assert.deepEqual(parsed.collections, ["people"]);
     assert.deepEqual(parsed.bindVars, ["a"]);
+    // writes with NEW, found through a persistent index; a query in a stream transaction; a failed
+    // query changes nothing
+    await col.ensureIndex({ type: "persistent", fields: ["age"] });
+    cursor = await db.query(aql`FOR p IN ${col} FILTER p.age == 29 UPDATE p WITH { senior: true } IN ${col} RETURN NEW.senior`);
+    assert.deepEqual(await cursor.all(), [true, true, true]);
+    assert.equal(cursor.extra.stats.writesExecuted, 3);
+    assert.equal(cursor.extra.stats.scannedFull, 0);
+    const trx = await db.beginTransaction({ write: [col] });
+    await trx.step(() => db.query(aql`INSERT { _key: "t1" } INTO ${col}`));
+    assert.equal(await col.documentExists("t1"), false);
+    await trx.commit();
+    assert.equal(await col.documentExists("t1"), true);
+    await rejectsWith(db.query(aql`FOR k IN ["p1", "nope"] REMOVE k IN ${col}`), 1202, 404);
+    assert.equal(await col.documentExists("p1"), true);
   });
 });
