@@ -19,28 +19,40 @@ use std::sync::Arc;
 /// Collections at least this large are scanned by two threads (see `Context::parallel_scan`).
 const PARALLEL_SCAN_MIN: u64 = 50_000;
 
-/// A key between `a` and `b` (`a < b`), splitting their range in two: the middle of the first byte in
-/// which they differ, or, when those bytes are neighbours, a key just above `a`'s next byte.
+/// A key between `a` and `b` (`a < b`) that splits their range about in two: after their common
+/// prefix, the mean of the next eight bytes of each read as numbers, cut at the first byte outside
+/// ASCII (raised to 0x7f: keys are ASCII); else, when that does not fall strictly between them, the
+/// middle of the first byte in which they differ.
 fn midpoint(a: &str, b: &str) -> Option<String> {
     let (x, y) = (a.as_bytes(), b.as_bytes());
     let p = x.iter().zip(y).take_while(|(u, v)| u == v).count();
+    let number = |s: &[u8]| {
+        (0..8).fold(0u128, |n, i| {
+            (n << 8) | u128::from(s.get(p + i).copied().unwrap_or(0))
+        })
+    };
+    let mean = (number(x) + number(y)) / 2;
+    let mut out = x[..p].to_vec();
+    for i in (0..8).rev() {
+        let byte = (mean >> (8 * i)) as u8;
+        if byte >= 0x80 {
+            out.push(0x7f);
+            break;
+        }
+        out.push(byte);
+    }
+    while out.last() == Some(&0) {
+        out.pop();
+    }
+    let between = |m: &String| m.as_str() > a && m.as_str() < b;
+    if let Some(m) = String::from_utf8(out).ok().filter(between) {
+        return Some(m);
+    }
     let ca = x.get(p).copied().unwrap_or(0) as u32;
     let cb = *y.get(p)? as u32;
     let mut out = x[..p].to_vec();
-    if cb > ca + 1 {
-        out.push(((ca + cb) / 2) as u8);
-    } else {
-        out.push(ca as u8);
-        let next = x.get(p + 1).copied().unwrap_or(0x20) as u32;
-        let m = (next + 0x7f) / 2;
-        if m <= next {
-            return None;
-        }
-        out.push(m as u8);
-    }
-    String::from_utf8(out)
-        .ok()
-        .filter(|m| m.as_str() > a && m.as_str() < b)
+    out.push(((ca + cb) / 2) as u8);
+    String::from_utf8(out).ok().filter(between)
 }
 
 /// Variable bindings of one row.
@@ -1345,10 +1357,14 @@ mod tests {
                 assert!(a < m.as_str() && m.as_str() < b, "{a} {m} {b}");
             }
         }
-        assert_eq!(
-            midpoint("doc00000000", "doc00999999").as_deref(),
-            Some("doc004")
+        // digits split in the middle: doc000… to doc004… before, doc005… after
+        let m = midpoint("doc00000000", "doc00999999").unwrap();
+        assert!(
+            m.as_str() > "doc00499999" && m.as_str() < "doc00500000",
+            "{m:?}"
         );
+        let m = midpoint("0", "9999").unwrap();
+        assert!(m.as_str() > "0" && m.as_str() < "9999", "{m:?}");
         assert!(midpoint("a", "a").is_none());
     }
 }
