@@ -120,6 +120,30 @@ pub(crate) fn collection_id(snap: &Snapshot, db: &str, name: &str) -> ArangoResu
         })
 }
 
+/// The collection `@@name` binds: 1551 when nothing is bound to it, 1553 when not a name.
+pub(crate) fn bound_collection(bind: &Map<String, Value>, name: &str) -> ArangoResult<String> {
+    match bind.get(&format!("@{name}")) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(ArangoError::with_message(
+            codes::QUERY_BIND_PARAMETER_TYPE,
+            format!("bind parameter '@{name}' has an invalid value or type"),
+        )),
+        None => Err(ArangoError::with_message(
+            codes::QUERY_BIND_PARAMETER_MISSING,
+            format!("no value specified for declared bind parameter '@{name}'"),
+        )),
+    }
+}
+
+/// The collection `e` names (`c` or `@@c`), if it names one.
+pub(crate) fn collection_name(bind: &Map<String, Value>, e: &Expr) -> ArangoResult<Option<String>> {
+    match e {
+        Expr::Collection(n) => Ok(Some(n.clone())),
+        Expr::BindColl(b) => bound_collection(bind, b).map(Some),
+        _ => Ok(None),
+    }
+}
+
 fn lookup<'r>(row: &'r Row, name: &str) -> Option<&'r Value> {
     row.iter().rev().find(|(n, _)| &**n == name).map(|(_, v)| v)
 }
@@ -162,20 +186,6 @@ impl Context<'_> {
         })
     }
 
-    pub(crate) fn bind_collection(&self, name: &str) -> ArangoResult<String> {
-        match self.bind.get(&format!("@{name}")) {
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(ArangoError::with_message(
-                codes::QUERY_BIND_PARAMETER_TYPE,
-                format!("bind parameter '@{name}' has an invalid value or type"),
-            )),
-            None => Err(ArangoError::with_message(
-                codes::QUERY_BIND_PARAMETER_MISSING,
-                format!("no value specified for declared bind parameter '@{name}'"),
-            )),
-        }
-    }
-
     /// Evaluates an expression in a row.
     pub fn eval(&mut self, e: &Expr, row: &Row) -> ArangoResult<Value> {
         Ok(match e {
@@ -184,7 +194,7 @@ impl Context<'_> {
             Expr::Bind(n) => self.bind_value(n)?,
             Expr::Collection(n) => Value::Array(self.collection(n)?),
             Expr::BindColl(n) => {
-                let name = self.bind_collection(n)?;
+                let name = bound_collection(self.bind, n)?;
                 Value::Array(self.collection(&name)?)
             }
             Expr::Array(items) => Value::Array(
@@ -572,10 +582,8 @@ impl Context<'_> {
 
     /// The collection a `FOR` reads (name and id), when its source names one.
     fn loop_collection(&self, source: &Expr) -> ArangoResult<Option<(String, u64)>> {
-        let name = match source {
-            Expr::Collection(n) => n.clone(),
-            Expr::BindColl(b) => self.bind_collection(b)?,
-            _ => return Ok(None),
+        let Some(name) = collection_name(self.bind, source)? else {
+            return Ok(None);
         };
         let cid = collection_id(self.snap, self.db, &name)?;
         Ok(Some((name, cid)))
@@ -997,7 +1005,7 @@ impl Context<'_> {
                 row.push((Arc::from(name.as_str()), v));
             }
             for (a, acc) in g.aggregates.iter().zip(accs[i].take().unwrap_or_default()) {
-                row.push((Arc::from(a.var.as_str()), acc.finish(&a.func)?));
+                row.push((Arc::from(a.var.as_str()), acc.finish()));
             }
             if let Some(c) = g.count {
                 row.push((Arc::from(c.as_str()), Value::from(g.counts[i])));
@@ -1034,6 +1042,8 @@ pub(crate) struct Grouper<'q> {
     keys: Vec<Vec<Value>>,
     index: HashMap<String, usize>,
     counts: Vec<u64>,
+    /// Each aggregate's state before any row: what each new group starts with.
+    fresh: Vec<Acc>,
     accs: Vec<Vec<Acc>>,
     members: Vec<Vec<Value>>,
 }
@@ -1046,10 +1056,11 @@ impl<'q> Grouper<'q> {
         count: &'q Option<String>,
         outer: Row,
     ) -> ArangoResult<Self> {
-        for a in aggregates {
-            // an unknown aggregate function fails before any row is read
-            aggregate(&a.func, Vec::new())?;
-        }
+        // an unknown aggregate function fails before any row is read
+        let fresh = aggregates
+            .iter()
+            .map(|a| Acc::new(&a.func))
+            .collect::<ArangoResult<_>>()?;
         Ok(Grouper {
             groups,
             aggregates,
@@ -1059,6 +1070,7 @@ impl<'q> Grouper<'q> {
             keys: Vec::new(),
             index: HashMap::new(),
             counts: Vec::new(),
+            fresh,
             accs: Vec::new(),
             members: Vec::new(),
         })
@@ -1075,6 +1087,7 @@ impl<'q> Grouper<'q> {
             keys: Vec::new(),
             index: HashMap::new(),
             counts: Vec::new(),
+            fresh: self.fresh.clone(),
             accs: Vec::new(),
             members: Vec::new(),
         }
@@ -1122,14 +1135,14 @@ impl<'q> Grouper<'q> {
     fn open(&mut self, key: Vec<Value>) -> usize {
         self.keys.push(key);
         self.counts.push(0);
-        self.accs
-            .push(self.aggregates.iter().map(|a| Acc::new(&a.func)).collect());
+        self.accs.push(self.fresh.clone());
         self.members.push(Vec::new());
         self.keys.len() - 1
     }
 }
 
 /// One aggregate's state within a group.
+#[derive(Clone)]
 enum Acc {
     Count(u64),
     Sum(f64),
@@ -1137,19 +1150,40 @@ enum Acc {
     Min(Option<Value>),
     Max(Option<Value>),
     /// The values, for the aggregates that need them all.
-    Values(Vec<Value>),
+    Values(Collected, Vec<Value>),
+}
+
+/// What an aggregate over all values makes of them.
+#[derive(Clone, Copy)]
+enum Collected {
+    Push,
+    Unique,
+    SortedUnique,
+    CountDistinct,
 }
 
 impl Acc {
-    fn new(func: &str) -> Acc {
-        match func.to_ascii_uppercase().as_str() {
+    /// The state of aggregate function `func` before any row; 1540 for a function `COLLECT` cannot
+    /// aggregate with.
+    fn new(func: &str) -> ArangoResult<Acc> {
+        let f = func.to_ascii_uppercase();
+        Ok(match f.as_str() {
             "LENGTH" | "COUNT" => Acc::Count(0),
             "SUM" => Acc::Sum(0.0),
             "AVERAGE" | "AVG" => Acc::Average(0.0, 0),
             "MIN" => Acc::Min(None),
             "MAX" => Acc::Max(None),
-            _ => Acc::Values(Vec::new()),
-        }
+            "PUSH" => Acc::Values(Collected::Push, Vec::new()),
+            "UNIQUE" => Acc::Values(Collected::Unique, Vec::new()),
+            "SORTED_UNIQUE" => Acc::Values(Collected::SortedUnique, Vec::new()),
+            "COUNT_DISTINCT" | "COUNT_UNIQUE" => Acc::Values(Collected::CountDistinct, Vec::new()),
+            _ => {
+                return Err(ArangoError::with_message(
+                    codes::QUERY_FUNCTION_NAME_UNKNOWN,
+                    format!("usage of unknown function '{f}()' in an aggregate expression"),
+                ));
+            }
+        })
     }
 
     fn add(&mut self, v: Value) {
@@ -1178,7 +1212,7 @@ impl Acc {
                     *m = Some(v);
                 }
             }
-            Acc::Values(list) => list.push(v),
+            Acc::Values(_, list) => list.push(v),
         }
     }
 
@@ -1202,20 +1236,37 @@ impl Acc {
             {
                 *a = Some(b);
             }
-            (Acc::Values(a), Acc::Values(b)) => a.extend(b),
+            (Acc::Values(_, a), Acc::Values(_, b)) => a.extend(b),
             _ => {}
         }
     }
 
-    fn finish(self, func: &str) -> ArangoResult<Value> {
-        Ok(match self {
+    fn finish(self) -> Value {
+        match self {
             Acc::Count(n) => Value::from(n),
             Acc::Sum(s) => num(s),
             Acc::Average(_, 0) => Value::Null,
             Acc::Average(s, n) => num(s / n as f64),
             Acc::Min(m) | Acc::Max(m) => m.unwrap_or(Value::Null),
-            Acc::Values(list) => aggregate(func, list)?,
-        })
+            Acc::Values(Collected::Push, list) => Value::Array(list),
+            Acc::Values(what, list) => {
+                // the distinct values other than null
+                let mut out: Vec<Value> = Vec::new();
+                for v in list {
+                    if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
+                        out.push(v);
+                    }
+                }
+                match what {
+                    Collected::CountDistinct => Value::from(out.len()),
+                    Collected::SortedUnique => {
+                        out.sort_by(compare);
+                        Value::Array(out)
+                    }
+                    _ => Value::Array(out),
+                }
+            }
+        }
     }
 }
 
@@ -1229,67 +1280,6 @@ fn canonical(v: &Value) -> Value {
         }
         other => other.clone(),
     }
-}
-
-fn aggregate(func: &str, vals: Vec<Value>) -> ArangoResult<Value> {
-    let f = func.to_ascii_uppercase();
-    Ok(match f.as_str() {
-        "LENGTH" | "COUNT" => Value::from(vals.len()),
-        "SUM" => num(vals.iter().filter(|v| !v.is_null()).map(to_number).sum()),
-        "MIN" => vals
-            .into_iter()
-            .filter(|v| !v.is_null())
-            .min_by(compare)
-            .unwrap_or(Value::Null),
-        "MAX" => vals.into_iter().max_by(compare).unwrap_or(Value::Null),
-        "AVERAGE" | "AVG" => {
-            let nums: Vec<f64> = vals
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(to_number)
-                .collect();
-            if nums.is_empty() {
-                Value::Null
-            } else {
-                num(nums.iter().sum::<f64>() / nums.len() as f64)
-            }
-        }
-        "UNIQUE" => {
-            let mut out: Vec<Value> = Vec::new();
-            for v in vals {
-                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
-                    out.push(v);
-                }
-            }
-            Value::Array(out)
-        }
-        "SORTED_UNIQUE" => {
-            let mut out: Vec<Value> = Vec::new();
-            for v in vals {
-                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
-                    out.push(v);
-                }
-            }
-            out.sort_by(compare);
-            Value::Array(out)
-        }
-        "COUNT_DISTINCT" | "COUNT_UNIQUE" => {
-            let mut out: Vec<Value> = Vec::new();
-            for v in vals {
-                if !v.is_null() && !out.iter().any(|x| equal(x, &v)) {
-                    out.push(v);
-                }
-            }
-            Value::from(out.len())
-        }
-        "PUSH" => Value::Array(vals),
-        _ => {
-            return Err(ArangoError::with_message(
-                codes::QUERY_FUNCTION_NAME_UNKNOWN,
-                format!("usage of unknown function '{f}()' in an aggregate expression"),
-            ));
-        }
-    })
 }
 
 /// A binary operator on two values (`AND`/`OR` short-circuit in [`Context::eval`]).

@@ -64,16 +64,6 @@ pub struct Prepared {
     pub writes: Vec<String>,
 }
 
-fn bound_collection(bind: &Map<String, Value>, name: &str) -> ArangoResult<String> {
-    match bind.get(&format!("@{name}")) {
-        Some(Value::String(s)) => Ok(s.clone()),
-        _ => Err(ArangoError::with_message(
-            codes::QUERY_BIND_PARAMETER_TYPE,
-            format!("bind parameter '@{name}' has an invalid value or type"),
-        )),
-    }
-}
-
 /// Parses `query` and checks `bind` against it.
 pub fn prepare(query: &str, bind: Map<String, Value>) -> ArangoResult<Prepared> {
     let parsed = parse::parse(query)?;
@@ -81,15 +71,13 @@ pub fn prepare(query: &str, bind: Map<String, Value>) -> ArangoResult<Prepared> 
     let mut reads = parsed.collections.clone();
     for name in &parsed.bind_vars {
         if let Some(b) = name.strip_prefix('@') {
-            reads.push(bound_collection(&bind, b)?);
+            reads.push(exec::bound_collection(&bind, b)?);
         }
     }
     let mut writes = Vec::new();
     for w in &parsed.writes {
-        let name = match w {
-            parse::Expr::BindColl(b) => bound_collection(&bind, b)?,
-            parse::Expr::Collection(n) => n.clone(),
-            _ => continue,
+        let Some(name) = exec::collection_name(&bind, w)? else {
+            continue;
         };
         if !writes.contains(&name) {
             writes.push(name);
@@ -195,14 +183,8 @@ fn run(
 /// The plan of `query` as `POST /_api/explain` shows it: one node per operation, after a
 /// `SingletonNode`, each with its id and dependency; a `FOR` over a collection is an `IndexNode`
 /// naming the index it reads (see `plan`), or an `EnumerateCollectionNode` (a full scan).
-pub fn explain(
-    snap: &Snapshot,
-    db: &str,
-    query: &str,
-    bind: &Map<String, Value>,
-) -> ArangoResult<Value> {
-    let parsed = parse::parse(query)?;
-    check_bind(&parsed, bind)?;
+pub fn explain(snap: &Snapshot, db: &str, q: &Prepared) -> ArangoResult<Value> {
+    let (parsed, bind) = (&q.parsed, &q.bind);
     let mut nodes = vec![serde_json::json!({"type": "SingletonNode", "id": 1, "dependencies": []})];
     let mut collections = Vec::new();
     let ops = &parsed.query.ops;
@@ -211,15 +193,7 @@ pub fn explain(
         let deps = serde_json::json!([id - 1]);
         let node = match op {
             parse::Op::For { var, source } => {
-                let coll = match source {
-                    parse::Expr::Collection(c) => Some(c.clone()),
-                    parse::Expr::BindColl(b) => bind
-                        .get(&format!("@{b}"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    _ => None,
-                };
-                match coll {
+                match exec::collection_name(bind, source)? {
                     Some(c) => {
                         let cid = exec::collection_id(snap, db, &c)?;
                         if !collections.iter().any(|x: &Value| x["name"] == c.as_str()) {
@@ -273,11 +247,7 @@ pub fn explain(
                     parse::ModKind::Remove => "RemoveNode",
                     parse::ModKind::Upsert => "UpsertNode",
                 };
-                let c = match &m.collection {
-                    parse::Expr::Collection(c) => c.clone(),
-                    parse::Expr::BindColl(b) => bound_collection(bind, b)?,
-                    _ => String::new(),
-                };
+                let c = exec::collection_name(bind, &m.collection)?.unwrap_or_default();
                 exec::collection_id(snap, db, &c)?;
                 collections.retain(|x: &Value| x["name"] != c.as_str());
                 collections.push(serde_json::json!({"name": c, "type": "write"}));

@@ -1,8 +1,8 @@
 //! Data-modification operations (`INSERT`, `UPDATE`, `REPLACE`, `REMOVE`, `UPSERT`): each writes into
 //! the query's transaction, so that the whole query commits as one, or not at all.
 
-use crate::aql::exec::{Context, Row};
-use crate::aql::parse::{Expr, ModKind, Modify};
+use crate::aql::exec::{Context, Row, collection_name};
+use crate::aql::parse::{ModKind, Modify};
 use crate::aql::usage::Need;
 use crate::aql::value::{equal, type_name};
 use crate::error::{ArangoError, ArangoResult, codes};
@@ -122,13 +122,9 @@ fn key_of(v: &Value, coll: &str) -> ArangoResult<(String, Option<Value>)> {
 
 impl Context<'_> {
     fn target(&self, m: &Modify) -> ArangoResult<String> {
-        match &m.collection {
-            Expr::Collection(n) => Ok(n.clone()),
-            Expr::BindColl(b) => self.bind_collection(b),
-            _ => Err(ArangoError::internal(
-                "a data-modification operation without a collection",
-            )),
-        }
+        collection_name(self.bind, &m.collection)?.ok_or_else(|| {
+            ArangoError::internal("a data-modification operation without a collection")
+        })
     }
 
     /// The item the store's operation takes for one row: the document, or the remove selector.

@@ -441,6 +441,17 @@ const KEYWORDS: &[&str] = &[
     "ALL_SHORTEST_PATHS",
 ];
 
+/// The keywords of graph traversals and path searches; the first four may follow `FOR … IN` directly.
+const TRAVERSAL: &[&str] = &[
+    "OUTBOUND",
+    "INBOUND",
+    "ANY",
+    "SHORTEST_PATH",
+    "K_SHORTEST_PATHS",
+    "K_PATHS",
+    "ALL_SHORTEST_PATHS",
+];
+
 const MODIFICATIONS: &[&str] = &["INSERT", "UPDATE", "REPLACE", "REMOVE", "UPSERT"];
 
 fn keyword(t: &Tok) -> Option<String> {
@@ -586,34 +597,10 @@ impl<'q> Parser<'q> {
                         ));
                     }
                     self.expect_kw("IN")?;
-                    if self.is_kw("OUTBOUND")
-                        || self.is_kw("INBOUND")
-                        || self.is_kw("ANY")
-                        || self.is_kw("SHORTEST_PATH")
-                    {
-                        return Err(ArangoError::with_message(
-                            codes::NOT_IMPLEMENTED,
-                            "graph traversals and shortest paths are not supported by arangorepl's AQL",
-                        ));
-                    }
+                    // a direction right after IN, or a path keyword after the start vertex
+                    self.refuse_traversal(&TRAVERSAL[..4])?;
                     let source = self.expr()?;
-                    if [
-                        "OUTBOUND",
-                        "INBOUND",
-                        "ANY",
-                        "SHORTEST_PATH",
-                        "K_SHORTEST_PATHS",
-                        "K_PATHS",
-                        "ALL_SHORTEST_PATHS",
-                    ]
-                    .iter()
-                    .any(|k| self.is_kw(k))
-                    {
-                        return Err(ArangoError::with_message(
-                            codes::NOT_IMPLEMENTED,
-                            "graph traversals and shortest paths are not supported by arangorepl's AQL",
-                        ));
-                    }
+                    self.refuse_traversal(TRAVERSAL)?;
                     if self.is_kw("SEARCH") {
                         return Err(ArangoError::with_message(
                             codes::NOT_IMPLEMENTED,
@@ -825,6 +812,17 @@ impl<'q> Parser<'q> {
             want_new,
             want_old,
         })
+    }
+
+    /// 501 / 9 when one of `keywords` (see `TRAVERSAL`) is next: a graph traversal.
+    fn refuse_traversal(&self, keywords: &[&str]) -> ArangoResult<()> {
+        if keywords.iter().any(|k| self.is_kw(k)) {
+            return Err(ArangoError::with_message(
+                codes::NOT_IMPLEMENTED,
+                "graph traversals and shortest paths are not supported by arangorepl's AQL",
+            ));
+        }
+        Ok(())
     }
 
     fn collect(&mut self) -> ArangoResult<Op> {

@@ -131,11 +131,11 @@ pub async fn explain(
     ctx.require_read()?;
     let b = body_object(&body)?;
     let query = query_of(&b)?;
-    let bind = bind_of(&b)?;
+    let prepared = aql::prepare(&query, bind_of(&b)?)?;
     let (st2, db) = (st.clone(), ctx.db.clone());
     blocking(move || {
         let snap = st2.store.snapshot()?;
-        let plan = aql::explain(&snap, &db, &query, &bind)?;
+        let plan = aql::explain(&snap, &db, &prepared)?;
         Ok(ok_with(
             StatusCode::OK,
             json!({"plan": plan, "cacheable": true, "warnings": [],
