@@ -973,18 +973,26 @@ pub struct UniqueValues {
     values: UniqueKeys,
 }
 
-/// The top-level attributes of an index's fields (`a` of `a.b`), each once.
-pub(crate) fn top_level_fields<'i>(
-    indexes: impl IntoIterator<Item = &'i IndexDef>,
-) -> Vec<&'i str> {
+/// The top-level attributes of index fields (`a` of `a.b`), each once.
+pub(crate) fn top_level_fields<'i>(fields: impl IntoIterator<Item = &'i String>) -> Vec<&'i str> {
     let mut out: Vec<&str> = Vec::new();
-    for f in indexes.into_iter().flat_map(|i| &i.fields) {
+    for f in fields {
         let top = f.split('.').next().unwrap_or(f);
         if !out.contains(&top) {
             out.push(top);
         }
     }
     out
+}
+
+/// [`partial_doc`] of stored document `key`; a failure is a corrupt store.
+pub(crate) fn partial_stored(
+    wanted: &[&str],
+    key: &str,
+    bytes: &[u8],
+) -> ArangoResult<Map<String, Value>> {
+    partial_doc(wanted, bytes)
+        .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))
 }
 
 /// A stored document's top-level attributes named in `wanted` (enough for [`index_key`] over fields
@@ -1026,7 +1034,7 @@ pub(crate) fn partial_doc(wanted: &[&str], line: &[u8]) -> serde_json::Result<Ma
 /// attributes the collection's unique indexes read (the rest is skipped, not built).
 pub fn unique_values(coll: &CollectionDef, line: &[u8]) -> ArangoResult<UniqueValues> {
     let unique: Vec<&IndexDef> = coll.indexes.iter().filter(|i| i.unique).collect();
-    let wanted = top_level_fields(unique.iter().copied());
+    let wanted = top_level_fields(unique.iter().flat_map(|i| &i.fields));
     let doc = partial_doc(&wanted, line).map_err(|e| {
         ArangoError::with_message(
             codes::REPLICATION_INVALID_RESPONSE,

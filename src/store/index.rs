@@ -237,6 +237,21 @@ pub fn secondary_values(idx: &Secondary, doc: &Map<String, Value>) -> Option<Vec
     Some(out)
 }
 
+/// The INDEX key of stored document `key` (its JSON `bytes`) in secondary index `idx` of collection
+/// `cid`, parsing only `wanted` (`docs::top_level_fields` of its fields); `None` when a sparse index
+/// skips it.
+pub fn secondary_entry(
+    cid: u64,
+    idx: &Secondary,
+    wanted: &[&str],
+    key: &str,
+    bytes: &[u8],
+) -> crate::error::ArangoResult<Option<Vec<u8>>> {
+    let doc = crate::store::docs::partial_stored(wanted, key, bytes)?;
+    Ok(secondary_values(idx, &doc)
+        .map(|v| crate::store::tables::secondary_key(cid, idx.iid, &v, key)))
+}
+
 /// Appends a value in a byte form whose order is AQL's order for null, booleans, numbers and
 /// strings (type first: null < bool < number < string < array < object), and in which equal values
 /// are equal bytes. Each form ends by itself, so forms can follow one another.

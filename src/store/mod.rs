@@ -362,11 +362,7 @@ impl Store {
                 let mut index_t = txn.open_table(INDEX).map_err(storage)?;
                 for def in catalog.collections.values() {
                     for idx in index::secondary_indexes(def) {
-                        let wanted: Vec<&str> = idx
-                            .fields
-                            .iter()
-                            .map(|f| f.split('.').next().unwrap_or(f))
-                            .collect();
+                        let wanted = docs::top_level_fields(&idx.fields);
                         let r = coll_range(def.id);
                         for item in docs_t
                             .range(r.start.as_slice()..r.end.as_slice())
@@ -374,15 +370,11 @@ impl Store {
                         {
                             let (k, v) = item.map_err(storage)?;
                             let key = key_of(k.value());
-                            let doc = docs::partial_doc(&wanted, v.value()).map_err(|e| {
-                                ArangoError::internal(format!("stored document '{key}': {e}"))
-                            })?;
-                            if let Some(vals) = index::secondary_values(&idx, &doc) {
+                            if let Some(entry) =
+                                index::secondary_entry(def.id, &idx, &wanted, key, v.value())?
+                            {
                                 index_t
-                                    .insert(
-                                        secondary_key(def.id, idx.iid, &vals, key).as_slice(),
-                                        key.as_bytes(),
-                                    )
+                                    .insert(entry.as_slice(), key.as_bytes())
                                     .map_err(storage)?;
                             }
                         }
@@ -1412,10 +1404,9 @@ pub(crate) fn build_unique(
     let mut buf: Vec<u8> = Vec::new();
     let mut entries: Vec<(usize, u32, u32)> = Vec::new();
     // only the attributes the index reads are parsed out of each document
-    let wanted = docs::top_level_fields([idx]);
+    let wanted = docs::top_level_fields(&idx.fields);
     ctx.scan_documents(def.id, |key, bytes| {
-        let doc = docs::partial_doc(&wanted, bytes)
-            .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))?;
+        let doc = docs::partial_stored(&wanted, key, bytes)?;
         if let Some(k) = index::index_key(idx, &doc) {
             entries.push((buf.len(), k.len() as u32, key.len() as u32));
             buf.extend_from_slice(&k);

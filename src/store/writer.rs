@@ -386,17 +386,11 @@ impl<'t> WriteCtx<'t> {
 
     /// Fills secondary index `idx` of collection `cid` from its documents.
     pub fn build_secondary(&mut self, cid: u64, idx: &index::Secondary) -> ArangoResult<()> {
-        let wanted: Vec<&str> = idx
-            .fields
-            .iter()
-            .map(|f| f.split('.').next().unwrap_or(f))
-            .collect();
+        let wanted = docs::top_level_fields(&idx.fields);
         let mut entries = Vec::new();
         self.scan_documents(cid, |key, bytes| {
-            let doc = docs::partial_doc(&wanted, bytes)
-                .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))?;
-            if let Some(v) = index::secondary_values(idx, &doc) {
-                entries.push((secondary_key(cid, idx.iid, &v, key), key.to_string()));
+            if let Some(k) = index::secondary_entry(cid, idx, &wanted, key, bytes)? {
+                entries.push((k, key.to_string()));
             }
             Ok(())
         })?;
@@ -422,20 +416,8 @@ impl<'t> WriteCtx<'t> {
             Some(def) if index::has_secondary(def) => index::secondary_indexes(def),
             _ => return Ok(()),
         };
-        let wanted: Vec<&str> = {
-            let mut w: Vec<&str> = Vec::new();
-            for f in idxs.iter().flat_map(|i| &i.fields) {
-                let top = f.split('.').next().unwrap_or(f);
-                if !w.contains(&top) {
-                    w.push(top);
-                }
-            }
-            w
-        };
-        let parse = |b: &[u8]| {
-            docs::partial_doc(&wanted, b)
-                .map_err(|e| ArangoError::internal(format!("stored document '{key}': {e}")))
-        };
+        let wanted = docs::top_level_fields(idxs.iter().flat_map(|i| &i.fields));
+        let parse = |b: &[u8]| docs::partial_stored(&wanted, key, b);
         let old_doc = old.map(parse).transpose()?;
         let new_doc = new.map(parse).transpose()?;
         for idx in &idxs {
