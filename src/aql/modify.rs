@@ -90,32 +90,36 @@ fn not_an_object(what: &str, v: &Value) -> ArangoError {
     )
 }
 
-/// The key a `key` expression's value names in `coll`: a key, an `_id` of `coll`, or an object with
-/// `_key` (or `_id`); with the object's `_rev`, if it has one.
-fn key_of(v: &Value, coll: &str) -> ArangoResult<(String, Option<Value>)> {
-    let from_id = |s: &str| match s.split_once('/') {
+/// The key an `_id` or key string names in `coll`.
+fn key_from_id(s: &str, coll: &str) -> ArangoResult<String> {
+    match s.split_once('/') {
         Some((c, k)) if c == coll => Ok(k.to_string()),
         Some(_) => Err(ArangoError::with_message(
             codes::ARANGO_DOCUMENT_HANDLE_BAD,
             format!("illegal document identifier '{s}': it is not a document of '{coll}'"),
         )),
         None => Ok(s.to_string()),
-    };
+    }
+}
+
+/// The key a document names in `coll`: its `_key`, else its `_id`.
+fn key_in(o: &Map<String, Value>, coll: &str) -> ArangoResult<String> {
+    match (o.get("_key"), o.get("_id")) {
+        (Some(Value::String(k)), _) => Ok(k.clone()),
+        (_, Some(Value::String(id))) => key_from_id(id, coll),
+        _ => Err(ArangoError::with_message(
+            codes::ARANGO_DOCUMENT_KEY_MISSING,
+            "document key missing: the document names no _key",
+        )),
+    }
+}
+
+/// The key a `key` expression's value names in `coll`: a key, an `_id` of `coll`, or an object with
+/// `_key` (or `_id`); with the object's `_rev`, if it has one.
+fn key_of(v: &Value, coll: &str) -> ArangoResult<(String, Option<Value>)> {
     match v {
-        Value::String(s) => Ok((from_id(s)?, None)),
-        Value::Object(o) => {
-            let key = match (o.get("_key"), o.get("_id")) {
-                (Some(Value::String(k)), _) => k.clone(),
-                (_, Some(Value::String(id))) => from_id(id)?,
-                _ => {
-                    return Err(ArangoError::with_message(
-                        codes::ARANGO_DOCUMENT_KEY_MISSING,
-                        "document key missing: the document names no _key",
-                    ));
-                }
-            };
-            Ok((key, o.get("_rev").cloned()))
-        }
+        Value::String(s) => Ok((key_from_id(s, coll)?, None)),
+        Value::Object(o) => Ok((key_in(o, coll)?, o.get("_rev").cloned())),
         other => Err(not_an_object("the key expression", other)),
     }
 }
@@ -169,7 +173,7 @@ impl Context<'_> {
                         }
                     }
                     None => {
-                        let (k, _) = key_of(&Value::Object(d.clone()), coll)?;
+                        let k = key_in(&d, coll)?;
                         d.insert("_key".into(), Value::String(k));
                     }
                 }
