@@ -298,26 +298,33 @@ impl Changes {
     /// Validates against the committed state and writes everything (run by the writer, alone in its
     /// redb transaction, which is rolled back if this fails).
     pub fn apply(self, ctx: &mut WriteCtx<'_>) -> ArangoResult<()> {
-        for ((cid, key), base) in &self.base {
-            if !ctx.catalog.collections.contains_key(cid) {
+        let mut last = None;
+        for (cid, _) in self.docs.keys() {
+            if last != Some(*cid) && !ctx.catalog.collections.contains_key(cid) {
                 return Err(ArangoError::with_message(
                     codes::ARANGO_DATA_SOURCE_NOT_FOUND,
                     "collection or view not found: a collection used by the transaction was dropped",
                 ));
             }
-            if &ctx.get(*cid, key)? != base {
+            last = Some(*cid);
+        }
+        // Each write answers what it replaced: the version the transaction read first, unless another
+        // commit changed it since (one tree walk per document; the redb transaction is rolled back
+        // on the conflict, this job being exclusive).
+        for (k, v) in &self.docs {
+            let (cid, key) = (k.0, k.1.as_str());
+            use crate::store::docs::DocAccess as _;
+            let old = match v {
+                Some(b) => ctx.put_replacing(cid, key, b)?,
+                None => ctx.delete_returning(cid, key)?,
+            };
+            if self.base.get(k).is_some_and(|base| *base != old) {
                 return Err(ArangoError::with_message(
                     codes::ARANGO_CONFLICT,
                     format!(
                         "write-write conflict: document '{key}' was changed by another operation after the transaction began"
                     ),
                 ));
-            }
-        }
-        for ((cid, key), v) in &self.docs {
-            match v {
-                Some(b) => ctx.put(*cid, key, b)?,
-                None => ctx.delete(*cid, key)?,
             }
         }
         for ((cid, iid, val), ch) in &self.unique {

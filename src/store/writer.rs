@@ -112,6 +112,24 @@ macro_rules! lazy_table {
     };
 }
 impl<'t> WriteCtx<'t> {
+    /// Deletes a document, answering what was there.
+    pub(crate) fn delete_returning(
+        &mut self,
+        cid: u64,
+        key: &str,
+    ) -> ArangoResult<Option<Vec<u8>>> {
+        let k = doc_key(cid, key);
+        let old = self
+            .docs_mut()?
+            .remove(k.as_slice())
+            .map_err(storage)?
+            .map(|g| g.value().to_vec());
+        self.redo.del(T::Docs, &k);
+        self.fingerprint_change(cid, key, old.as_deref(), None)?;
+        self.secondary_change(cid, key, old.as_deref(), None)?;
+        Ok(old)
+    }
+
     lazy_table!(docs_t, docs_mut, docs, DOCS, &'static [u8], &'static [u8]);
     lazy_table!(
         unique_t,
@@ -627,15 +645,7 @@ impl DocAccess for WriteCtx<'_> {
         Ok(old)
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
-        let k = doc_key(cid, key);
-        let old = self
-            .docs_mut()?
-            .remove(k.as_slice())
-            .map_err(storage)?
-            .map(|g| g.value().to_vec());
-        self.redo.del(T::Docs, &k);
-        self.fingerprint_change(cid, key, old.as_deref(), None)?;
-        self.secondary_change(cid, key, old.as_deref(), None)
+        self.delete_returning(cid, key).map(|_| ())
     }
     fn unique_get(&self, cid: u64, iid: u64, val: &[u8]) -> ArangoResult<Option<String>> {
         Ok(self
