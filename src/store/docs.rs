@@ -879,6 +879,16 @@ mod tests {
         assert_eq!(v["x"], 1);
         assert_eq!(parse_doc_in(stored, "new").unwrap()["_id"], "new/k1");
     }
+
+    #[test]
+    fn a_line_repeating_a_name_is_not_stored_as_it_came() {
+        let ok = br#"{"_key":"k","_id":"c/k","_rev":"_a","x":{"y":1,"z":2},"w":"x\"y"}"#;
+        assert!(check_stored_layout(ok, "c").is_some());
+        let repeated = br#"{"_key":"k","_id":"c/k","_rev":"_a","x":1,"x":2}"#;
+        assert!(check_stored_layout(repeated, "c").is_none());
+        let escaped = br#"{"_key":"k","_id":"c/k","_rev":"_a","\u0078":1,"x":2}"#;
+        assert!(check_stored_layout(escaped, "c").is_none());
+    }
 }
 
 /// What applying a leader's document did.
@@ -1067,8 +1077,42 @@ pub fn check_stored_layout(line: &[u8], collection: &str) -> Option<(String, Str
     if !matches!(rest.get(rend + 1), Some(b',' | b'}')) {
         return None;
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(line).ok()?;
+    serde_json::from_slice::<UniqueNames>(line).ok()?;
     Some((key.to_string(), rev.to_string()))
+}
+
+/// A JSON object whose top-level attribute names are all different, checked without building it.
+/// Every stored document keeps this (a line that repeats a name is parsed, and so normalized, instead of
+/// stored as it came), which lets readers stop at the first occurrence of a name (`aql::raw::pick`).
+struct UniqueNames;
+
+impl<'de> serde::Deserialize<'de> for UniqueNames {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UniqueNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object without repeated attribute names")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<UniqueNames, A::Error> {
+                let mut seen: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+                while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if seen.contains(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "repeated attribute '{k}'"
+                        )));
+                    }
+                    seen.push(k);
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+                Ok(UniqueNames)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// Applies a checked line like [`apply_replica`], storing its bytes without re-serializing them.
