@@ -1356,6 +1356,18 @@ fn a_large_collection_scanned_by_two_threads_gives_every_row_in_key_order() {
         .len(),
         60
     );
+    // attributes read only after the filter are picked for the rows that pass it, in both halves
+    assert_eq!(
+        result(
+            &api,
+            "FOR d IN big FILTER d.n % 10000 == 3 RETURN {id: d._id, odd: d.odd}",
+            json!({})
+        ),
+        json!(
+            ["10003", "20003", "3", "30003", "40003", "50003"] // key order
+                .map(|k| json!({"id": format!("big/{k}"), "odd": true}))
+        )
+    );
     // a COLLECT after such a loop: each thread groups its half, then the halves are merged
     assert_eq!(
         result(
@@ -1406,5 +1418,49 @@ fn a_subquery_sees_the_enclosing_variables_after_its_collect() {
             json!({})
         ),
         json!([[1, 1], [2, 2]])
+    );
+}
+
+#[test]
+fn attributes_read_after_a_filter_are_the_documents_own() {
+    let s = Server::start(&[]);
+    let api = Api::new(&s);
+    assert_eq!(
+        api.post("/_api/collection", json!({"name": "p"})).status,
+        200
+    );
+    let docs: Vec<Value> = (0..40)
+        .map(|i| json!({"_key": format!("k{i:02}"), "a": i % 4, "b": format!("b{}", i % 3), "c": {"n": i}}))
+        .collect();
+    insert_many(&api, "_system", "p", docs);
+    // the filter reads `a`; `_id` (made from `_key`), `b` and `c` are read only for the rows that pass
+    let q = |query: &str| result(&api, query, json!({}));
+    let whole =
+        q("FOR d IN p LET e = d FILTER e.a == 1 AND e.c.n > 20 RETURN [e._id, e.b, e.c, e._key]");
+    assert_eq!(whole.as_array().map(Vec::len), Some(5), "{whole}");
+    assert_eq!(
+        q("FOR d IN p FILTER d.a == 1 AND d.c.n > 20 RETURN [d._id, d.b, d.c, d._key]"),
+        whole
+    );
+    // a fused LET between the filters, and a COLLECT after them
+    assert_eq!(
+        q(
+            "FOR d IN p FILTER d.a == 1 LET x = d.c.n FILTER x > 20 RETURN [d._id, d.b, d.c, d._key]"
+        ),
+        whole
+    );
+    assert_eq!(
+        q("FOR d IN p FILTER d.a == 1 COLLECT b = d.b WITH COUNT INTO n RETURN {b, n}"),
+        json!([{"b": "b0", "n": 3}, {"b": "b1", "n": 4}, {"b": "b2", "n": 3}])
+    );
+    // after a rename, `_id` names the collection as it is called now
+    assert_eq!(
+        api.put("/_api/collection/p/rename", json!({"name": "q"}))
+            .status,
+        200
+    );
+    assert_eq!(
+        q("FOR d IN q FILTER d.a == 3 LIMIT 2 RETURN d._id"),
+        json!(["q/k03", "q/k07"])
     );
 }

@@ -2,6 +2,7 @@
 //! the one before into its own, as ArangoDB's execution nodes do one after the other.
 
 use crate::aql::functions::call;
+use crate::aql::modify::Rest;
 use crate::aql::parse::{BinOp, Expr, Op, Quantifier, Query};
 use crate::aql::plan;
 use crate::aql::usage::{self, Need};
@@ -68,8 +69,11 @@ struct Looped<'q> {
     passed: u64,
     /// Go on after the `LIMIT` is reached, to count for `fullCount`.
     count_all: bool,
-    /// What the rest of the query reads of the loop variable.
+    /// What the loop reads of each document first: what the rest of the query reads of the loop
+    /// variable, less `late`.
     need: Need,
+    /// The attributes read only after the fused filters: picked for the documents that pass them.
+    late: Vec<String>,
     /// The `COLLECT` right after the loop, fed row by row instead of `out`.
     grouper: Option<Grouper<'q>>,
     /// The row being built for the current element.
@@ -97,8 +101,8 @@ pub struct Context<'a> {
     pub(crate) writes: Option<Writes<'a>>,
     pub writes_executed: u64,
     pub writes_ignored: u64,
-    /// What each `FOR` (by address) needs of its variable.
-    pub(crate) needs: HashMap<usize, Need>,
+    /// What each `FOR` (by address) needs of its variable, first and after its filters.
+    pub(crate) needs: HashMap<usize, (Need, Vec<String>)>,
 }
 
 /// A query's transaction and the clock its writes take revisions from.
@@ -447,6 +451,7 @@ impl Context<'_> {
                         rows = vec![row];
                         continue;
                     }
+                    let (need, late) = self.need_of(op, var, fused, &ops[after..]);
                     let mut looped = Looped {
                         name: Arc::from(var.as_str()),
                         fused,
@@ -454,7 +459,8 @@ impl Context<'_> {
                         take: limit.map_or(usize::MAX, |l| l.1),
                         passed: 0,
                         count_all: self.want_full_count && self.depth == 1,
-                        need: self.need_of(op, var, &ops[after..]),
+                        need,
+                        late,
                         grouper,
                         scratch: Row::new(),
                         out: Vec::new(),
@@ -569,13 +575,25 @@ impl Context<'_> {
 
     /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
     /// the loop needs no more.
-    /// What `ops` read of loop variable `var` of `FOR` operation `op` (worked out once per query).
-    fn need_of(&mut self, op: &Op, var: &str, ops: &[Op]) -> Need {
+    /// What `ops` read of loop variable `var` of `FOR` operation `op` (worked out once per query): what
+    /// each document is read for first, and the attributes only read once it passed the `fused`
+    /// filters (which then most documents never need).
+    fn need_of(&mut self, op: &Op, var: &str, fused: &[Op], ops: &[Op]) -> (Need, Vec<String>) {
         let at = op as *const Op as usize;
         if let Some(n) = self.needs.get(&at) {
             return n.clone();
         }
-        let n = usage::need(var, ops);
+        let whole = usage::need(var, ops);
+        let n = match (&whole, usage::need(var, fused)) {
+            (Need::Attrs(all), Need::Attrs(first))
+                if fused.iter().any(|o| matches!(o, Op::Filter(_))) =>
+            {
+                let late: Vec<String> =
+                    all.iter().filter(|a| !first.contains(a)).cloned().collect();
+                (Need::Attrs(first), late)
+            }
+            _ => (whole, Vec::new()),
+        };
         self.needs.insert(at, n.clone());
         n
     }
@@ -606,7 +624,7 @@ impl Context<'_> {
                     for k in keys {
                         if let Some(d) = self.document(cid, &k)? {
                             self.scanned_index += 1;
-                            if !self.element(row, d, looped)? {
+                            if !self.element(row, d, None, looped)? {
                                 return Ok(false);
                             }
                         }
@@ -615,13 +633,13 @@ impl Context<'_> {
                 }
             }
             let mut more = true;
-            let need = looped.need.clone();
-            if let Some(more) = self.parallel_scan(cid, &need, row, looped)? {
+            let (need, late) = (looped.need.clone(), looped.late.clone());
+            if let Some(more) = self.parallel_scan(cid, &need, &late, row, looped)? {
                 return Ok(more);
             }
-            self.scan(cid, &need, |this, d| {
+            self.scan_between(cid, &need, &late, None, None, |this, d, rest| {
                 this.scanned += 1;
-                more = this.element(row, d, looped)?;
+                more = this.element(row, d, Some(rest), looped)?;
                 Ok(more)
             })?;
             return Ok(more);
@@ -640,7 +658,7 @@ impl Context<'_> {
             }
         };
         for it in items {
-            if !self.element(row, it, looped)? {
+            if !self.element(row, it, None, looped)? {
                 return Ok(false);
             }
         }
@@ -789,7 +807,7 @@ impl Context<'_> {
             let r = snap.document(cid, key).and_then(|d| match d {
                 Some(d) => {
                     self.scanned_index += 1;
-                    self.element(row, d, looped)
+                    self.element(row, d, None, looped)
                 }
                 None => Ok(true),
             });
@@ -817,6 +835,7 @@ impl Context<'_> {
         &mut self,
         cid: u64,
         need: &Need,
+        late: &[String],
         row: &Row,
         looped: &mut Looped<'_>,
     ) -> ArangoResult<Option<bool>> {
@@ -863,13 +882,14 @@ impl Context<'_> {
                     passed: 0,
                     count_all: false,
                     need: need.clone(),
+                    late: Vec::new(),
                     grouper,
                     scratch: Row::new(),
                     out: Vec::new(),
                 };
-                ctx.scan_between(cid, need, Some(mid), None, |this, d| {
+                ctx.scan_between(cid, need, late, Some(mid), None, |this, d, rest| {
                     this.scanned += 1;
-                    this.element(row, d, &mut half)
+                    this.element(row, d, Some(rest), &mut half)
                 })?;
                 Ok((
                     half.out,
@@ -879,9 +899,9 @@ impl Context<'_> {
                     ctx.filtered,
                 ))
             });
-            let mine = self.scan_between(cid, need, None, Some(mid), |this, d| {
+            let mine = self.scan_between(cid, need, late, None, Some(mid), |this, d, rest| {
                 this.scanned += 1;
-                this.element(row, d, looped)
+                this.element(row, d, Some(rest), looped)
             });
             (mine, other.join())
         });
@@ -898,9 +918,16 @@ impl Context<'_> {
         Ok(Some(true))
     }
 
-    /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, skipped or kept as
-    /// the `LIMIT` says; false once the loop needs no more.
-    fn element(&mut self, row: &Row, it: Value, looped: &mut Looped<'_>) -> ArangoResult<bool> {
+    /// One element of a `FOR` loop: bound, through the fused `FILTER`s and `LET`s, completed with what
+    /// the scan left unread (`rest`), skipped or kept as the `LIMIT` says; false once the loop needs
+    /// no more.
+    fn element(
+        &mut self,
+        row: &Row,
+        it: Value,
+        rest: Option<&Rest<'_>>,
+        looped: &mut Looped<'_>,
+    ) -> ArangoResult<bool> {
         // the row is built in the loop's scratch row, whose allocation a filtered-out element leaves
         // for the next one
         let mut r = std::mem::take(&mut looped.scratch);
@@ -920,6 +947,9 @@ impl Context<'_> {
             }
         }
         looped.passed += 1;
+        if let Some(rest) = rest {
+            rest.complete(&mut r[row.len()].1)?;
+        }
         if let Some(g) = looped.grouper.as_mut() {
             self.group_add(g, &r)?;
             looped.scratch = r;

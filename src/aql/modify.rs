@@ -365,19 +365,21 @@ impl Context<'_> {
         &mut self,
         cid: u64,
         need: &Need,
-        f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
+        mut f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
     ) -> ArangoResult<()> {
-        self.scan_between(cid, need, None, None, f)
+        self.scan_between(cid, need, &[], None, None, |this, d, _| f(this, d))
     }
 
-    /// [`Context::scan`] over the keys in `from..to` (`None`: from the first, to the last).
+    /// [`Context::scan`] over the keys in `from..to` (`None`: from the first, to the last), with the
+    /// attributes of `late` left to [`Rest::complete`], for those documents that get so far.
     pub(crate) fn scan_between(
         &mut self,
         cid: u64,
         need: &Need,
+        late: &[String],
         from: Option<&str>,
         to: Option<&str>,
-        mut f: impl FnMut(&mut Self, Value) -> ArangoResult<bool>,
+        mut f: impl FnMut(&mut Self, Value, &Rest<'_>) -> ArangoResult<bool>,
     ) -> ArangoResult<()> {
         let snap = self.snap;
         let name = snap
@@ -386,34 +388,20 @@ impl Context<'_> {
             .get(&cid)
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let (mut wanted, wants_id): (Vec<&str>, bool) = match need {
-            Need::Attrs(a) => (
-                a.iter().map(String::as_str).collect(),
-                a.iter().any(|x| x == "_id"),
-            ),
-            _ => (Vec::new(), false),
+        let early = match need {
+            Need::Attrs(a) => Some(wanted(a, false)),
+            _ => None,
         };
-        if wants_id && !wanted.contains(&"_key") {
-            wanted.push("_key");
-        }
+        let late = wanted(late, early.as_ref().is_none_or(|e| e.contains(&"_key")));
         let parse = |bytes: &[u8]| -> ArangoResult<Value> {
-            match need {
-                Need::Nothing => Ok(Value::Null),
-                Need::All => parse_doc_in(bytes, &name).map(Value::Object),
-                Need::Attrs(_) => {
-                    let mut m = match crate::aql::raw::pick(&wanted, bytes) {
-                        Some(m) => m,
-                        None => partial_doc(&wanted, bytes).map_err(|e| {
-                            ArangoError::internal(format!("corrupt stored document: {e}"))
-                        })?,
-                    };
-                    if wants_id {
-                        let key = m.get("_key").and_then(Value::as_str).unwrap_or("");
-                        let id = format!("{name}/{key}");
-                        m.insert("_id".into(), Value::String(id));
-                    }
+            match (need, &early) {
+                (Need::Nothing, _) => Ok(Value::Null),
+                (Need::Attrs(_), Some(wanted)) => {
+                    let mut m = Map::new();
+                    pick_into(&mut m, wanted, bytes, &name)?;
                     Ok(Value::Object(m))
                 }
+                _ => parse_doc_in(bytes, &name).map(Value::Object),
             }
         };
         let overlay: Vec<(String, Option<Vec<u8>>)> = self
@@ -429,7 +417,12 @@ impl Context<'_> {
         let mut next = 0;
         let mut failed = None;
         let mut emit = |this: &mut Self, bytes: &[u8]| -> bool {
-            match parse(bytes).and_then(|d| f(this, d)) {
+            let rest = Rest {
+                bytes,
+                late: &late,
+                coll: &name,
+            };
+            match parse(bytes).and_then(|d| f(this, d, &rest)) {
                 Ok(m) => m,
                 Err(e) => {
                     failed = Some(e);
@@ -475,6 +468,61 @@ impl Context<'_> {
         match failed {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+}
+
+/// The attribute names to pick for `attrs`: with `_key` when `_id` is read (it is made from `_key`),
+/// unless `has_key` says the document has it already.
+fn wanted(attrs: &[String], has_key: bool) -> Vec<&str> {
+    let mut w: Vec<&str> = attrs.iter().map(String::as_str).collect();
+    if w.contains(&"_id") && !has_key && !w.contains(&"_key") {
+        w.push("_key");
+    }
+    w
+}
+
+/// Adds to `m` the top-level attributes `wanted` of stored document `bytes`, `_id` made from `_key` and
+/// collection `coll` (`wanted` has `_key` when `m` has not, see [`wanted`]).
+fn pick_into(
+    m: &mut Map<String, Value>,
+    wanted: &[&str],
+    bytes: &[u8],
+    coll: &str,
+) -> ArangoResult<()> {
+    let picked = match crate::aql::raw::pick(wanted, bytes) {
+        Some(p) => p,
+        None => partial_doc(wanted, bytes)
+            .map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))?,
+    };
+    if m.is_empty() {
+        *m = picked;
+    } else {
+        m.extend(picked);
+    }
+    if wanted.contains(&"_id") {
+        let key = m.get("_key").and_then(Value::as_str).unwrap_or("");
+        let id = format!("{coll}/{key}");
+        m.insert("_id".into(), Value::String(id));
+    }
+    Ok(())
+}
+
+/// What a scan left unread of one document: the attributes a loop reads only after its filters.
+pub(crate) struct Rest<'b> {
+    bytes: &'b [u8],
+    late: &'b [&'b str],
+    coll: &'b str,
+}
+
+impl Rest<'_> {
+    /// Adds the attributes left unread to `doc`, the value the scan gave for this document.
+    pub(crate) fn complete(&self, doc: &mut Value) -> ArangoResult<()> {
+        match doc {
+            Value::Object(m) if !self.late.is_empty() => {
+                pick_into(m, self.late, self.bytes, self.coll)
+            }
+            _ => Ok(()),
         }
     }
 }
