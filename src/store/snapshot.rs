@@ -75,6 +75,17 @@ impl Snapshot {
             .map(|g| g.value().to_vec()))
     }
 
+    /// Whether a document exists (without copying it).
+    pub fn contains_document(&self, cid: u64, key: &str) -> ArangoResult<bool> {
+        if key.is_empty() {
+            return Ok(false);
+        }
+        let t = self.docs_table()?;
+        Ok(t.get(doc_key(cid, key).as_slice())
+            .map_err(storage)?
+            .is_some())
+    }
+
     /// A document, parsed.
     pub fn document(&self, cid: u64, key: &str) -> ArangoResult<Option<Value>> {
         match self.raw_document(cid, key)? {

@@ -142,6 +142,16 @@ impl StreamTrx {
             ));
         }
         self.wait_for_sync |= opts.wait_for_sync || def.wait_for_sync;
+        if op == DocOp::Insert && crate::store::docs::can_prepare(opts) {
+            // serialized straight from the body, as the document API's batches are
+            return Ok(items
+                .into_iter()
+                .map(|item| {
+                    crate::store::docs::prepare_insert(&def, clock, item, opts)
+                        .and_then(|p| crate::store::docs::insert_prepared(self, &def, clock, p))
+                })
+                .collect());
+        }
         Ok(items
             .into_iter()
             .map(|item| op.apply(self, &def, clock, item, opts))
@@ -230,6 +240,28 @@ impl DocAccess for StreamTrx {
         self.remember_base(&k)?;
         self.docs.insert(k, Some(doc.to_vec()));
         Ok(())
+    }
+    fn put_new(&mut self, cid: u64, key: &str, doc: &[u8]) -> ArangoResult<bool> {
+        let k = (cid, key.to_string());
+        match self.docs.get(&k) {
+            Some(Some(_)) => return Ok(false),
+            Some(None) => {}
+            // not written here yet: the snapshot's version (none, for the insert to go on) is the base
+            None => {
+                if let std::collections::hash_map::Entry::Vacant(e) = self.base.entry(k.clone()) {
+                    if self.snap.contains_document(cid, key)? {
+                        return Ok(false);
+                    }
+                    let seen = self.seen.get_mut();
+                    if !seen.is_empty() {
+                        seen.remove(&k);
+                    }
+                    e.insert(None);
+                }
+            }
+        }
+        self.docs.insert(k, Some(doc.to_vec()));
+        Ok(true)
     }
     fn delete(&mut self, cid: u64, key: &str) -> ArangoResult<()> {
         let k = (cid, key.to_string());
