@@ -208,9 +208,12 @@ impl Context<'_> {
                     .collect::<ArangoResult<_>>()?,
             ),
             Expr::Object(items) => {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(items.len());
                 for (k, v) in items {
-                    let key = to_string(&self.eval(k, row)?);
+                    let key = match k {
+                        Expr::Lit(Value::String(s)) => s.clone(),
+                        _ => to_string(&self.eval(k, row)?),
+                    };
                     let value = self.eval(v, row)?;
                     m.insert(key, value);
                 }
