@@ -857,7 +857,9 @@ impl Context<'_> {
             return Ok(None);
         };
         let (snap, db, bind, depth) = (self.snap, self.db, self.bind, self.depth);
-        let (name, fused) = (looped.name.clone(), looped.fused);
+        // its own copy of the name: the rows take a reference each, and one count shared by two
+        // threads would bounce between their cores
+        let (name, fused) = (Arc::<str>::from(&*looped.name), looped.fused);
         let grouper = looped.grouper.as_ref().map(Grouper::empty_like);
         let mid = mid.as_str();
         let (mine, theirs) = std::thread::scope(|s| {
