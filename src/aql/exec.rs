@@ -576,8 +576,6 @@ impl Context<'_> {
         Ok((value(&o, 0)?, value(&c, usize::MAX)?))
     }
 
-    /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
-    /// the loop needs no more.
     /// What `ops` read of loop variable `var` of `FOR` operation `op` (worked out once per query): what
     /// each document is read for first, and the attributes only read once it passed the `fused`
     /// filters (which then most documents never need).
@@ -610,6 +608,8 @@ impl Context<'_> {
         Ok(Some((name, cid)))
     }
 
+    /// One `FOR` over `source` in `row`, each element through the loop's fused operations; false once
+    /// the loop needs no more.
     fn for_each_element(
         &mut self,
         source: &Expr,
