@@ -753,6 +753,7 @@ impl Context<'_> {
             eq,
             lo,
             hi,
+            any,
             desc,
             ..
         } = access
@@ -797,34 +798,71 @@ impl Context<'_> {
             }
             None if prefix.is_empty() => None,
             None => {
-                let mut to = prefix;
+                let mut to = prefix.clone();
                 to.push(0xFF);
                 Some(to)
+            }
+        };
+        let ranges = match any {
+            None => vec![(from, to)],
+            Some(list) => {
+                // `x IN y` holds for no document when `y` is not an array
+                let Value::Array(values) = self.eval(list, row)? else {
+                    return Ok(Some(true));
+                };
+                if sparse && values.iter().any(Value::is_null) {
+                    return Ok(None);
+                }
+                // each value once, in the index's order: a document has one entry per index, so no
+                // document is found twice
+                let mut starts: Vec<Vec<u8>> = values
+                    .iter()
+                    .map(|v| {
+                        let mut p = prefix.clone();
+                        crate::store::index::sortable(v, &mut p);
+                        p
+                    })
+                    .collect();
+                starts.sort();
+                starts.dedup();
+                starts
+                    .into_iter()
+                    .map(|p| {
+                        let mut to = p.clone();
+                        to.push(0xFF);
+                        (p, Some(to))
+                    })
+                    .collect()
             }
         };
         let snap = self.snap;
         let iid = index.secondary.iid;
         let mut more = true;
         let mut failed = None;
-        snap.for_each_index_entry(cid, iid, &from, to.as_deref(), *desc, |key| {
-            let r = snap.document(cid, key).and_then(|d| match d {
-                Some(d) => {
-                    self.scanned_index += 1;
-                    self.element(row, d, None, looped)
+        for (from, to) in ranges {
+            snap.for_each_index_entry(cid, iid, &from, to.as_deref(), *desc, |key| {
+                let r = snap.document(cid, key).and_then(|d| match d {
+                    Some(d) => {
+                        self.scanned_index += 1;
+                        self.element(row, d, None, looped)
+                    }
+                    None => Ok(true),
+                });
+                match r {
+                    Ok(m) => {
+                        more = m;
+                        m
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
                 }
-                None => Ok(true),
-            });
-            match r {
-                Ok(m) => {
-                    more = m;
-                    m
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
+            })?;
+            if !more || failed.is_some() {
+                break;
             }
-        })?;
+        }
         match failed {
             Some(e) => Err(e),
             None => Ok(Some(more)),

@@ -1,7 +1,8 @@
 //! Index use: which index a `FOR` over a collection reads instead of scanning it. The `FILTER`s right
 //! after the loop are split at `AND`; a part `v._key == x`, `v._id == x` or `v._key IN x` uses the
-//! primary index, and equality on every field of a unique persistent index uses that index, where `x`
-//! does not depend on the loop. The filters still run on each document found, so an index only
+//! primary index, equality on every field of a unique persistent index uses that index, and a
+//! non-unique persistent (or edge) index serves equality on its first fields, then a range or an `IN`
+//! list on the next one — where `x` does not depend on the loop. The filters still run on each document found, so an index only
 //! narrows what is read.
 
 use crate::aql::parse::{BinOp, Expr, Op};
@@ -24,13 +25,14 @@ pub enum Access<'q> {
         values: Vec<&'q Expr>,
     },
     /// A secondary index (non-unique persistent, or an edge collection's `_from`/`_to`): equality on
-    /// its first fields, then at most a range on the next one; read in the index's order (descending
-    /// with `desc`), which is the `SORT` after the loop when `sorted`.
+    /// its first fields, then at most a range on the next one, or a list of values (`IN`) for it; read
+    /// in the index's order (descending with `desc`), which is the `SORT` after the loop when `sorted`.
     Secondary {
         index: Index,
         eq: Vec<&'q Expr>,
         lo: Option<(&'q Expr, bool)>,
         hi: Option<(&'q Expr, bool)>,
+        any: Option<&'q Expr>,
         sorted: bool,
         desc: bool,
     },
@@ -260,9 +262,18 @@ pub fn access<'q>(
         if sec.sparse && hi.is_some() && lo.is_none() {
             hi = None;
         }
+        // without a range, `IN` a list on that field: one look-up per value
+        let any = match sec.fields.get(eq.len()) {
+            Some(f) if lo.is_none() && hi.is_none() => conds
+                .iter()
+                .find(|(p, op, _)| p == f && *op == BinOp::In)
+                .map(|(_, _, v)| *v),
+            _ => None,
+        };
         // the index's order is the SORT's when the sort keys are the fields after the equal ones
         let sorted = ordered
             && !sec.sparse
+            && any.is_none()
             && sort_paths.as_ref().is_some_and(|(paths, _)| {
                 !paths.is_empty()
                     && paths.len() <= sec.fields.len() - eq.len().min(sec.fields.len())
@@ -271,8 +282,9 @@ pub fn access<'q>(
                         .zip(&sec.fields[eq.len()..])
                         .all(|(p, f)| p == f)
             });
-        let score =
-            eq.len() * 4 + usize::from(lo.is_some() || hi.is_some()) * 2 + usize::from(sorted);
+        let score = eq.len() * 4
+            + usize::from(lo.is_some() || hi.is_some() || any.is_some()) * 2
+            + usize::from(sorted);
         if score == 0 || best.as_ref().is_some_and(|(b, _)| *b >= score) {
             continue;
         }
@@ -299,6 +311,7 @@ pub fn access<'q>(
                 eq,
                 lo,
                 hi,
+                any,
                 sorted,
                 desc,
             },
