@@ -358,8 +358,21 @@ fn a_make_follower_cut_short_syncs_again_after_restart() {
 
 /// A leader that loses its last changes after its follower applied them, as a power loss does: the
 /// leader is killed, its journal (what makes a process crash lose nothing) is removed, and with a 60 s
-/// sync interval nothing of the last writes reached redb's disk state.
+/// sync interval the last writes have not reached redb's disk state — usually. The store may make
+/// them durable sooner, which loses nothing and so tests nothing here (a commit right after a group
+/// that bypassed the journal is made durable, for one; under a loaded machine about one run in four
+/// found the last writes kept, and which commit made them durable there is not pinned down): the
+/// scenario is then set up again, up to five times.
 fn leader_loses_applied_changes(extra: Value) -> (Server, Server, tempfile::TempDir) {
+    for _ in 0..5 {
+        if let Some(set) = try_leader_loses_applied_changes(extra.clone()) {
+            return set;
+        }
+    }
+    panic!("the leader never lost its last writes in five tries");
+}
+
+fn try_leader_loses_applied_changes(extra: Value) -> Option<(Server, Server, tempfile::TempDir)> {
     let args = ["--store.sync-interval", "60000"];
     // durable from here on: the collection and a first batch
     let (mut l, ldir, port, f) = leader_with_follower(&args, extra);
@@ -378,11 +391,16 @@ fn leader_loses_applied_changes(extra: Value) -> (Server, Server, tempfile::Temp
     std::fs::remove_file(ldir.path().join("arangorepl.journal")).unwrap();
     let l = Server::start_at(ldir.path(), port, &args);
     let la = Api::new(&l);
-    assert_eq!(la.get("/_api/collection/c/count").body["count"], 50);
+    let count = la.get("/_api/collection/c/count").body["count"].clone();
+    if count != 50 {
+        // the last writes were made durable after all: nothing lost, nothing to test here
+        assert_eq!(count, 90);
+        return None;
+    }
     // the leader goes on; the follower must not put these on top of the 40 the leader lost
     let r = la.post("/_api/document/c", Value::Array(docs(10, "new")));
     assert!(r.status < 300, "{}", r.body);
-    (l, f, ldir)
+    Some((l, f, ldir))
 }
 
 #[test]
