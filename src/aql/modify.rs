@@ -6,7 +6,7 @@ use crate::aql::parse::{ModKind, Modify};
 use crate::aql::usage::Need;
 use crate::aql::value::{equal, type_name};
 use crate::error::{ArangoError, ArangoResult, codes};
-use crate::store::docs::{parse_doc_in, partial_doc};
+use crate::store::docs::{parse_doc_in, partial_stored};
 use crate::store::{DocOp, DocResult, OverwriteMode, WriteOptions};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -389,16 +389,16 @@ impl Context<'_> {
             .map(|c| c.name.clone())
             .unwrap_or_default();
         let early = match need {
-            Need::Attrs(a) => Some(wanted(a, false)),
+            Need::Attrs(a) => Some(a.iter().map(String::as_str).collect::<Vec<_>>()),
             _ => None,
         };
-        let late = wanted(late, early.as_ref().is_none_or(|e| e.contains(&"_key")));
-        let parse = |bytes: &[u8]| -> ArangoResult<Value> {
+        let late: Vec<&str> = late.iter().map(String::as_str).collect();
+        let parse = |key: &str, bytes: &[u8]| -> ArangoResult<Value> {
             match (need, &early) {
                 (Need::Nothing, _) => Ok(Value::Null),
                 (Need::Attrs(_), Some(wanted)) => {
                     let mut m = Map::new();
-                    pick_into(&mut m, wanted, bytes, &name)?;
+                    pick_into(&mut m, wanted, key, bytes, &name)?;
                     Ok(Value::Object(m))
                 }
                 _ => parse_doc_in(bytes, &name).map(Value::Object),
@@ -416,13 +416,14 @@ impl Context<'_> {
             .collect();
         let mut next = 0;
         let mut failed = None;
-        let mut emit = |this: &mut Self, bytes: &[u8]| -> bool {
+        let mut emit = |this: &mut Self, key: &str, bytes: &[u8]| -> bool {
             let rest = Rest {
+                key,
                 bytes,
                 late: &late,
                 coll: &name,
             };
-            match parse(bytes).and_then(|d| f(this, d, &rest)) {
+            match parse(key, bytes).and_then(|d| f(this, d, &rest)) {
                 Ok(m) => m,
                 Err(e) => {
                     failed = Some(e);
@@ -437,7 +438,7 @@ impl Context<'_> {
             {
                 next += 1;
                 if let Some(b) = v
-                    && !emit(self, b)
+                    && !emit(self, k, b)
                 {
                     stopped = true;
                     return false;
@@ -447,19 +448,19 @@ impl Context<'_> {
                 Some((k, v)) if k == key => {
                     next += 1;
                     match v {
-                        Some(b) => emit(self, b),
+                        Some(b) => emit(self, k, b),
                         None => true,
                     }
                 }
-                _ => emit(self, bytes),
+                _ => emit(self, key, bytes),
             };
             stopped = !go_on;
             go_on
         })?;
         if !stopped {
-            for (_, v) in &overlay[next.min(overlay.len())..] {
+            for (k, v) in &overlay[next.min(overlay.len())..] {
                 if let Some(b) = v
-                    && !emit(self, b)
+                    && !emit(self, k, b)
                 {
                     break;
                 }
@@ -472,28 +473,18 @@ impl Context<'_> {
     }
 }
 
-/// The attribute names to pick for `attrs`: with `_key` when `_id` is read (it is made from `_key`),
-/// unless `has_key` says the document has it already.
-fn wanted(attrs: &[String], has_key: bool) -> Vec<&str> {
-    let mut w: Vec<&str> = attrs.iter().map(String::as_str).collect();
-    if w.contains(&"_id") && !has_key && !w.contains(&"_key") {
-        w.push("_key");
-    }
-    w
-}
-
-/// Adds to `m` the top-level attributes `wanted` of stored document `bytes`, `_id` made from `_key` and
-/// collection `coll` (`wanted` has `_key` when `m` has not, see [`wanted`]).
+/// Adds to `m` the top-level attributes `wanted` of stored document `key` (its JSON `bytes`), `_id`
+/// made from the key and collection `coll`.
 fn pick_into(
     m: &mut Map<String, Value>,
     wanted: &[&str],
+    key: &str,
     bytes: &[u8],
     coll: &str,
 ) -> ArangoResult<()> {
     let picked = match crate::aql::raw::pick(wanted, bytes) {
         Some(p) => p,
-        None => partial_doc(wanted, bytes)
-            .map_err(|e| ArangoError::internal(format!("corrupt stored document: {e}")))?,
+        None => partial_stored(wanted, key, bytes)?,
     };
     if m.is_empty() {
         *m = picked;
@@ -501,15 +492,14 @@ fn pick_into(
         m.extend(picked);
     }
     if wanted.contains(&"_id") {
-        let key = m.get("_key").and_then(Value::as_str).unwrap_or("");
-        let id = format!("{coll}/{key}");
-        m.insert("_id".into(), Value::String(id));
+        m.insert("_id".into(), Value::String(format!("{coll}/{key}")));
     }
     Ok(())
 }
 
 /// What a scan left unread of one document: the attributes a loop reads only after its filters.
 pub(crate) struct Rest<'b> {
+    key: &'b str,
     bytes: &'b [u8],
     late: &'b [&'b str],
     coll: &'b str,
@@ -520,7 +510,7 @@ impl Rest<'_> {
     pub(crate) fn complete(&self, doc: &mut Value) -> ArangoResult<()> {
         match doc {
             Value::Object(m) if !self.late.is_empty() => {
-                pick_into(m, self.late, self.bytes, self.coll)
+                pick_into(m, self.late, self.key, self.bytes, self.coll)
             }
             _ => Ok(()),
         }
