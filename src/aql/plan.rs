@@ -2,8 +2,8 @@
 //! after the loop are split at `AND`; a part `v._key == x`, `v._id == x` or `v._key IN x` uses the
 //! primary index, equality on every field of a unique persistent index uses that index, and a
 //! non-unique persistent (or edge) index serves equality on its first fields, then a range or an `IN`
-//! list on the next one — where `x` does not depend on the loop. The filters still run on each document found, so an index only
-//! narrows what is read.
+//! list on the next one — where `x` does not depend on the loop. The filters still run on each
+//! document found, so an index only narrows what is read.
 
 use crate::aql::parse::{BinOp, Expr, Op};
 use crate::store::CollectionDef;

@@ -345,7 +345,6 @@ impl Changes {
         // on the conflict, this job being exclusive).
         for (k, v) in &self.docs {
             let (cid, key) = (k.0, k.1.as_str());
-            use crate::store::docs::DocAccess as _;
             let old = match v {
                 Some(b) => ctx.put_replacing(cid, key, b)?,
                 None => ctx.delete_returning(cid, key)?,
